@@ -1,0 +1,92 @@
+"""Build the compiled extensions of fastmlp.
+
+Environment switches:
+
+* ``FASTMLP_NO_OPENMP=1`` builds without OpenMP even where the compiler has it.
+* ``FASTMLP_DEBUG=1`` turns Cython's bounds/wraparound/initialization checks back on and
+  compiles with AddressSanitizer (run the tests with ``LD_PRELOAD=$(gcc
+  -print-file-name=libasan.so)``).
+"""
+import os
+import sys
+import tempfile
+import textwrap
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+DEBUG = os.environ.get("FASTMLP_DEBUG", "") not in ("", "0")
+NO_OPENMP = os.environ.get("FASTMLP_NO_OPENMP", "") not in ("", "0")
+
+MODULES = ["_blas", "_kernels", "_engine"]
+
+
+def _compiler_has_openmp(compiler) -> bool:
+    """Compile and link a tiny OpenMP program to see whether ``-fopenmp`` works."""
+    source = textwrap.dedent(
+        """
+        #include <omp.h>
+        int main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }
+        """
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "probe.c")
+        with open(path, "w") as handle:
+            handle.write(source)
+        try:
+            objects = compiler.compile([path], output_dir=tmp, extra_postargs=["-fopenmp"])
+            compiler.link_executable(objects, os.path.join(tmp, "probe"),
+                                     extra_postargs=["-fopenmp"])
+        except Exception:  # noqa: BLE001 - any failure means "no OpenMP"
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    """Add OpenMP flags when the compiler supports them, none otherwise."""
+
+    def build_extensions(self):
+        use_openmp = (not NO_OPENMP and self.compiler.compiler_type == "unix"
+                      and _compiler_has_openmp(self.compiler))
+        if not NO_OPENMP and self.compiler.compiler_type == "msvc":
+            use_openmp = True
+        for ext in self.extensions:
+            if use_openmp:
+                flag = "/openmp" if self.compiler.compiler_type == "msvc" else "-fopenmp"
+                ext.extra_compile_args.append(flag)
+                if self.compiler.compiler_type != "msvc":
+                    ext.extra_link_args.append(flag)
+            if DEBUG and self.compiler.compiler_type == "unix":
+                ext.extra_compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer", "-O1", "-g"]
+                ext.extra_link_args += ["-fsanitize=address"]
+        print(f"fastmlp: building with OpenMP {'on' if use_openmp else 'off'}"
+              f"{', debug checks + AddressSanitizer' if DEBUG else ''}", file=sys.stderr)
+        super().build_extensions()
+
+
+def extensions():
+    macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+    exts = [
+        Extension(
+            f"fastmlp.backend.{name}",
+            [f"src/fastmlp/backend/{name}.pyx"],
+            include_dirs=[numpy.get_include()],
+            define_macros=macros,
+            extra_compile_args=[] if os.name == "nt" else ["-O3"],
+        )
+        for name in MODULES
+    ]
+    directives = {
+        "language_level": 3,
+        "boundscheck": DEBUG,
+        "wraparound": DEBUG,
+        "initializedcheck": DEBUG,
+        "cdivision": True,
+        "embedsignature": True,
+    }
+    return cythonize(exts, compiler_directives=directives, annotate=False)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

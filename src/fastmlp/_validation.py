@@ -1,0 +1,188 @@
+"""Input validation: every array is checked and converted here, once, before any
+compiled code sees it (the compiled engine runs without bounds checks).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def _describe(x: Any) -> str:
+    return f"{type(x).__name__}" + (f" of dtype {x.dtype}" if hasattr(x, "dtype") else "")
+
+
+def _as_array(x: Any, name: str) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences
+        raise ValueError(f"{name} could not be read as a rectangular array ({exc}); "
+                         "every row must have the same length") from None
+
+
+def _check_kind(arr: np.ndarray, name: str) -> None:
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} has complex dtype {arr.dtype}; fastmlp needs real numbers")
+    if kind in "OUSVaMm":
+        raise TypeError(f"{name} has dtype {arr.dtype} ({_describe(arr)}); fastmlp needs "
+                        "numbers (convert strings/objects to float first)")
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming how many values are NaN/inf and where the first is."""
+    finite = np.isfinite(arr)
+    if finite.all():
+        return
+    bad = ~finite
+    count = int(bad.sum())
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    n_nan = int(np.isnan(arr).sum())
+    raise ValueError(f"{name} contains {count} non-finite value(s) ({n_nan} NaN, "
+                     f"{count - n_nan} infinite); the first is at index {first}: "
+                     f"{arr[first]!r}")
+
+
+def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
+                name: str = "X") -> np.ndarray:
+    """Return ``x`` as a finite, C-contiguous 2-D array of ``dtype``.
+
+    Copies only when the layout, byte order or dtype require it. Raises ``ValueError`` for
+    wrong shapes, empty input, non-finite values and a wrong number of features;
+    ``TypeError`` for non-numeric dtypes.
+    """
+    arr = _as_array(x, name)
+    _check_kind(arr, name)
+    if arr.ndim != 2:
+        hint = " (use X.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got an array of "
+                         f"shape {arr.shape}{hint}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one sample "
+                         "and one feature")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects "
+                         f"{n_features}")
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    if not out.dtype.isnative:
+        out = out.astype(out.dtype.newbyteorder("="))
+    check_finite(out, name)
+    return out
+
+
+def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
+               name: str = "y") -> np.ndarray:
+    """Return targets as a C-contiguous ``(n, n_out)`` array of ``dtype`` fit for ``loss``.
+
+    ``sparse_categorical_crossentropy`` labels are one-hot encoded here.
+    """
+    arr = _as_array(y, name)
+    _check_kind(arr, name)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be an array of targets, got a scalar")
+    if arr.shape[0] != n_rows:
+        raise ValueError(f"{name} has {arr.shape[0]} rows but X has {n_rows}; they must match")
+    if arr.ndim > 2:
+        raise ValueError(f"{name} must be 1-D or 2-D, got shape {arr.shape}")
+    values = arr.astype(np.float64, copy=False)
+    check_finite(values, name)
+
+    if loss == "sparse_categorical_crossentropy":
+        if arr.ndim == 2 and arr.shape[1] != 1:
+            raise ValueError(f"sparse_categorical_crossentropy takes integer class labels of "
+                             f"shape (n,), got {name} of shape {arr.shape} (use "
+                             "categorical_crossentropy for one-hot targets)")
+        labels = values.reshape(-1)
+        if np.any(labels != np.round(labels)):
+            raise ValueError(f"{name} holds non-integer class labels; "
+                             "sparse_categorical_crossentropy needs integers")
+        if labels.min() < 0 or labels.max() >= n_out:
+            raise ValueError(f"{name} holds class labels from {int(labels.min())} to "
+                             f"{int(labels.max())}, but the output layer has {n_out} units "
+                             f"(valid labels: 0..{n_out - 1})")
+        out = np.zeros((n_rows, n_out), dtype=dtype)
+        out[np.arange(n_rows), labels.astype(np.intp)] = 1
+        return out
+
+    if arr.ndim == 1:
+        if n_out != 1:
+            hint = (" (use sparse_categorical_crossentropy for integer labels)"
+                    if loss == "categorical_crossentropy" else "")
+            raise ValueError(f"{name} has shape {arr.shape}, but the output layer has "
+                             f"{n_out} units: {name} must be ({n_rows}, {n_out}){hint}")
+        values = values.reshape(-1, 1)
+    elif arr.shape[1] != n_out:
+        raise ValueError(f"{name} has {arr.shape[1]} columns, but the output layer has "
+                         f"{n_out} units")
+
+    if loss == "binary_crossentropy":
+        bad = (values != 0) & (values != 1)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"binary_crossentropy needs labels in {{0, 1}}; {name} has "
+                             f"{int(bad.sum())} other value(s), the first {values[first]!r} "
+                             f"at index {first}")
+    elif loss == "categorical_crossentropy":
+        if values.min() < 0 or values.max() > 1:
+            raise ValueError(f"categorical_crossentropy needs one-hot (or probability) rows "
+                             f"with values in [0, 1]; {name} has values from {values.min()} "
+                             f"to {values.max()}")
+        sums = values.sum(axis=1)
+        bad = np.abs(sums - 1) > 1e-6
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ValueError(f"categorical_crossentropy needs rows of {name} that sum to 1 "
+                             f"(one-hot); {int(bad.sum())} row(s) do not, the first is row "
+                             f"{row} summing to {sums[row]!r}")
+    out = np.ascontiguousarray(values, dtype=dtype)
+    check_finite(out, name)
+    return out
+
+
+def check_int(name: str, value: Any, low: int) -> int:
+    """An integer ``>= low`` (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """A float in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return value
+
+
+def check_dtype(dtype: Any) -> np.dtype:
+    """float32 or float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return dt
+
+
+def check_weights(weights: Any, expected: list[np.ndarray]) -> list[np.ndarray]:
+    """Check a ``set_weights`` list against the model's parameters; return float arrays."""
+    if not isinstance(weights, (list, tuple)):
+        raise TypeError(f"weights must be a list of arrays, got {type(weights).__name__}")
+    if len(weights) != len(expected):
+        raise ValueError(f"set_weights got {len(weights)} arrays, but the model has "
+                         f"{len(expected)} (W and b per layer, plus alpha for prelu)")
+    out = []
+    for i, (w, p) in enumerate(zip(weights, expected)):
+        arr = _as_array(w, f"weights[{i}]")
+        _check_kind(arr, f"weights[{i}]")
+        if arr.shape != p.shape:
+            raise ValueError(f"weights[{i}] has shape {arr.shape}, expected {p.shape}")
+        check_finite(arr, f"weights[{i}]")
+        out.append(arr)
+    return out

@@ -1,0 +1,70 @@
+"""The backend contract: what a model hands to a backend, and what a backend returns.
+
+A backend is a module exposing ``NAME`` (str) and ``Engine`` (a class built from a
+:class:`NetSpec`). Both backends implement the same :class:`Engine` methods with the same
+numbers (the NumPy one is the specification). The Python layer validates and converts
+every array before it reaches an engine: inputs are C-contiguous arrays of the model's
+dtype with the right shapes, targets are 2-D ``(n, n_out)`` (one-hot for the
+categorical losses), ``order`` is an ``intp`` permutation of the rows.
+
+Engine methods
+--------------
+``predict(X) -> ndarray (n, n_out)``
+    The network's output.
+``layer_outputs(X) -> list[ndarray]``
+    The activation of every layer, first to last.
+``loss(X, Y) -> float``
+    The mean loss on ``(X, Y)``.
+``gradients(X, Y) -> (loss, grads)``
+    The loss and the gradient of every parameter (in :meth:`Sequential.get_weights`
+    order), without changing anything.
+``train(X, Y, order, batch_size, first_batch, stop_batch, losses) -> int``
+    Run mini-batches ``first_batch .. stop_batch - 1`` of the epoch whose row order is
+    ``order`` (batch ``i`` holds rows ``order[i*batch_size : (i+1)*batch_size]``): forward,
+    loss, backward and optimizer update of every layer. Writes each batch's mean loss into
+    ``losses[i - first_batch]`` and returns the number of batches completed; it stops
+    *before* updating at the first batch whose loss is not finite (that batch's loss is
+    written, and not counted as completed), so the parameters stay those of the last
+    finite step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..optimizers import Optimizer
+
+
+@dataclass
+class NetSpec:
+    """Everything an engine needs: the architecture and the arrays it updates in place.
+
+    Attributes
+    ----------
+    dtype : numpy.dtype
+        float32 or float64, the dtype of every array.
+    sizes : tuple of int
+        ``(n_in, n_units_1, ..., n_units_L)``.
+    activations : tuple of int
+        Activation id of each layer (:mod:`fastmlp.activations`).
+    params : list of list of ndarray
+        Per layer ``[W (n_in, n_out), b (n_out,)]`` plus ``alpha`` for ``prelu`` (shape
+        ``(n_out,)`` or ``(1,)``). Owned by the model; engines update them in place.
+    loss : int
+        Loss id (:mod:`fastmlp.losses`).
+    optimizer : Optimizer
+        Its ``kind``, ``hyper()``, ``slots`` (aligned with the flattened params) and
+        ``scalars`` (step count first) are read and updated in place.
+    """
+
+    dtype: np.dtype
+    sizes: tuple[int, ...]
+    activations: tuple[int, ...]
+    params: list[list[np.ndarray]]
+    loss: int
+    optimizer: Optimizer
+
+    @property
+    def flat_params(self) -> list[np.ndarray]:
+        return [p for layer in self.params for p in layer]

@@ -1,0 +1,430 @@
+"""The compiled training and inference loop over all layers.
+
+One call runs a whole chunk of mini-batches without the GIL: gather the batch's rows,
+forward through every layer (GEMM through BLAS, bias and activation fused), loss and
+output delta (fused with sigmoid/softmax), backward (GEMMs with the transposes folded into
+the call), and the optimizer update of every parameter. Parameters and optimizer state
+are the NumPy arrays the model owns (updated in place); workspaces are allocated once per
+batch size and reused, so a training step allocates nothing. The maths is the one of
+:mod:`fastmlp.backend._numpy`.
+"""
+cimport numpy as cnp
+from cython cimport floating
+from libc.math cimport isfinite
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+import numpy as np
+
+from ._blas cimport gemm
+from ._kernels cimport (ACT_LINEAR, ACT_PRELU, activation_backward, bias_activation_forward,
+                        column_sums, loss_delta, optimizer_update)
+
+cnp.import_array()
+
+NAME = "cython"
+
+cdef extern from *:
+    """
+    #define FASTMLP_MAX_SLOTS 3
+    """
+    int FASTMLP_MAX_SLOTS
+
+
+cdef struct Layer:
+    int n_in, n_out, act, n_alpha
+    void* W
+    void* b
+    void* alpha
+    void* dW
+    void* db
+    void* dalpha
+    void* Z          # workspace (capacity, n_out)
+    void* A          # workspace (capacity, n_out); == Z for a linear layer
+
+
+cdef struct Param:
+    Py_ssize_t size
+    void* p
+    void* g
+    void* s[3]
+
+
+cdef struct Net:
+    int n_layers, n_params, loss, opt_kind, max_width
+    Layer* layers
+    Param* params
+    Py_ssize_t capacity     # rows the workspaces hold
+    void* xb                # gathered batch inputs (capacity, n_in)
+    void* yb                # gathered batch targets (capacity, n_out)
+    void* d0                # delta ping-pong buffers (capacity, max_width)
+    void* d1
+    double* hyper
+    double* scalars
+
+
+cdef inline void* _ptr(object arr):
+    return cnp.PyArray_DATA(<cnp.ndarray> arr) if arr is not None else NULL
+
+
+# --------------------------------------------------------------------------------------
+# the loops (fused float/double; the pointer arguments select the specialization)
+# --------------------------------------------------------------------------------------
+cdef void _forward(Net* net, const floating* x, Py_ssize_t rows) noexcept nogil:
+    """Z_l = A_{l-1} W_l ; Z_l += b_l ; A_l = f(Z_l) for every layer, into the workspaces."""
+    cdef int l
+    cdef Layer* L
+    cdef const floating* a_prev = x
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        gemm(False, False, <int> rows, L.n_out, L.n_in, <floating> 1, a_prev, L.n_in,
+             <floating*> L.W, L.n_out, <floating> 0, <floating*> L.Z, L.n_out)
+        bias_activation_forward(L.act, <floating*> L.Z, <floating*> L.A, <floating*> L.b,
+                                <floating*> L.alpha, L.n_alpha, rows, L.n_out)
+        a_prev = <floating*> L.A
+
+
+cdef double _backward(Net* net, const floating* x, const floating* y,
+                      Py_ssize_t rows) noexcept nogil:
+    """Loss of the batch in the workspaces, and every parameter's gradient."""
+    cdef int l
+    cdef Layer* L = &net.layers[net.n_layers - 1]
+    cdef Layer* P
+    cdef floating* dz = <floating*> net.d0
+    cdef floating* dnext = <floating*> net.d1
+    cdef floating* tmp
+    cdef const floating* a_prev
+    cdef double loss = loss_delta(net.loss, L.act, <floating*> L.Z, <floating*> L.A, y, dz,
+                                  <floating*> L.alpha, L.n_alpha, <floating*> L.dalpha,
+                                  rows, L.n_out)
+    if not isfinite(loss):
+        return loss
+    for l in range(net.n_layers - 1, -1, -1):
+        L = &net.layers[l]
+        a_prev = x if l == 0 else <floating*> net.layers[l - 1].A
+        # dW = A_prev^T dZ ; db = sum_rows dZ
+        gemm(True, False, L.n_in, L.n_out, <int> rows, <floating> 1, a_prev, L.n_in, dz,
+             L.n_out, <floating> 0, <floating*> L.dW, L.n_out)
+        column_sums(dz, <floating*> L.db, rows, L.n_out)
+        if l > 0:
+            # dA_prev = dZ W^T ; dZ_prev = dA_prev * f'(Z_prev)
+            P = &net.layers[l - 1]
+            gemm(False, True, <int> rows, L.n_in, L.n_out, <floating> 1, dz, L.n_out,
+                 <floating*> L.W, L.n_out, <floating> 0, dnext, L.n_in)
+            activation_backward(P.act, <floating*> P.Z, <floating*> P.A, dnext,
+                                <floating*> P.alpha, P.n_alpha, <floating*> P.dalpha,
+                                rows, P.n_out)
+            tmp = dz
+            dz = dnext
+            dnext = tmp
+    return loss
+
+
+cdef void _update(Net* net, floating* tag) noexcept nogil:
+    """One optimizer step on every parameter."""
+    cdef int i
+    cdef Param* q
+    net.scalars[0] += 1
+    for i in range(net.n_params):
+        q = &net.params[i]
+        optimizer_update(net.opt_kind, net.hyper, net.scalars, <floating*> q.p,
+                         <floating*> q.g, <floating*> q.s[0], <floating*> q.s[1],
+                         <floating*> q.s[2], q.size)
+
+
+cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, Py_ssize_t n,
+                       const Py_ssize_t* order, Py_ssize_t batch_size, Py_ssize_t first,
+                       Py_ssize_t stop, double* losses) noexcept nogil:
+    """Run batches first..stop-1; return how many completed (stop at a non-finite loss)."""
+    cdef Py_ssize_t bi, r, start, rows
+    cdef int n_in = net.layers[0].n_in
+    cdef int n_out = net.layers[net.n_layers - 1].n_out
+    cdef floating* xb = <floating*> net.xb
+    cdef floating* yb = <floating*> net.yb
+    cdef double loss
+    for bi in range(first, stop):
+        start = bi * batch_size
+        rows = batch_size if start + batch_size <= n else n - start
+        for r in range(rows):
+            memcpy(xb + r * n_in, x + order[start + r] * n_in, n_in * sizeof(floating))
+            memcpy(yb + r * n_out, y + order[start + r] * n_out, n_out * sizeof(floating))
+        _forward(net, xb, rows)
+        loss = _backward(net, xb, yb, rows)
+        losses[bi - first] = loss
+        if not isfinite(loss):
+            return bi - first
+        _update(net, xb)
+    return stop - first
+
+
+cdef void _predict(Net* net, const floating* x, Py_ssize_t n, floating* out,
+                   floating* buf0, floating* buf1, Py_ssize_t block) noexcept nogil:
+    """out = network(x) in row blocks, through caller-owned scratch (thread-safe)."""
+    cdef Py_ssize_t r0, rows
+    cdef int l
+    cdef Layer* L
+    cdef const floating* a_prev
+    cdef floating* dst
+    r0 = 0
+    while r0 < n:
+        rows = block if r0 + block <= n else n - r0
+        a_prev = x + r0 * net.layers[0].n_in
+        for l in range(net.n_layers):
+            L = &net.layers[l]
+            if l == net.n_layers - 1:
+                dst = out + r0 * L.n_out
+            else:
+                dst = buf0 if (l % 2 == 0) else buf1
+            gemm(False, False, <int> rows, L.n_out, L.n_in, <floating> 1, a_prev, L.n_in,
+                 <floating*> L.W, L.n_out, <floating> 0, dst, L.n_out)
+            bias_activation_forward(L.act, dst, dst, <floating*> L.b, <floating*> L.alpha,
+                                    L.n_alpha, rows, L.n_out)
+            a_prev = dst
+        r0 += rows
+
+
+# --------------------------------------------------------------------------------------
+# the Python-facing engine
+# --------------------------------------------------------------------------------------
+cdef class Engine:
+    """Compiled implementation of the backend contract (see ``_contract``)."""
+
+    cdef Net net
+    cdef bint is_double
+    cdef int itemsize
+    cdef object spec
+    cdef object dtype
+    cdef list _keep          # arrays whose memory the pointers refer to
+    cdef list _work          # workspaces
+    cdef list _grads
+    cdef object _hyper
+
+    def __cinit__(self):
+        self.net.layers = NULL
+        self.net.params = NULL
+
+    def __dealloc__(self):
+        free(self.net.layers)
+        free(self.net.params)
+
+    def __init__(self, spec):
+        cdef int i, l, j
+        self.spec = spec
+        self.dtype = np.dtype(spec.dtype)
+        self.is_double = self.dtype == np.float64
+        self.itemsize = self.dtype.itemsize
+        n_layers = len(spec.activations)
+        flat = spec.flat_params
+        self.net.n_layers = n_layers
+        self.net.n_params = len(flat)
+        self.net.loss = spec.loss
+        self.net.opt_kind = spec.optimizer.kind
+        self.net.max_width = max(spec.sizes)
+        self.net.layers = <Layer*> malloc(n_layers * sizeof(Layer))
+        self.net.params = <Param*> malloc(len(flat) * sizeof(Param))
+        if self.net.layers == NULL or self.net.params == NULL:
+            raise MemoryError()
+        self._keep = list(flat)
+        self._grads = [np.zeros_like(p) for p in flat]
+        j = 0
+        for l in range(n_layers):
+            layer_params = spec.params[l]
+            L = &self.net.layers[l]
+            L.n_in = spec.sizes[l]
+            L.n_out = spec.sizes[l + 1]
+            L.act = spec.activations[l]
+            L.W = _ptr(layer_params[0])
+            L.b = _ptr(layer_params[1])
+            L.dW = _ptr(self._grads[j])
+            L.db = _ptr(self._grads[j + 1])
+            if len(layer_params) > 2:
+                L.alpha = _ptr(layer_params[2])
+                L.n_alpha = layer_params[2].shape[0]
+                L.dalpha = _ptr(self._grads[j + 2])
+            else:
+                L.alpha = NULL
+                L.n_alpha = 0
+                L.dalpha = NULL
+            L.Z = NULL
+            L.A = NULL
+            j += len(layer_params)
+        self.net.capacity = 0
+        self._work = []
+        self._bind_optimizer()
+
+    def _bind_optimizer(self):
+        """Point the engine at the optimizer's state arrays and scalars."""
+        cdef int i, k
+        opt = self.spec.optimizer
+        flat = self.spec.flat_params
+        self._hyper = np.zeros(8, dtype=np.float64)
+        self.net.hyper = <double*> _ptr(self._hyper)
+        self.net.scalars = <double*> _ptr(opt.scalars)
+        self._keep = list(flat) + [opt.scalars] + [s for slot in opt.slots for s in slot]
+        for i in range(len(flat)):
+            q = &self.net.params[i]
+            q.size = flat[i].size
+            q.p = _ptr(flat[i])
+            q.g = _ptr(self._grads[i])
+            for k in range(3):
+                q.s[k] = _ptr(opt.slots[i][k]) if k < len(opt.slots[i]) else NULL
+
+    cdef void _reserve(self, Py_ssize_t rows) except *:
+        """Make the training workspaces hold ``rows`` rows (allocates only when growing)."""
+        cdef int l
+        if rows <= self.net.capacity:
+            return
+        spec = self.spec
+        work = []
+        xb = np.empty((rows, spec.sizes[0]), dtype=self.dtype)
+        yb = np.empty((rows, self.net.layers[self.net.n_layers - 1].n_out), dtype=self.dtype)
+        d0 = np.empty((rows, self.net.max_width), dtype=self.dtype)
+        d1 = np.empty((rows, self.net.max_width), dtype=self.dtype)
+        work += [xb, yb, d0, d1]
+        self.net.xb = _ptr(xb)
+        self.net.yb = _ptr(yb)
+        self.net.d0 = _ptr(d0)
+        self.net.d1 = _ptr(d1)
+        for l in range(self.net.n_layers):
+            L = &self.net.layers[l]
+            z = np.empty((rows, L.n_out), dtype=self.dtype)
+            work.append(z)
+            L.Z = _ptr(z)
+            if L.act == ACT_LINEAR:
+                L.A = L.Z
+            else:
+                a = np.empty((rows, L.n_out), dtype=self.dtype)
+                work.append(a)
+                L.A = _ptr(a)
+        self._work = work
+        self.net.capacity = rows
+
+    cdef void _load_hyper(self) except *:
+        self._hyper[:] = self.spec.optimizer.hyper()
+
+    # -- contract ------------------------------------------------------------------------
+    def predict(self, cnp.ndarray x):
+        cdef Py_ssize_t n = x.shape[0]
+        cdef Py_ssize_t block = n if n < 1024 else 1024
+        cdef int n_out = self.net.layers[self.net.n_layers - 1].n_out
+        cdef cnp.npy_intp dims[2]
+        dims[0] = n
+        dims[1] = n_out
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT64 if self.is_double
+                                                 else cnp.NPY_FLOAT32, 0)
+        if n == 0:
+            return out
+        cdef size_t nbytes = block * self.net.max_width * self.itemsize
+        cdef void* buf0 = malloc(nbytes)
+        cdef void* buf1 = malloc(nbytes)
+        cdef void* xp = cnp.PyArray_DATA(x)
+        cdef void* op = cnp.PyArray_DATA(out)
+        if buf0 == NULL or buf1 == NULL:
+            free(buf0)
+            free(buf1)
+            raise MemoryError()
+        with nogil:
+            if self.is_double:
+                _predict(&self.net, <double*> xp, n, <double*> op, <double*> buf0,
+                         <double*> buf1, block)
+            else:
+                _predict(&self.net, <float*> xp, n, <float*> op, <float*> buf0,
+                         <float*> buf1, block)
+        free(buf0)
+        free(buf1)
+        return out
+
+    def _forward_batch(self, cnp.ndarray x):
+        cdef Py_ssize_t n = x.shape[0]
+        self._reserve(n)
+        cdef void* xp = cnp.PyArray_DATA(x)
+        with nogil:
+            if self.is_double:
+                _forward(&self.net, <double*> xp, n)
+            else:
+                _forward(&self.net, <float*> xp, n)
+
+    def layer_outputs(self, cnp.ndarray x):
+        cdef Py_ssize_t n = x.shape[0]
+        self._forward_batch(x)
+        outs = []
+        for l, arr in enumerate(a for a in self._layer_arrays()):
+            outs.append(np.array(arr[:n], copy=True))
+        return outs
+
+    def _layer_arrays(self):
+        """The activation workspaces A_l, first to last."""
+        arrays = []
+        k = 4
+        for l in range(self.net.n_layers):
+            z = self._work[k]
+            k += 1
+            if self.spec.activations[l] == ACT_LINEAR:
+                arrays.append(z)
+            else:
+                arrays.append(self._work[k])
+                k += 1
+        return arrays
+
+    def loss(self, cnp.ndarray x, cnp.ndarray y):
+        cdef Py_ssize_t n = x.shape[0], r0, rows, block = 1024
+        cdef double total = 0.0
+        cdef Layer* L = &self.net.layers[self.net.n_layers - 1]
+        cdef int n_in = self.net.layers[0].n_in
+        cdef char* xp = <char*> cnp.PyArray_DATA(x)
+        cdef char* yp = <char*> cnp.PyArray_DATA(y)
+        self._reserve(min(n, block))
+        block = self.net.capacity
+        r0 = 0
+        with nogil:
+            while r0 < n:
+                rows = block if r0 + block <= n else n - r0
+                if self.is_double:
+                    _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
+                    total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
+                                               <double*> L.A,
+                                               <double*> (yp + r0 * L.n_out * 8), NULL,
+                                               <double*> L.alpha, L.n_alpha, NULL,
+                                               rows, L.n_out)
+                else:
+                    _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
+                    total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
+                                               <float*> L.A,
+                                               <float*> (yp + r0 * L.n_out * 4), NULL,
+                                               <float*> L.alpha, L.n_alpha, NULL,
+                                               rows, L.n_out)
+                r0 += rows
+        return total / n
+
+    def gradients(self, cnp.ndarray x, cnp.ndarray y):
+        cdef Py_ssize_t n = x.shape[0]
+        cdef double loss
+        cdef void* xp = cnp.PyArray_DATA(x)
+        cdef void* yp = cnp.PyArray_DATA(y)
+        self._reserve(n)
+        with nogil:
+            if self.is_double:
+                _forward(&self.net, <double*> xp, n)
+                loss = _backward(&self.net, <double*> xp, <double*> yp, n)
+            else:
+                _forward(&self.net, <float*> xp, n)
+                loss = _backward(&self.net, <float*> xp, <float*> yp, n)
+        return loss, [g.copy() for g in self._grads]
+
+    def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
+              Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses):
+        cdef Py_ssize_t n = x.shape[0], done
+        if stop <= first:
+            return 0
+        self._reserve(min(batch_size, n))
+        self._load_hyper()
+        cdef void* xp = cnp.PyArray_DATA(x)
+        cdef void* yp = cnp.PyArray_DATA(y)
+        with nogil:
+            if self.is_double:
+                done = _train(&self.net, <double*> xp, <double*> yp, n, &order[0],
+                              batch_size, first, stop, &losses[0])
+            else:
+                done = _train(&self.net, <float*> xp, <float*> yp, n, &order[0],
+                              batch_size, first, stop, &losses[0])
+        return done

@@ -1,0 +1,106 @@
+"""Weight initializers.
+
+Every draw comes from the model's single seeded :class:`numpy.random.Generator`, so a
+model's ``seed`` fixes all its initial weights.
+
+=================  ================================================================
+name               distribution of W (n_in, n_out)
+=================  ================================================================
+small_uniform      U[0, 1) * 0.01                       (lecture notes)
+scaled_uniform     U[0, 1) / sqrt(n_in)                 (lecture notes)
+glorot_uniform     U(-l, l), l = sqrt(6 / (n_in + n_out))       (Glorot & Bengio 2010)
+glorot_normal      N(0, 2 / (n_in + n_out)), truncated at 2 sd as in Keras
+he_uniform         U(-l, l), l = sqrt(6 / n_in)                 (He et al. 2015)
+he_normal          N(0, 2 / n_in), truncated at 2 sd as in Keras
+lecun_normal       N(0, 1 / n_in), truncated at 2 sd as in Keras
+zeros              0
+=================  ================================================================
+
+The truncated normals redraw values beyond two standard deviations and use Keras'
+correction factor 0.87962566103423978 on the standard deviation so the variance is the
+stated one.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_TRUNC_STD = 0.87962566103423978  # std of N(0,1) truncated to [-2, 2] (Keras)
+
+
+def _truncated_normal(rng: np.random.Generator, shape, std: float) -> np.ndarray:
+    scale = std / _TRUNC_STD
+    out = rng.standard_normal(shape)
+    bad = np.abs(out) > 2.0
+    while bad.any():
+        out[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2.0
+    return out * scale
+
+
+def small_uniform(rng, n_in, n_out):
+    return rng.random((n_in, n_out)) * 0.01
+
+
+def scaled_uniform(rng, n_in, n_out):
+    return rng.random((n_in, n_out)) / math.sqrt(n_in)
+
+
+def glorot_uniform(rng, n_in, n_out):
+    limit = math.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, (n_in, n_out))
+
+
+def glorot_normal(rng, n_in, n_out):
+    return _truncated_normal(rng, (n_in, n_out), math.sqrt(2.0 / (n_in + n_out)))
+
+
+def he_uniform(rng, n_in, n_out):
+    limit = math.sqrt(6.0 / n_in)
+    return rng.uniform(-limit, limit, (n_in, n_out))
+
+
+def he_normal(rng, n_in, n_out):
+    return _truncated_normal(rng, (n_in, n_out), math.sqrt(2.0 / n_in))
+
+
+def lecun_normal(rng, n_in, n_out):
+    return _truncated_normal(rng, (n_in, n_out), math.sqrt(1.0 / n_in))
+
+
+def zeros(rng, n_in, n_out):
+    return np.zeros((n_in, n_out))
+
+
+INITIALIZERS = {f.__name__: f for f in (small_uniform, scaled_uniform, glorot_uniform,
+                                         glorot_normal, he_uniform, he_normal, lecun_normal,
+                                         zeros)}
+
+
+def get(name: str) -> str:
+    """Return the canonical initializer name, or raise ``ValueError`` listing valid ones.
+
+    Examples
+    --------
+    >>> get("he_normal")
+    'he_normal'
+    """
+    if not isinstance(name, str) or name.lower() not in INITIALIZERS:
+        raise ValueError(f"unknown initializer {name!r}; valid initializers are: "
+                         f"{', '.join(INITIALIZERS)}")
+    return name.lower()
+
+
+def initialize(name: str, rng: np.random.Generator, n_in: int, n_out: int,
+               dtype) -> np.ndarray:
+    """Draw a ``(n_in, n_out)`` weight matrix with initializer ``name`` in ``dtype``.
+
+    Examples
+    --------
+    >>> W = initialize("glorot_uniform", np.random.default_rng(0), 3, 2, np.float64)
+    >>> W.shape
+    (3, 2)
+    """
+    values = INITIALIZERS[get(name)](rng, n_in, n_out)
+    return np.ascontiguousarray(values, dtype=dtype)

@@ -1,0 +1,112 @@
+"""Layers. A :class:`Dense` layer owns its parameters as NumPy arrays."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import activations, initializers
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Dense:
+    """A fully connected layer: ``A = activation(A_prev @ W + b)``.
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs.
+    activation : str, default "linear"
+        One of :data:`fastmlp.activations.ACTIVATIONS`.
+    input_dim : int, optional
+        Number of inputs; needed on the first layer unless the model is built from data
+        (``fit``) or with :meth:`Sequential.build`.
+    kernel_initializer : str, default "glorot_uniform"
+        One of :data:`fastmlp.initializers.INITIALIZERS` (Keras' default).
+    bias_initializer : str, default "zeros"
+        Initializer of ``b`` (drawn as a ``(1, units)`` matrix).
+    prelu_shared : bool, default False
+        For ``activation="prelu"``: one slope shared by all units instead of one per unit.
+    name : str, optional
+
+    Attributes
+    ----------
+    W : ndarray (n_in, units)
+    b : ndarray (units,)
+    alpha : ndarray (units,) or (1,), only for ``prelu``
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> layer = fm.Dense(8, activation="relu", input_dim=4)
+    >>> layer
+    Dense(8, activation='relu', input_dim=4)
+    """
+
+    def __init__(self, units: int, activation: str | None = "linear",
+                 input_dim: int | None = None, kernel_initializer: str = "glorot_uniform",
+                 bias_initializer: str = "zeros", prelu_shared: bool = False,
+                 name: str | None = None) -> None:
+        self.units = _check_positive_int("units", units)
+        self.activation = activations.get(activation)
+        self.input_dim = None if input_dim is None else _check_positive_int("input_dim",
+                                                                            input_dim)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.prelu_shared = bool(prelu_shared)
+        self.name = name
+        self.params: list[np.ndarray] = []
+
+    @property
+    def built(self) -> bool:
+        return bool(self.params)
+
+    def build(self, n_in: int, rng: np.random.Generator, dtype: np.dtype) -> None:
+        """Draw the parameters for ``n_in`` inputs."""
+        n_in = _check_positive_int("input_dim", n_in)
+        if self.input_dim is not None and self.input_dim != n_in:
+            raise ValueError(f"layer {self.name!r} expects input_dim={self.input_dim}, "
+                             f"but receives {n_in} inputs")
+        self.input_dim = n_in
+        W = initializers.initialize(self.kernel_initializer, rng, n_in, self.units, dtype)
+        b = initializers.initialize(self.bias_initializer, rng, 1, self.units, dtype)[0]
+        self.params = [W, np.ascontiguousarray(b)]
+        if self.activation == "prelu":
+            n_alpha = 1 if self.prelu_shared else self.units
+            self.params.append(np.full(n_alpha, activations.PRELU_INIT, dtype=dtype))
+
+    @property
+    def W(self) -> np.ndarray:
+        return self.params[0]
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.params[1]
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        return self.params[2] if len(self.params) > 2 else None
+
+    def count_params(self) -> int:
+        if self.built:
+            return int(sum(p.size for p in self.params))
+        if self.input_dim is None:
+            return 0
+        n_alpha = (1 if self.prelu_shared else self.units) if self.activation == "prelu" else 0
+        return self.input_dim * self.units + self.units + n_alpha
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this layer (without its weights)."""
+        return {"units": self.units, "activation": self.activation,
+                "input_dim": self.input_dim, "kernel_initializer": self.kernel_initializer,
+                "bias_initializer": self.bias_initializer, "prelu_shared": self.prelu_shared,
+                "name": self.name}
+
+    def __repr__(self) -> str:
+        extra = f", input_dim={self.input_dim}" if self.input_dim is not None else ""
+        return f"Dense({self.units}, activation={self.activation!r}{extra})"

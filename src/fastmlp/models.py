@@ -1,0 +1,463 @@
+"""The :class:`Sequential` model: a stack of Dense layers with a Keras-style API."""
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import activations, losses, metrics as _metrics, optimizers
+from .backend import backend as active_backend
+from .backend import check_name as check_backend_name
+from .backend import get as get_backend
+from ._validation import (as_features, as_targets, check_dtype, check_fraction, check_int,
+                          check_weights)
+from .backend._contract import NetSpec
+from .callbacks import Callback, History
+from .layers import Dense
+
+#: Work (multiply-adds) per compiled call when training: keeps each call near 0.1 s so
+#: progress, callbacks and Ctrl-C get through promptly.
+_CHUNK_FLOPS = 2e8
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised by ``fit`` when the loss becomes NaN or infinite.
+
+    The model keeps the weights of the last step whose loss was finite.
+    """
+
+
+class Sequential:
+    """A linear stack of layers trained by gradient descent.
+
+    Parameters
+    ----------
+    layers : list of Dense, optional
+    seed : int, optional
+        Seeds the one random generator behind initial weights and shuffling: the same seed
+        gives the same weights bit for bit on one backend and thread count.
+    dtype : {"float64", "float32"}
+    backend : {"cython", "numpy"}, optional
+        Fix this model's backend; by default the active one (:func:`fastmlp.backend`) is
+        used at each call.
+    name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np, fastmlp as fm
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); y = np.array([0, 1, 1, 0])
+    >>> model = fm.Sequential([fm.Dense(4, activation="tanh", input_dim=2),
+    ...                        fm.Dense(1, activation="sigmoid")], seed=0)
+    >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    >>> model.predict(X).shape
+    (4, 1)
+    """
+
+    def __init__(self, layers: Iterable[Dense] | None = None, seed: int | None = None,
+                 dtype: str | np.dtype = "float64", backend: str | None = None,
+                 name: str | None = None) -> None:
+        self.layers: list[Dense] = []
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.dtype = check_dtype(dtype)
+        self._backend = None if backend is None else check_backend_name(backend)
+        self.name = name or "sequential"
+        self.optimizer: optimizers.Optimizer | None = None
+        self.loss: str | None = None
+        self.metrics: list[str] = []
+        self.history: History | None = None
+        self.stop_training = False
+        self._engines: dict[str, Any] = {}
+        self._training = False
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------------------------
+    # construction
+    # ------------------------------------------------------------------------------------
+    def add(self, layer: Dense) -> None:
+        """Append a layer (before the model is built)."""
+        if not isinstance(layer, Dense):
+            raise TypeError(f"Sequential takes Dense layers, got {type(layer).__name__}")
+        if self.built:
+            raise RuntimeError("cannot add layers to a model that is already built")
+        if layer.name is None:
+            layer.name = f"dense_{len(self.layers)}"
+        self.layers.append(layer)
+
+    @property
+    def built(self) -> bool:
+        return bool(self.layers) and all(layer.built for layer in self.layers)
+
+    @property
+    def input_dim(self) -> int | None:
+        return self.layers[0].input_dim if self.layers else None
+
+    @property
+    def output_dim(self) -> int:
+        self._require_layers()
+        return self.layers[-1].units
+
+    def _require_layers(self) -> None:
+        if not self.layers:
+            raise RuntimeError("the model has no layers; add Dense layers first")
+
+    def build(self, input_dim: int | None = None) -> "Sequential":
+        """Create the weights for ``input_dim`` inputs (drawn from the model's seed).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> m = fm.Sequential([fm.Dense(3), fm.Dense(1)], seed=0).build(5)
+        >>> [w.shape for w in m.get_weights()]
+        [(5, 3), (3,), (3, 1), (1,)]
+        """
+        self._require_layers()
+        if self.built:
+            if input_dim is not None and input_dim != self.input_dim:
+                raise ValueError(f"the model is built for {self.input_dim} inputs, "
+                                 f"not {input_dim}")
+            return self
+        n_in = input_dim if input_dim is not None else self.layers[0].input_dim
+        if n_in is None:
+            raise RuntimeError("the input size is not known: give the first Dense an "
+                               "input_dim, call model.build(input_dim), or fit on data")
+        for layer in self.layers:
+            layer.build(n_in, self.rng, self.dtype)
+            n_in = layer.units
+        if self.optimizer is not None:
+            self.optimizer.build(self._flat_params())
+        self._engines.clear()
+        return self
+
+    def _flat_params(self) -> list[np.ndarray]:
+        return [p for layer in self.layers for p in layer.params]
+
+    def compile(self, optimizer: str | optimizers.Optimizer = "sgd",
+                loss: str = "mean_squared_error",
+                metrics: Iterable[str] | None = None) -> None:
+        """Choose the optimizer, the loss and the metrics reported by ``fit``/``evaluate``.
+
+        Raises
+        ------
+        ValueError
+            For unknown names (listing the valid ones) or a loss that does not fit the
+            output activation (binary cross-entropy needs a sigmoid output, categorical
+            cross-entropies a softmax output).
+        """
+        self._require_layers()
+        opt = optimizers.get(optimizer)
+        loss = losses.get(loss)
+        required = losses.LOSSES[loss][1]
+        out_act = self.layers[-1].activation
+        if required is not None and out_act != required:
+            raise ValueError(f"loss {loss!r} needs a {required!r} output layer (it is fused "
+                             f"with it); the last layer's activation is {out_act!r}")
+        if out_act == "softmax" and self.layers[-1].units < 2 and required == "softmax":
+            raise ValueError("a softmax output needs at least 2 units")
+        if loss == "binary_crossentropy" or required is None:
+            pass
+        names = [_metrics.get(m) for m in (metrics or [])]
+        if self.optimizer is not None and opt is not self.optimizer:
+            self._engines.clear()
+        self.optimizer = opt
+        self.loss = loss
+        self.metrics = names
+        if self.built:
+            opt.build(self._flat_params())
+        self._engines.clear()
+
+    # ------------------------------------------------------------------------------------
+    # backends
+    # ------------------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        """The backend this model runs on now (its own, or the active default)."""
+        return self._backend or active_backend()
+
+    @backend.setter
+    def backend(self, name: str | None) -> None:
+        self._backend = None if name is None else check_backend_name(name)
+
+    def _engine(self):
+        if self.optimizer is None:
+            raise RuntimeError("the model is not compiled; call model.compile(...) first")
+        if not self.built:
+            raise RuntimeError("the model is not built: the input size is not known yet "
+                               "(fit it, or call model.build(input_dim))")
+        name = self.backend
+        engine = self._engines.get(name)
+        if engine is None:
+            spec = NetSpec(dtype=self.dtype,
+                           sizes=(self.input_dim, *[layer.units for layer in self.layers]),
+                           activations=tuple(activations.ACTIVATIONS[layer.activation]
+                                             for layer in self.layers),
+                           params=[layer.params for layer in self.layers],
+                           loss=losses.LOSSES[self.loss][0], optimizer=self.optimizer)
+            engine = get_backend(name).Engine(spec)
+            self._engines[name] = engine
+        return engine
+
+    # ------------------------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------------------------
+    def _features(self, x: Any, name: str = "X") -> np.ndarray:
+        if not self.built:
+            raise RuntimeError("the model is not built: the input size is not known yet "
+                               "(fit it, or call model.build(input_dim))")
+        return as_features(x, self.dtype, self.input_dim, name)
+
+    def _targets(self, y: Any, n_rows: int, name: str = "y") -> np.ndarray:
+        return as_targets(y, self.loss, self.output_dim, n_rows, self.dtype, name)
+
+    def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
+        """The network's output for ``x``: an array ``(n_samples, units of last layer)``."""
+        X = self._features(x)
+        return self._engine().predict(X)
+
+    def layer_outputs(self, x: Any) -> list[np.ndarray]:
+        """The activation of every layer for ``x``, first to last."""
+        X = self._features(x)
+        return self._engine().layer_outputs(X)
+
+    def compute_gradients(self, x: Any, y: Any) -> tuple[float, list[np.ndarray]]:
+        """The mean loss on ``(x, y)`` and its gradient for every weight (``get_weights``
+        order), without changing the model."""
+        X = self._features(x)
+        Y = self._targets(y, X.shape[0])
+        loss, grads = self._engine().gradients(X, Y)
+        return float(loss), grads
+
+    def evaluate(self, x: Any, y: Any, verbose: int = 0) -> dict[str, float]:
+        """Loss and metrics on ``(x, y)`` as a dict, e.g. ``{"loss": .., "accuracy": ..}``."""
+        X = self._features(x)
+        Y = self._targets(y, X.shape[0])
+        return self._evaluate_arrays(X, Y)
+
+    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+        engine = self._engine()
+        logs = {"loss": float(engine.loss(X, Y))}
+        if self.metrics:
+            P = engine.predict(X)
+            for name in self.metrics:
+                logs[name] = _metrics.METRICS[name](Y, P)
+        return logs
+
+    # ------------------------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------------------------
+    def fit(self, x: Any, y: Any, epochs: int = 1, batch_size: int | None = 32,
+            shuffle: bool = True, validation_split: float = 0.0,
+            validation_data: tuple[Any, Any] | None = None, verbose: int = 1,
+            callbacks: Iterable[Callback] | None = None, initial_epoch: int = 0,
+            on_divergence: str = "raise") -> History:
+        """Train for ``epochs`` passes over ``(x, y)``.
+
+        Parameters
+        ----------
+        x : array (n_samples, n_features)
+        y : array (n_samples,) or (n_samples, n_outputs)
+            Targets in the form the loss expects (class labels for
+            ``sparse_categorical_crossentropy``, one-hot rows for
+            ``categorical_crossentropy``, 0/1 for ``binary_crossentropy``).
+        epochs : int
+        batch_size : int or None
+            1 is stochastic gradient descent, ``None`` (or >= n) full-batch gradient
+            descent, anything between mini-batch.
+        shuffle : bool
+            Reshuffle the rows before every epoch (with the model's seeded generator).
+        validation_split : float in [0, 1)
+            Hold out this fraction of the rows, taken from the end as Keras does, before
+            shuffling.
+        validation_data : (x_val, y_val), optional
+            Overrides ``validation_split``.
+        verbose : {0, 1, 2}
+            0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        callbacks : list of Callback
+        initial_epoch : int
+            Epoch to start counting from (to resume).
+        on_divergence : {"raise", "warn"}
+            What to do when the loss becomes NaN or infinite: the model keeps the weights
+            of the last finite step, then raises :class:`TrainingDivergedError` or warns
+            and returns.
+
+        Returns
+        -------
+        History
+            ``history.history["loss"]`` and, with validation, ``["val_loss"]`` and the
+            metrics, one value per epoch. The training loss is the mean of the epoch's
+            batch losses (weighted by batch size); training metrics are computed on the
+            training data at the end of each epoch.
+        """
+        if self._training:
+            raise RuntimeError("this model is already training (fit is running in another "
+                               "thread or callback); wait for it to finish")
+        self._require_layers()
+        if self.optimizer is None:
+            raise RuntimeError("the model is not compiled; call model.compile(...) first")
+        epochs = check_int("epochs", epochs, 0)
+        initial_epoch = check_int("initial_epoch", initial_epoch, 0)
+        if batch_size is not None:
+            batch_size = check_int("batch_size", batch_size, 1)
+        validation_split = check_fraction("validation_split", validation_split)
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        if on_divergence not in ("raise", "warn"):
+            raise ValueError(f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
+        callbacks = list(callbacks or [])
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
+                                f"{type(cb).__name__}")
+
+        if not self.built:
+            first = as_features(x, self.dtype, None)
+            self.build(first.shape[1])
+        X = self._features(x)
+        Y = self._targets(y, X.shape[0])
+        X_val = Y_val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (x_val, y_val)")
+            X_val = self._features(validation_data[0], "x_val")
+            Y_val = self._targets(validation_data[1], X_val.shape[0], "y_val")
+        elif validation_split > 0:
+            n_val = int(X.shape[0] * validation_split)
+            if n_val < 1 or n_val >= X.shape[0]:
+                raise ValueError(f"validation_split={validation_split} leaves "
+                                 f"{n_val} validation and {X.shape[0] - n_val} training rows "
+                                 f"out of {X.shape[0]}; both need at least one")
+            X, X_val = X[:-n_val], X[-n_val:]
+            Y, Y_val = Y[:-n_val], Y[-n_val:]
+
+        engine = self._engine()
+        n = X.shape[0]
+        bs = n if batch_size is None or batch_size > n else batch_size
+        n_batches = -(-n // bs)
+        work = 6.0 * bs * sum(layer.count_params() for layer in self.layers)
+        chunk = int(max(1, min(n_batches, _CHUNK_FLOPS // max(work, 1.0))))
+        losses_buf = np.empty(chunk, dtype=np.float64)
+
+        history = History()
+        self.history = history
+        all_callbacks = [history, *callbacks]
+        for cb in all_callbacks:
+            cb.set_model(self)
+        self.stop_training = False
+        self._training = True
+        try:
+            for cb in all_callbacks:
+                cb.on_train_begin()
+            for epoch in range(initial_epoch, initial_epoch + epochs):
+                for cb in all_callbacks:
+                    cb.on_epoch_begin(epoch)
+                order = (self.rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp)
+                bar = self._progress_bar(epoch, initial_epoch + epochs, n_batches, verbose)
+                total = 0.0
+                start = time.perf_counter()
+                for first in range(0, n_batches, chunk):
+                    stop = min(first + chunk, n_batches)
+                    done = engine.train(X, Y, order, bs, first, stop, losses_buf)
+                    sizes = np.full(done, bs, dtype=np.float64)
+                    if first + done == n_batches and done:
+                        sizes[-1] = n - (n_batches - 1) * bs
+                    total += float(np.dot(losses_buf[:done], sizes))
+                    if bar is not None:
+                        bar.update(done)
+                    if done < stop - first:
+                        if bar is not None:
+                            bar.close()
+                        self._diverged(epoch, first + done, losses_buf[done], on_divergence)
+                        return history
+                logs = {"loss": total / n}
+                for name in self.metrics:
+                    logs[name] = _metrics.METRICS[name](Y, engine.predict(X))
+                if X_val is not None:
+                    for key, value in self._evaluate_arrays(X_val, Y_val).items():
+                        logs[f"val_{key}"] = value
+                if bar is not None:
+                    bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
+                    bar.close()
+                elif verbose == 2:
+                    elapsed = time.perf_counter() - start
+                    text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+                    print(f"Epoch {epoch + 1}/{initial_epoch + epochs} - {elapsed:.2f}s - "
+                          f"{text}", file=sys.stdout, flush=True)
+                for cb in all_callbacks:
+                    cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+            for cb in all_callbacks:
+                cb.on_train_end()
+        finally:
+            self._training = False
+        return history
+
+    @staticmethod
+    def _progress_bar(epoch: int, epochs: int, n_batches: int, verbose: int):
+        if verbose != 1:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
+                    leave=True, dynamic_ncols=True)
+
+    def _diverged(self, epoch: int, batch: int, loss: float, on_divergence: str) -> None:
+        message = (f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the loss "
+                   f"became {loss}; the model keeps the weights of the last finite step. "
+                   f"Try a smaller learning rate (now {self.optimizer.learning_rate:g}).")
+        if on_divergence == "raise":
+            raise TrainingDivergedError(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------------------------
+    # weights and description
+    # ------------------------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every parameter: ``[W1 (d_in, d_out), b1 (d_out,), W2, b2, ...]``
+        (plus each prelu layer's ``alpha`` after its ``b``)."""
+        return [p.copy() for p in self._flat_params()]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Copy ``weights`` (as from :meth:`get_weights`) into the model's arrays in place.
+
+        Raises ``ValueError`` for a wrong count, shapes or non-finite values, leaving the
+        model unchanged.
+        """
+        if not self.built:
+            raise RuntimeError("the model is not built; call model.build(input_dim) first")
+        params = self._flat_params()
+        arrays = check_weights(weights, params)
+        converted = [as_float for as_float in
+                     (np.asarray(a, dtype=self.dtype) for a in arrays)]
+        for i, c in enumerate(converted):
+            if not np.isfinite(c).all():
+                raise ValueError(f"weights[{i}] overflows {self.dtype}")
+        for p, c in zip(params, converted):
+            np.copyto(p, c)
+
+    def count_params(self) -> int:
+        return int(sum(layer.count_params() for layer in self.layers))
+
+    def summary(self, print_fn=print) -> None:
+        """Print a table of layers, output shapes and parameter counts."""
+        rows = [("Layer (type)", "Activation", "Output shape", "Param #")]
+        for layer in self.layers:
+            rows.append((f"{layer.name} (Dense)", layer.activation, f"(None, {layer.units})",
+                         f"{layer.count_params():,}"))
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
+        line = "─" * sum(widths)
+        out = [f'Model: "{self.name}"  (dtype {self.dtype.name}, backend {self.backend})',
+               line, "".join(c.ljust(w) for c, w in zip(rows[0], widths)), line]
+        out += ["".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows[1:]]
+        out += [line, f"Total params: {self.count_params():,}"]
+        if self.optimizer is not None:
+            out.append(f"Optimizer: {self.optimizer!r}   Loss: {self.loss}")
+        print_fn("\n".join(out))
+
+    def __repr__(self) -> str:
+        layers = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{layers}], dtype={self.dtype.name!r})"
