@@ -343,7 +343,7 @@ class Sequential:
         n = X.shape[0]
         bs = n if batch_size is None or batch_size > n else batch_size
         n_batches = -(-n // bs)
-        work = 6.0 * bs * sum(layer.count_params() for layer in self.layers)
+        work = 6.0 * bs * self.count_params()
         chunk = int(max(1, min(n_batches, _CHUNK_FLOPS // max(work, 1.0))))
         losses_buf = np.empty(chunk, dtype=np.float64)
 
@@ -445,15 +445,23 @@ class Sequential:
         for p, c in zip(params, converted):
             np.copyto(p, c)
 
+    def _param_counts(self) -> list[int]:
+        counts, n_in = [], self.input_dim
+        for layer in self.layers:
+            counts.append(layer.count_params(n_in))
+            n_in = layer.units if n_in is not None else None
+        return counts
+
     def count_params(self) -> int:
-        return int(sum(layer.count_params() for layer in self.layers))
+        """Total number of parameters (0 while the input size is unknown)."""
+        return int(sum(self._param_counts()))
 
     def summary(self, print_fn=print) -> None:
         """Print a table of layers, output shapes and parameter counts."""
         rows = [("Layer (type)", "Activation", "Output shape", "Param #")]
-        for layer in self.layers:
+        for layer, count in zip(self.layers, self._param_counts()):
             rows.append((f"{layer.name} (Dense)", layer.activation, f"(None, {layer.units})",
-                         f"{layer.count_params():,}"))
+                         f"{count:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
         line = "─" * sum(widths)
         out = [f'Model: "{self.name}"  (dtype {self.dtype.name}, backend {self.backend})',
