@@ -14,10 +14,11 @@ from .backend import backend, use_backend
 from .layers import Dense
 from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
+from ._threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
 __all__ = ["Dense", "Sequential", "StandardScaler", "TrainingDivergedError", "activations",
-           "available_backends", "backend", "callbacks", "datasets", "initializers", "losses",
-           "metrics", "optimizers", "preprocessing", "train_test_split", "use_backend",
-           "__version__"]
+           "available_backends", "backend", "callbacks", "datasets", "get_num_threads",
+           "initializers", "losses", "metrics", "optimizers", "preprocessing",
+           "set_num_threads", "train_test_split", "use_backend", "__version__"]
