@@ -8,6 +8,11 @@ from typing import Any
 
 import numpy as np
 
+try:  # compiled finiteness scan: no temporary arrays, stops at the first bad block
+    from .backend._kernels import finite_status as _finite_status
+except ImportError:  # extension not built: NumPy does the same checks
+    _finite_status = None
+
 
 def _describe(x: Any) -> str:
     return f"{type(x).__name__}" + (f" of dtype {x.dtype}" if hasattr(x, "dtype") else "")
@@ -34,9 +39,9 @@ def _check_kind(arr: np.ndarray, name: str) -> None:
 
 def check_finite(arr: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` naming how many values are NaN/inf and where the first is."""
-    finite = np.isfinite(arr)
-    if finite.all():
+    if _all_finite(arr):
         return
+    finite = np.isfinite(arr)
     bad = ~finite
     count = int(bad.sum())
     first = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -44,6 +49,15 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     raise ValueError(f"{name} contains {count} non-finite value(s) ({n_nan} NaN, "
                      f"{count - n_nan} infinite); the first is at index {first}: "
                      f"{arr[first]!r}")
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """``np.isfinite(arr).all()``, by the compiled scan when ``arr`` is a C-contiguous
+    float32/float64 array (no temporary arrays)."""
+    status = -1 if _finite_status is None else _finite_status(arr)
+    if status < 0:
+        return bool(np.isfinite(arr).all())
+    return status == 1
 
 
 def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
@@ -54,6 +68,12 @@ def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
     wrong shapes, empty input, non-finite values and a wrong number of features;
     ``TypeError`` for non-numeric dtypes.
     """
+    # Fast path: already a finite, non-empty, C-contiguous (n, n_features) array of dtype,
+    # which is returned as it is. Anything else (including any failing check) takes the
+    # full path below, which raises the error.
+    if (_finite_status is not None
+            and _finite_status(x, dtype, -1 if n_features is None else n_features) == 1):
+        return x
     arr = _as_array(x, name)
     _check_kind(arr, name)
     if arr.ndim != 2:

@@ -221,8 +221,13 @@ class Sequential:
 
     def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
         """The network's output for ``x``: an array ``(n_samples, units of last layer)``."""
-        X = self._features(x)
-        return self._engine().predict(X)
+        engine = self._engines.get(self._backend or active_backend())
+        if engine is None:  # first call, or not built/compiled (raising the usual errors)
+            X = self._features(x)
+            engine = self._engine()
+        else:  # an engine exists only for a built, compiled model
+            X = as_features(x, self.dtype, self.layers[0].input_dim)
+        return engine.predict(X)
 
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
         """The activation of every layer for ``x``, first to last."""

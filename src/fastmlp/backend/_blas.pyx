@@ -3,17 +3,43 @@
 Fortran BLAS is column-major; a row-major matrix is the transpose of the same memory read
 column-major, so ``C = op(A) op(B)`` row-major is computed as ``C^T = op(B)^T op(A)^T``
 column-major by swapping the operands (no copies).
+
+OpenBLAS has fast paths for small products, but not for ``op(B) = B^T`` with a handful
+of outputs: there a BLAS call costs 0.1-0.3 us, more than the product itself. Those shapes
+(``m * n <= SMALL_OUTPUTS`` and ``m * n * k <= SMALL_WORK``, the backward products of a
+tiny network trained one sample at a time) run as plain loops (:c:func:`gemm_small`);
+every other product goes to BLAS. The bounds are measured
+(``benchmarks/test_bench_kernels.py``).
 """
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 import numpy as np
 
+cdef enum:
+    _SMALL_OUTPUTS = 32
+    _SMALL_WORK = 1024
+
+#: ``C = A B^T`` with at most SMALL_OUTPUTS outputs and SMALL_WORK multiply-adds runs as
+#: plain loops instead of a BLAS call.
+SMALL_OUTPUTS = _SMALL_OUTPUTS
+SMALL_WORK = _SMALL_WORK
+
 
 cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                const floating* a, int lda, const floating* b, int ldb, floating beta,
                floating* c, int ldc) noexcept nogil:
     """C := alpha * op(A) @ op(B) + beta * C, row-major; C (m, n), op(A) (m, k), op(B) (k, n)."""
+    if trans_b and m * n <= _SMALL_OUTPUTS and m * n * k <= _SMALL_WORK:
+        gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    else:
+        gemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+cdef void gemm_blas(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                    const floating* a, int lda, const floating* b, int ldb, floating beta,
+                    floating* c, int ldc) noexcept nogil:
+    """:c:func:`gemm` through sgemm/dgemm (operands swapped for row-major)."""
     cdef char ta = b'T' if trans_b else b'N'
     cdef char tb = b'T' if trans_a else b'N'
     if floating is float:
@@ -22,6 +48,49 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
     else:
         dgemm(&ta, &tb, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda, &beta,
               c, &ldc)
+
+
+cdef void gemm_small(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                     const floating* a, int lda, const floating* b, int ldb, floating beta,
+                     floating* c, int ldc) noexcept nogil:
+    """:c:func:`gemm` as plain loops, for tiny shapes.
+
+    With B not transposed each row of C is built as a sum of scaled rows of B (the inner
+    loop runs along contiguous memory, so the compiler vectorizes it); with B transposed
+    each element of C is a dot product of two contiguous rows.
+    """
+    cdef int i, j, p
+    cdef floating s, aip
+    cdef floating* ci
+    cdef const floating* bp
+    if not trans_b:
+        for i in range(m):
+            ci = c + <Py_ssize_t> i * ldc
+            if beta == 0:
+                for j in range(n):
+                    ci[j] = 0
+            elif beta != 1:
+                for j in range(n):
+                    ci[j] = beta * ci[j]
+            for p in range(k):
+                aip = a[<Py_ssize_t> p * lda + i] if trans_a else a[<Py_ssize_t> i * lda + p]
+                aip = alpha * aip
+                bp = b + <Py_ssize_t> p * ldb
+                for j in range(n):
+                    ci[j] = ci[j] + aip * bp[j]
+        return
+    for i in range(m):
+        ci = c + <Py_ssize_t> i * ldc
+        for j in range(n):
+            bp = b + <Py_ssize_t> j * ldb
+            s = 0
+            if trans_a:
+                for p in range(k):
+                    s = s + a[<Py_ssize_t> p * lda + i] * bp[p]
+            else:
+                for p in range(k):
+                    s = s + a[<Py_ssize_t> i * lda + p] * bp[p]
+            ci[j] = alpha * s if beta == 0 else alpha * s + beta * ci[j]
 
 
 def gemm_py(floating[:, ::1] a, floating[:, ::1] b, bint trans_a=False, bint trans_b=False):
@@ -38,3 +107,41 @@ def gemm_py(floating[:, ::1] a, floating[:, ::1] b, bint trans_a=False, bint tra
     gemm(trans_a, trans_b, m, n, k, <floating> 1, &a[0, 0], a.shape[1], &b[0, 0], b.shape[1],
          <floating> 0, &c[0, 0], n)
     return out
+
+
+def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
+              bint trans_a=False, bint trans_b=False, alpha=1.0, beta=0.0,
+              str path="auto", int repeat=1):
+    """``c[...] = alpha * op(a) @ op(b) + beta * c`` without the GIL or allocation.
+
+    ``path`` forces the BLAS call (``"blas"``) or the plain loops (``"loops"``) instead of
+    the size-based choice (``"auto"``), so tests can hold both to NumPy; ``repeat`` runs
+    the product that many times in one call (for timing sub-microsecond products). The
+    benchmarks time the BLAS-bound limit of a training epoch with it.
+    """
+    cdef int m = a.shape[1] if trans_a else a.shape[0]
+    cdef int k = a.shape[0] if trans_a else a.shape[1]
+    cdef int n = b.shape[0] if trans_b else b.shape[1]
+    cdef int which, r
+    cdef floating al = alpha, be = beta
+    if (b.shape[1] if trans_b else b.shape[0]) != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError(f"shapes do not fit op(a) @ op(b) -> c: a ({a.shape[0]}, "
+                         f"{a.shape[1]}){'^T' if trans_a else ''}, b ({b.shape[0]}, "
+                         f"{b.shape[1]}){'^T' if trans_b else ''}, c ({c.shape[0]}, "
+                         f"{c.shape[1]})")
+    if path not in ("auto", "blas", "loops"):
+        raise ValueError(f"path must be 'auto', 'blas' or 'loops', got {path!r}")
+    if m == 0 or n == 0 or k == 0:
+        raise ValueError("gemm_into needs non-empty operands")
+    which = {"auto": 0, "blas": 1, "loops": 2}[path]
+    with nogil:
+        for r in range(repeat):
+            if which == 0:
+                gemm(trans_a, trans_b, m, n, k, al, &a[0, 0], a.shape[1], &b[0, 0],
+                     b.shape[1], be, &c[0, 0], n)
+            elif which == 1:
+                gemm_blas(trans_a, trans_b, m, n, k, al, &a[0, 0], a.shape[1], &b[0, 0],
+                          b.shape[1], be, &c[0, 0], n)
+            else:
+                gemm_small(trans_a, trans_b, m, n, k, al, &a[0, 0], a.shape[1], &b[0, 0],
+                           b.shape[1], be, &c[0, 0], n)

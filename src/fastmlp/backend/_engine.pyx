@@ -10,6 +10,7 @@ batch size and reused, so a training step allocates nothing. The maths is the on
 """
 cimport numpy as cnp
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.math cimport isfinite
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -17,7 +18,8 @@ from libc.string cimport memcpy
 import numpy as np
 
 from ._blas cimport gemm
-from ._kernels cimport (ACT_LINEAR, ACT_PRELU, activation_backward, bias_activation_forward,
+from ._kernels cimport (ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU, ACT_RELU, ACT_SIGMOID,
+                        ACT_SOFTMAX, ACT_TANH, activation_backward, bias_activation_forward,
                         column_sums, loss_delta, optimizer_update)
 
 cnp.import_array()
@@ -31,6 +33,63 @@ cdef extern from *:
     int FASTMLP_MAX_SLOTS
 
 
+# OpenMP is optional at compile time (scikit-learn's _openmp_helpers pattern).
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define fastmlp_openmp_enabled() 1
+    #define fastmlp_omp_max_threads() omp_get_max_threads()
+    #else
+    #define fastmlp_openmp_enabled() 0
+    #define fastmlp_omp_max_threads() 1
+    #endif
+    """
+    bint fastmlp_openmp_enabled() noexcept nogil
+    int fastmlp_omp_max_threads() noexcept nogil
+
+
+#: Element-wise passes over at least this many elements run on several OpenMP threads
+#: (row blocks, one per thread); smaller ones stay serial, where starting the threads
+#: costs more than it saves. Measured in ``benchmarks/test_bench_kernels.py``.
+cdef Py_ssize_t PARALLEL_MIN = 1 << 17
+#: OpenMP threads for the element-wise passes (``fastmlp.set_num_threads``).
+cdef int _n_threads = fastmlp_omp_max_threads()
+
+
+def openmp_enabled():
+    """Whether this build of the engine has OpenMP."""
+    return bool(fastmlp_openmp_enabled())
+
+
+def set_num_threads(int n):
+    """OpenMP threads for the engine's element-wise passes (BLAS is set apart)."""
+    global _n_threads
+    if n < 1:
+        raise ValueError(f"the number of threads must be >= 1, got {n}")
+    _n_threads = n if fastmlp_openmp_enabled() else 1
+
+
+def get_num_threads():
+    return _n_threads
+
+
+def set_parallel_min(Py_ssize_t elements):
+    """Set the size threshold of the parallel passes; returns the previous one (tests and
+    benchmarks use it to force or forbid the parallel path)."""
+    global PARALLEL_MIN
+    previous = PARALLEL_MIN
+    PARALLEL_MIN = max(elements, 1)
+    return previous
+
+
+cdef inline int _threads_for(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """How many threads an element-wise pass over rows x cols gets (1: serial)."""
+    if _n_threads <= 1 or rows < 2 or rows * cols < PARALLEL_MIN:
+        return 1
+    return _n_threads if rows >= _n_threads else <int> rows
+
+
 cdef struct Layer:
     int n_in, n_out, act, n_alpha
     void* W
@@ -40,7 +99,8 @@ cdef struct Layer:
     void* db
     void* dalpha
     void* Z          # workspace (capacity, n_out)
-    void* A          # workspace (capacity, n_out); == Z for a linear layer
+    void* A          # workspace (capacity, n_out); == Z when the backward pass does not
+                     # need Z apart from A (see _A_REPLACES_Z)
 
 
 cdef struct Param:
@@ -67,6 +127,86 @@ cdef inline void* _ptr(object arr):
     return cnp.PyArray_DATA(<cnp.ndarray> arr) if arr is not None else NULL
 
 
+cdef inline bint _a_replaces_z(int act) noexcept nogil:
+    """Whether a hidden layer can keep A = f(Z) in Z's memory: its backward pass needs
+    only A, or Z's sign, which A has (relu, leaky_relu, elu). Saves a workspace and a
+    stream of memory traffic per layer and batch. prelu (dalpha needs Z, and alpha may be
+    negative) and softplus (f' from Z) keep both."""
+    return (act == ACT_LINEAR or act == ACT_RELU or act == ACT_LEAKY_RELU or act == ACT_ELU
+            or act == ACT_SIGMOID or act == ACT_TANH or act == ACT_SOFTMAX)
+
+
+# --------------------------------------------------------------------------------------
+# element-wise passes, on row blocks in parallel above PARALLEL_MIN elements
+# --------------------------------------------------------------------------------------
+cdef void _bias_activation(int kind, floating* z, floating* a, const floating* b,
+                           const floating* alpha, int n_alpha, Py_ssize_t rows,
+                           Py_ssize_t cols) noexcept nogil:
+    """:c:func:`bias_activation_forward`, one row block per thread."""
+    cdef int nt = _threads_for(rows, cols)
+    cdef Py_ssize_t t, r0, r1, per
+    if nt == 1:
+        bias_activation_forward(kind, z, a, b, alpha, n_alpha, rows, cols)
+        return
+    per = (rows + nt - 1) // nt
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        r0 = t * per
+        r1 = min(r0 + per, rows)
+        if r1 > r0:
+            bias_activation_forward(kind, z + r0 * cols, a + r0 * cols, b, alpha, n_alpha,
+                                    r1 - r0, cols)
+
+
+cdef void _activation_backward(int kind, const floating* z, const floating* a, floating* d,
+                               const floating* alpha, int n_alpha, floating* dalpha,
+                               Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """:c:func:`activation_backward`, one row block per thread (prelu, whose dalpha sums
+    over rows, stays serial)."""
+    cdef int nt = 1 if kind == ACT_PRELU else _threads_for(rows, cols)
+    cdef Py_ssize_t t, r0, r1, per
+    if nt == 1:
+        activation_backward(kind, z, a, d, alpha, n_alpha, dalpha, rows, cols)
+        return
+    per = (rows + nt - 1) // nt
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        r0 = t * per
+        r1 = min(r0 + per, rows)
+        if r1 > r0:
+            activation_backward(kind, z + r0 * cols, a + r0 * cols, d + r0 * cols, alpha,
+                                n_alpha, dalpha, r1 - r0, cols)
+
+
+cdef void _column_sums(const floating* d, floating* out, Py_ssize_t rows,
+                       Py_ssize_t cols) noexcept nogil:
+    """:c:func:`column_sums`, one block of columns per thread: every column is still
+    summed over the rows in order, so the result does not depend on the thread count."""
+    cdef int nt = _threads_for(rows, cols) if cols >= 64 else 1
+    cdef Py_ssize_t t, c0, c1, per
+    if nt == 1:
+        column_sums(d, out, rows, cols, cols)
+        return
+    per = (cols + nt - 1) // nt
+    per = (per + 15) // 16 * 16      # whole cache lines per thread
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        c0 = t * per
+        c1 = min(c0 + per, cols)
+        if c1 > c0:
+            column_sums(d + c0, out + c0, rows, c1 - c0, cols)
+
+
+cdef void _gather(floating* dst, const floating* src, const Py_ssize_t* rows_idx,
+                  Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """dst[r] = src[rows_idx[r]] for every row r (the batch's rows, in order)."""
+    cdef int nt = _threads_for(rows, cols)
+    cdef Py_ssize_t r
+    if nt == 1:
+        for r in range(rows):
+            memcpy(dst + r * cols, src + rows_idx[r] * cols, cols * sizeof(floating))
+        return
+    for r in prange(rows, num_threads=nt, schedule="static"):
+        memcpy(dst + r * cols, src + rows_idx[r] * cols, cols * sizeof(floating))
+
+
 # --------------------------------------------------------------------------------------
 # the loops (fused float/double; the pointer arguments select the specialization)
 # --------------------------------------------------------------------------------------
@@ -79,8 +219,8 @@ cdef void _forward(Net* net, const floating* x, Py_ssize_t rows) noexcept nogil:
         L = &net.layers[l]
         gemm(False, False, <int> rows, L.n_out, L.n_in, <floating> 1, a_prev, L.n_in,
              <floating*> L.W, L.n_out, <floating> 0, <floating*> L.Z, L.n_out)
-        bias_activation_forward(L.act, <floating*> L.Z, <floating*> L.A, <floating*> L.b,
-                                <floating*> L.alpha, L.n_alpha, rows, L.n_out)
+        _bias_activation(L.act, <floating*> L.Z, <floating*> L.A, <floating*> L.b,
+                         <floating*> L.alpha, L.n_alpha, rows, L.n_out)
         a_prev = <floating*> L.A
 
 
@@ -105,15 +245,15 @@ cdef double _backward(Net* net, const floating* x, const floating* y,
         # dW = A_prev^T dZ ; db = sum_rows dZ
         gemm(True, False, L.n_in, L.n_out, <int> rows, <floating> 1, a_prev, L.n_in, dz,
              L.n_out, <floating> 0, <floating*> L.dW, L.n_out)
-        column_sums(dz, <floating*> L.db, rows, L.n_out)
+        _column_sums(dz, <floating*> L.db, rows, L.n_out)
         if l > 0:
             # dA_prev = dZ W^T ; dZ_prev = dA_prev * f'(Z_prev)
             P = &net.layers[l - 1]
             gemm(False, True, <int> rows, L.n_in, L.n_out, <floating> 1, dz, L.n_out,
                  <floating*> L.W, L.n_out, <floating> 0, dnext, L.n_in)
-            activation_backward(P.act, <floating*> P.Z, <floating*> P.A, dnext,
-                                <floating*> P.alpha, P.n_alpha, <floating*> P.dalpha,
-                                rows, P.n_out)
+            _activation_backward(P.act, <floating*> P.Z, <floating*> P.A, dnext,
+                                 <floating*> P.alpha, P.n_alpha, <floating*> P.dalpha,
+                                 rows, P.n_out)
             tmp = dz
             dz = dnext
             dnext = tmp
@@ -145,9 +285,8 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, Py_ssize_
     for bi in range(first, stop):
         start = bi * batch_size
         rows = batch_size if start + batch_size <= n else n - start
-        for r in range(rows):
-            memcpy(xb + r * n_in, x + order[start + r] * n_in, n_in * sizeof(floating))
-            memcpy(yb + r * n_out, y + order[start + r] * n_out, n_out * sizeof(floating))
+        _gather(xb, x, order + start, rows, n_in)
+        _gather(yb, y, order + start, rows, n_out)
         _forward(net, xb, rows)
         loss = _backward(net, xb, yb, rows)
         losses[bi - first] = loss
@@ -196,6 +335,7 @@ cdef class Engine:
     cdef object dtype
     cdef list _keep          # arrays whose memory the pointers refer to
     cdef list _work          # workspaces
+    cdef list _acts          # the activation workspace A_l of each layer
     cdef list _grads
     cdef object _hyper
 
@@ -250,6 +390,7 @@ cdef class Engine:
             j += len(layer_params)
         self.net.capacity = 0
         self._work = []
+        self._acts = []
         self._bind_optimizer()
 
     def _bind_optimizer(self):
@@ -285,18 +426,22 @@ cdef class Engine:
         self.net.yb = _ptr(yb)
         self.net.d0 = _ptr(d0)
         self.net.d1 = _ptr(d1)
+        acts = []
         for l in range(self.net.n_layers):
             L = &self.net.layers[l]
             z = np.empty((rows, L.n_out), dtype=self.dtype)
             work.append(z)
             L.Z = _ptr(z)
-            if L.act == ACT_LINEAR:
-                L.A = L.Z
+            # the output layer keeps Z for the loss (logits), except when f is linear
+            if L.act == ACT_LINEAR or (l < self.net.n_layers - 1 and _a_replaces_z(L.act)):
+                a = z
             else:
                 a = np.empty((rows, L.n_out), dtype=self.dtype)
                 work.append(a)
-                L.A = _ptr(a)
+            L.A = _ptr(a)
+            acts.append(a)
         self._work = work
+        self._acts = acts
         self.net.capacity = rows
 
     cdef void _load_hyper(self) except *:
@@ -354,17 +499,7 @@ cdef class Engine:
 
     def _layer_arrays(self):
         """The activation workspaces A_l, first to last."""
-        arrays = []
-        k = 4
-        for l in range(self.net.n_layers):
-            z = self._work[k]
-            k += 1
-            if self.spec.activations[l] == ACT_LINEAR:
-                arrays.append(z)
-            else:
-                arrays.append(self._work[k])
-                k += 1
-        return arrays
+        return list(self._acts)
 
     def loss(self, cnp.ndarray x, cnp.ndarray y):
         cdef Py_ssize_t n = x.shape[0], r0, rows, block = 1024

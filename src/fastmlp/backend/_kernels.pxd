@@ -32,9 +32,11 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
                        const floating* y, floating* dz, const floating* alpha, int n_alpha,
                        floating* dalpha, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil
 
-cdef void column_sums(const floating* d, floating* out, Py_ssize_t rows,
-                      Py_ssize_t cols) noexcept nogil
+cdef void column_sums(const floating* d, floating* out, Py_ssize_t rows, Py_ssize_t cols,
+                      Py_ssize_t ld) noexcept nogil
 
 cdef void optimizer_update(int kind, const double* hyper, double* scalars, floating* p,
                            const floating* g, floating* s0, floating* s1, floating* s2,
                            Py_ssize_t size) noexcept nogil
+
+cdef bint all_finite(const floating* x, Py_ssize_t size) noexcept nogil

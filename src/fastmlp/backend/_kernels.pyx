@@ -6,10 +6,13 @@ pass over memory, without the GIL and without allocation. Arrays are row-major
 ``(rows, cols)`` blocks given by pointer. The ``*_py`` functions at the end are thin
 wrappers so the tests can call each kernel on NumPy arrays.
 """
+cimport numpy as cnp
 from cython cimport floating
 from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, sqrt, tanh
 
 import numpy as np
+
+cnp.import_array()
 
 cdef double LEAKY_SLOPE = 0.01   # activations.LEAKY_RELU_SLOPE
 cdef double ELU_ALPHA = 1.0      # activations.ELU_ALPHA
@@ -127,14 +130,13 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
             for j in range(cols):
                 d[base + j] = d[base + j] * (1 - a[base + j] * a[base + j])
         elif kind == ACT_RELU:
+            # written as a select, not a conditional store, so that it vectorizes
             for j in range(cols):
-                if not z[base + j] > 0:
-                    d[base + j] = 0
+                d[base + j] = d[base + j] if z[base + j] > 0 else 0
         elif kind == ACT_LEAKY_RELU:
             slope = <floating> LEAKY_SLOPE
             for j in range(cols):
-                if not z[base + j] > 0:
-                    d[base + j] = slope * d[base + j]
+                d[base + j] = d[base + j] if z[base + j] > 0 else slope * d[base + j]
         elif kind == ACT_PRELU:
             for j in range(cols):
                 if not z[base + j] > 0:
@@ -147,8 +149,8 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
                     d[base + j] = slope * d[base + j]
         elif kind == ACT_ELU:
             for j in range(cols):
-                if not z[base + j] > 0:
-                    d[base + j] = d[base + j] * (a[base + j] + <floating> ELU_ALPHA)
+                d[base + j] = (d[base + j] if z[base + j] > 0
+                               else d[base + j] * (a[base + j] + <floating> ELU_ALPHA))
         elif kind == ACT_SOFTPLUS:
             for j in range(cols):
                 d[base + j] = d[base + j] * _sigmoid(z[base + j])
@@ -209,15 +211,79 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
     return total / rows
 
 
-cdef void column_sums(const floating* d, floating* out, Py_ssize_t rows,
-                      Py_ssize_t cols) noexcept nogil:
-    """out[j] = sum_i d[i, j] (the bias gradient)."""
+cdef void column_sums(const floating* d, floating* out, Py_ssize_t rows, Py_ssize_t cols,
+                      Py_ssize_t ld) noexcept nogil:
+    """out[j] = sum_i d[i, j] (the bias gradient), rows added in order; row stride ``ld``."""
     cdef Py_ssize_t i, j
+    cdef const floating* di
     for j in range(cols):
         out[j] = 0
     for i in range(rows):
+        di = d + i * ld
         for j in range(cols):
-            out[j] += d[i * cols + j]
+            out[j] += di[j]
+
+
+# --------------------------------------------------------------------------------------
+# finiteness scan (for the validation in fastmlp._validation)
+# --------------------------------------------------------------------------------------
+cdef bint all_finite(const floating* x, Py_ssize_t size) noexcept nogil:
+    """Whether no element is NaN or infinite, like ``np.isfinite(x).all()``.
+
+    ``x - x`` is 0 for a finite value and NaN otherwise; the comparisons are collected in
+    blocks (a loop the compiler vectorizes) and the scan stops after the first bad block.
+    """
+    cdef Py_ssize_t start, i, stop
+    cdef int ok = 1
+    start = 0
+    while start < size:
+        stop = start + 4096 if start + 4096 < size else size
+        for i in range(start, stop):
+            ok = ok & (x[i] - x[i] == <floating> 0)
+        if not ok:
+            return False
+        start = stop
+    return True
+
+
+def finite_status(object arr, object dtype=None, Py_ssize_t n_features=-1):
+    """1 if ``arr`` is an aligned, C-contiguous, native float32/float64 ndarray whose values
+    are all finite, 0 if it is such an array with a NaN or infinity, -1 if it is not such
+    an array (the caller then checks with NumPy).
+
+    With ``dtype`` (and ``n_features``), -1 also unless ``arr`` is a non-empty 2-D array
+    of exactly that dtype (with ``n_features`` columns): one call then checks everything
+    that makes ``arr`` usable by the engines as it is. Scans without the GIL (for large
+    arrays) and allocates nothing.
+    """
+    cdef cnp.ndarray a
+    cdef int typenum
+    cdef Py_ssize_t size
+    cdef bint ok
+    cdef void* data
+    if not cnp.PyArray_CheckExact(arr):
+        return -1
+    a = <cnp.ndarray> arr
+    typenum = cnp.PyArray_TYPE(a)
+    if ((typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)
+            or not cnp.PyArray_ISNOTSWAPPED(a)):
+        return -1
+    if dtype is not None:
+        if (not isinstance(dtype, cnp.dtype) or typenum != (<cnp.dtype> dtype).type_num or cnp.PyArray_NDIM(a) != 2
+                or cnp.PyArray_DIM(a, 0) == 0 or cnp.PyArray_DIM(a, 1) == 0
+                or (n_features >= 0 and cnp.PyArray_DIM(a, 1) != n_features)):
+            return -1
+    size = cnp.PyArray_SIZE(a)
+    data = cnp.PyArray_DATA(a)
+    if size < 4096:
+        ok = (all_finite(<float*> data, size) if typenum == cnp.NPY_FLOAT32
+              else all_finite(<double*> data, size))
+    else:
+        with nogil:
+            ok = (all_finite(<float*> data, size) if typenum == cnp.NPY_FLOAT32
+                  else all_finite(<double*> data, size))
+    return 1 if ok else 0
 
 
 # --------------------------------------------------------------------------------------
