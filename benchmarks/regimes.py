@@ -1,0 +1,350 @@
+"""The four benchmark regimes of fastmlp and one runner per peer, shared by the
+pytest-benchmark suites (``test_bench_*.py``) and ``compare.py``.
+
+A *runner* is built once per (regime, peer): it creates the data and the network, warms
+the peer up, and exposes ``run()``, the unit of work that is timed (one epoch of training,
+or one ``predict`` call on one row), plus ``per`` (how many units one ``run()`` holds, for
+per-sample or per-call figures) and ``info`` (what actually ran: optimizer, dtype, ...).
+
+Peers
+-----
+``fastmlp`` (compiled backend), ``numpy`` (fastmlp's NumPy reference backend), ``torch``
+(PyTorch on the CPU, a plain training loop as its tutorials write it), ``sklearn``
+(``MLPClassifier.partial_fit``, one epoch per call) and ``gemm`` (only the matrix products
+one training epoch needs, through the same BLAS as fastmlp, into preallocated outputs:
+the BLAS-bound limit). ``torch`` and ``sklearn`` are optional: :func:`available_peers`
+leaves out what is not installed.
+
+Data are synthetic and seeded (timing does not depend on the values, only on shapes), with
+labels a model can learn so that no run diverges.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+import fastmlp as fm
+
+DTYPE = "float32"
+THREADS = 2
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One benchmark setting (the issue's four regimes)."""
+
+    name: str
+    sizes: tuple[int, ...]
+    hidden: str                     # activation of the hidden layers
+    output: str                     # activation of the output layer
+    loss: str                       # fastmlp loss name
+    optimizer: str                  # fastmlp optimizer name
+    learning_rate: float
+    batch_size: int
+    n_samples: int
+    task: str = "train"             # "train" (one epoch per run) or "predict" (one row)
+    peers: tuple[str, ...] = ("fastmlp", "numpy", "torch")
+    unit: str = "epoch"             # what `run()` times, for the table
+    description: str = ""
+
+
+REGIMES: dict[str, Regime] = {
+    r.name: r for r in (
+        Regime("tiny-sgd", (2, 16, 16, 1), "tanh", "sigmoid", "binary_crossentropy", "sgd",
+               0.05, 1, 2000, peers=("fastmlp", "numpy", "torch", "sklearn"),
+               description="2-16-16-1 tanh/tanh/sigmoid, BCE, SGD, batch 1, 2,000 samples, "
+                           "one epoch"),
+        Regime("mnist-adam", (784, 256, 128, 10), "relu", "softmax",
+               "categorical_crossentropy", "adam", 1e-3, 128, 10_000,
+               peers=("fastmlp", "numpy", "torch", "sklearn", "gemm"),
+               description="784-256-128-10 relu/relu/softmax, CE, Adam, batch 128, 10,000 "
+                           "samples, one epoch"),
+        Regime("wide-batch", (1024, 1024, 1024, 10), "relu", "softmax",
+               "categorical_crossentropy", "momentum", 1e-3, 1024, 8192,
+               peers=("fastmlp", "numpy", "torch", "gemm"),
+               description="1024-1024-1024-10 relu/relu/softmax, CE, Momentum, batch 1024, "
+                           "8,192 samples, one epoch"),
+        Regime("predict-latency", (64, 64, 64, 1), "relu", "sigmoid", "binary_crossentropy",
+               "sgd", 0.01, 1, 1, task="predict", unit="call",
+               description="model.predict on one row, 64-64-64-1 relu/relu/sigmoid"),
+    )
+}
+
+#: Peers in table order.
+PEERS = ("fastmlp", "numpy", "torch", "sklearn", "gemm")
+
+
+def has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def available_peers() -> set[str]:
+    """Peers that can run here (fastmlp's compiled backend counts as required)."""
+    peers = {"numpy", "gemm"} if "cython" in fm.available_backends() else {"numpy"}
+    if "cython" in fm.available_backends():
+        peers.add("fastmlp")
+    if has_module("torch"):
+        peers.add("torch")
+    if has_module("sklearn"):
+        peers.add("sklearn")
+    return peers
+
+
+def effective_optimizer(name: str) -> str:
+    """The optimizer fastmlp can run for ``name``: itself if fastmlp has it, else ``sgd``.
+
+    Every peer of a regime uses this same optimizer, so a regime measured before fastmlp
+    has Adam/Momentum still compares like with like (and says so in its label).
+    """
+    return name if name in fm.optimizers.OPTIMIZERS else "sgd"
+
+
+def regime_label(regime: Regime) -> str:
+    used = effective_optimizer(regime.optimizer)
+    if used != regime.optimizer:
+        return f"{regime.name} [{used} until {regime.optimizer} lands]"
+    return regime.name
+
+
+# --------------------------------------------------------------------------------------
+# threads and environment
+# --------------------------------------------------------------------------------------
+def pin_threads(n: int = THREADS) -> None:
+    """n threads for fastmlp (BLAS + OpenMP) and for the peers' own pools."""
+    if hasattr(fm, "set_num_threads"):
+        fm.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n)
+    except ImportError:
+        pass
+    if has_module("torch"):
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def environment() -> dict:
+    """BLAS libraries, thread counts and versions, for ``extra_info`` and the JSON."""
+    info: dict = {"python": platform.python_version(), "machine": platform.machine(),
+                  "cpu_count": os.cpu_count(), "numpy": np.__version__,
+                  "fastmlp": fm.__version__, "dtype": DTYPE}
+    if hasattr(fm, "get_num_threads"):
+        info["fastmlp_threads"] = fm.get_num_threads()
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["threadpools"] = [
+            {k: p.get(k) for k in ("user_api", "internal_api", "prefix", "version",
+                                   "num_threads", "architecture")}
+            for p in threadpool_info()]
+    except ImportError:
+        pass
+    if has_module("torch"):
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    if has_module("sklearn"):
+        import sklearn
+
+        info["sklearn"] = sklearn.__version__
+    return info
+
+
+# --------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------
+def make_data(regime: Regime, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Features ``(n, d)`` float32 and integer labels ``(n,)`` (0/1 for one output)."""
+    rng = np.random.default_rng(seed)
+    n, d, k = max(regime.n_samples, 1), regime.sizes[0], regime.sizes[-1]
+    X = rng.standard_normal((n, d)).astype(DTYPE)
+    proj = rng.standard_normal((d, max(k, 2))) / np.sqrt(d)
+    labels = (X @ proj).argmax(axis=1)
+    if k == 1:
+        labels = (labels > 0).astype(np.int64)
+    return X, labels
+
+
+def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
+    if k == 1:
+        return labels.reshape(-1, 1).astype(DTYPE)
+    out = np.zeros((labels.shape[0], k), dtype=DTYPE)
+    out[np.arange(labels.shape[0]), labels] = 1
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# runners
+# --------------------------------------------------------------------------------------
+@dataclass
+class Runner:
+    run: Callable[[], object]
+    per: int = 1
+    info: dict = field(default_factory=dict)
+
+
+def _fastmlp(regime: Regime, backend: str) -> Runner:
+    X, labels = make_data(regime)
+    Y = one_hot(labels, regime.sizes[-1])
+    n_layers = len(regime.sizes) - 1
+    layers = [fm.Dense(u, activation=regime.hidden if i < n_layers - 1 else regime.output,
+                       input_dim=regime.sizes[0] if i == 0 else None)
+              for i, u in enumerate(regime.sizes[1:])]
+    model = fm.Sequential(layers, seed=0, dtype=DTYPE, backend=backend)
+    opt_name = effective_optimizer(regime.optimizer)
+    opt = fm.optimizers.OPTIMIZERS[opt_name](learning_rate=regime.learning_rate)
+    model.build(regime.sizes[0])
+    model.compile(optimizer=opt, loss=regime.loss)
+    info = {"optimizer": repr(opt), "backend": backend}
+    if regime.task == "predict":
+        row = np.ascontiguousarray(X[:1])
+        model.predict(row)
+        return Runner(lambda: model.predict(row), 1, info)
+
+    def run():
+        model.fit(X, Y, epochs=1, batch_size=regime.batch_size, verbose=0)
+
+    run()
+    return Runner(run, X.shape[0], info)
+
+
+def _torch(regime: Regime) -> Runner:
+    import torch
+
+    torch.manual_seed(0)
+    X_np, labels = make_data(regime)
+    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[regime.hidden]
+    mods: list = []
+    for i, (a, b) in enumerate(zip(regime.sizes[:-1], regime.sizes[1:])):
+        mods.append(torch.nn.Linear(a, b))
+        if i < len(regime.sizes) - 2:
+            mods.append(act())
+    net = torch.nn.Sequential(*mods)          # logits; the output activation is fused below
+    X = torch.from_numpy(X_np)
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    if regime.task == "predict":
+        out = torch.sigmoid if regime.output == "sigmoid" else (lambda z: z.softmax(1))
+        row = X[:1].clone()
+
+        def predict():
+            with torch.no_grad():
+                return out(net(row)).numpy()
+
+        predict()
+        return Runner(predict, 1, info)
+
+    if regime.sizes[-1] == 1:
+        Y = torch.from_numpy(labels.reshape(-1, 1).astype(DTYPE))
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+    else:
+        Y = torch.from_numpy(labels)
+        loss_fn = torch.nn.CrossEntropyLoss()
+    opt_name = effective_optimizer(regime.optimizer)
+    lr = regime.learning_rate
+    if opt_name == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=lr)
+    elif opt_name == "momentum":
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    elif opt_name == "adam":
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+    else:
+        raise ValueError(opt_name)
+    info["optimizer"] = repr(opt).replace("\n", " ")
+    n, bs = X.shape[0], regime.batch_size
+
+    def epoch():
+        perm = torch.randperm(n)
+        for start in range(0, n, bs):
+            idx = perm[start:start + bs]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(X[idx]), Y[idx])
+            loss.backward()
+            opt.step()
+
+    epoch()
+    return Runner(epoch, n, info)
+
+
+def _sklearn(regime: Regime) -> Runner:
+    import warnings
+
+    import sklearn
+    from sklearn.neural_network import MLPClassifier
+
+    X, labels = make_data(regime)
+    opt_name = effective_optimizer(regime.optimizer)
+    kwargs = dict(solver="adam") if opt_name == "adam" else dict(
+        solver="sgd", momentum=0.9 if opt_name == "momentum" else 0.0,
+        nesterovs_momentum=False, learning_rate="constant")
+    clf = MLPClassifier(hidden_layer_sizes=regime.sizes[1:-1], activation=regime.hidden,
+                        batch_size=regime.batch_size, learning_rate_init=regime.learning_rate,
+                        alpha=0.0, shuffle=True, random_state=0, **kwargs)
+    classes = np.arange(max(regime.sizes[-1], 2))
+
+    def epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.partial_fit(X, labels, classes=classes)
+
+    epoch()
+    return Runner(epoch, X.shape[0], {"sklearn": sklearn.__version__,
+                                      "solver": kwargs["solver"], "dtype": str(clf.coefs_[0].dtype)})
+
+
+def _gemm(regime: Regime) -> Runner:
+    """Exactly the products of one training epoch (forward, dW, dA except layer 0's)."""
+    from fastmlp.backend._blas import gemm_into
+
+    rng = np.random.default_rng(0)
+    sizes, bs, n = regime.sizes, regime.batch_size, regime.n_samples
+    batches = [bs] * (n // bs) + ([n % bs] if n % bs else [])
+
+    def mat(r, c):
+        return rng.standard_normal((r, c)).astype(DTYPE)
+
+    calls_per_rows = {}
+    for rows in set(batches):
+        acts = [mat(rows, s) for s in sizes]            # A_0 = X batch, A_l outputs
+        deltas = [mat(rows, s) for s in sizes]          # dZ_l (and dA_{l-1} targets)
+        Ws = [mat(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        dWs = [np.empty_like(w) for w in Ws]
+        calls = []
+        for i in range(len(Ws)):                        # Z_i = A_{i} W_i
+            calls.append((acts[i], Ws[i], acts[i + 1], False, False))
+        for i in range(len(Ws) - 1, -1, -1):
+            calls.append((acts[i], deltas[i + 1], dWs[i], True, False))   # dW = A^T dZ
+            if i > 0:
+                calls.append((deltas[i + 1], Ws[i], deltas[i], False, True))  # dA = dZ W^T
+        calls_per_rows[rows] = calls
+    plan = [c for rows in batches for c in calls_per_rows[rows]]
+
+    def epoch():
+        for a, b, c, ta, tb in plan:
+            gemm_into(a, b, c, ta, tb)
+
+    epoch()
+    flops = sum(2.0 * (a.shape[0] if ta else a.shape[1]) * c.size for a, _, c, ta, _ in plan)
+    return Runner(epoch, n, {"gemm_calls": len(plan), "gflop": flops / 1e9})
+
+
+def make_runner(regime: Regime, peer: str) -> Runner:
+    """Build, warm up and return the runner of ``peer`` on ``regime``."""
+    if peer == "fastmlp":
+        return _fastmlp(regime, "cython")
+    if peer == "numpy":
+        return _fastmlp(regime, "numpy")
+    if peer == "torch":
+        return _torch(regime)
+    if peer == "sklearn":
+        return _sklearn(regime)
+    if peer == "gemm":
+        return _gemm(regime)
+    raise ValueError(f"unknown peer {peer!r}; valid peers are: {', '.join(PEERS)}")
