@@ -204,10 +204,9 @@ def _fastmlp(regime: Regime, backend: str) -> Runner:
     model.build(regime.sizes[0])
     model.compile(optimizer=opt, loss=regime.loss)
     info = {"optimizer": repr(opt), "backend": backend}
-    if regime.task == "predict":
-        row = np.ascontiguousarray(X[:1])
-        model.predict(row)
-        return Runner(lambda: model.predict(row), 1, info)
+    if regime.task == "predict":           # X holds the rows of one predict call
+        model.predict(X)
+        return Runner(lambda: model.predict(X), X.shape[0], info)
 
     def run():
         model.fit(X, Y, epochs=1, batch_size=regime.batch_size, verbose=0)
@@ -232,14 +231,13 @@ def _torch(regime: Regime) -> Runner:
     info = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     if regime.task == "predict":
         out = torch.sigmoid if regime.output == "sigmoid" else (lambda z: z.softmax(1))
-        row = X[:1].clone()
 
         def predict():
             with torch.no_grad():
-                return out(net(row)).numpy()
+                return out(net(X)).numpy()
 
         predict()
-        return Runner(predict, 1, info)
+        return Runner(predict, X.shape[0], info)
 
     if regime.sizes[-1] == 1:
         Y = torch.from_numpy(labels.reshape(-1, 1).astype(DTYPE))

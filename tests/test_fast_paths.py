@@ -268,3 +268,20 @@ def test_predict_fast_path_checks_like_first_call(backend, dtype):
         model.predict(bad)
     with pytest.raises(ValueError, match="must be 2-D"):
         model.predict(np.ones(4))
+
+
+@compiled
+@pytest.mark.parametrize("n,width", [(1, 8), (3, 300), (2500, 40)])
+def test_predict_scratch_paths_match_reference(dtype, n, width):
+    """Stack scratch (small), heap scratch (wide), several row blocks and the GIL released
+    (many rows): all the reference's numbers."""
+    x = np.random.default_rng(n).normal(size=(n, 10)).astype(dtype)
+    outs = []
+    for backend in ("cython", "numpy"):
+        model = fm.Sequential([fm.Dense(width, activation="tanh", input_dim=10),
+                               fm.Dense(width, activation="relu"),
+                               fm.Dense(3, activation="softmax")], seed=5, dtype=dtype,
+                              backend=backend)
+        model.compile("sgd", "categorical_crossentropy")
+        outs.append(model.predict(x))
+    np.testing.assert_allclose(outs[0], outs[1], rtol=TOL[dtype], atol=TOL[dtype] * 1e-2)

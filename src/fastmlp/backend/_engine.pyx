@@ -19,7 +19,7 @@ import numpy as np
 
 from ._blas cimport gemm
 from ._kernels cimport (ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU, ACT_RELU, ACT_SIGMOID,
-                        ACT_SOFTMAX, ACT_TANH, activation_backward, bias_activation_forward,
+                        ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH, activation_backward, bias_activation_forward,
                         column_sums, loss_delta, optimizer_update)
 
 cnp.import_array()
@@ -88,6 +88,11 @@ cdef inline int _threads_for(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     if _n_threads <= 1 or rows < 2 or rows * cols < PARALLEL_MIN:
         return 1
     return _n_threads if rows >= _n_threads else <int> rows
+
+
+cdef enum:
+    PREDICT_STACK_DOUBLES = 1024   # 8 KiB of scratch on the stack for small predictions
+    PREDICT_NOGIL_WORK = 65536     # multiply-adds above which predict releases the GIL
 
 
 cdef struct Layer:
@@ -322,6 +327,16 @@ cdef void _predict(Net* net, const floating* x, Py_ssize_t n, floating* out,
         r0 += rows
 
 
+cdef void _predict_any(Net* net, bint is_double, const void* x, Py_ssize_t n, void* out,
+                       char* scratch, size_t nbytes, Py_ssize_t block) noexcept nogil:
+    if is_double:
+        _predict(net, <double*> x, n, <double*> out, <double*> scratch,
+                 <double*> (scratch + nbytes), block)
+    else:
+        _predict(net, <float*> x, n, <float*> out, <float*> scratch,
+                 <float*> (scratch + nbytes), block)
+
+
 # --------------------------------------------------------------------------------------
 # the Python-facing engine
 # --------------------------------------------------------------------------------------
@@ -331,6 +346,7 @@ cdef class Engine:
     cdef Net net
     cdef bint is_double
     cdef int itemsize
+    cdef Py_ssize_t work_per_row     # multiply-adds of one row through the network
     cdef object spec
     cdef object dtype
     cdef list _keep          # arrays whose memory the pointers refer to
@@ -360,6 +376,8 @@ cdef class Engine:
         self.net.loss = spec.loss
         self.net.opt_kind = spec.optimizer.kind
         self.net.max_width = max(spec.sizes)
+        self.work_per_row = sum(spec.sizes[i] * spec.sizes[i + 1]
+                                for i in range(len(spec.sizes) - 1))
         self.net.layers = <Layer*> malloc(n_layers * sizeof(Layer))
         self.net.params = <Param*> malloc(len(flat) * sizeof(Param))
         if self.net.layers == NULL or self.net.params == NULL:
@@ -459,24 +477,27 @@ cdef class Engine:
                                                  else cnp.NPY_FLOAT32, 0)
         if n == 0:
             return out
+        # scratch: two (block, max_width) buffers, on the stack when small (one row through
+        # a narrow network should not pay for malloc), else on the heap; per call, so
+        # concurrent predicts do not share it
+        cdef double stack_scratch[PREDICT_STACK_DOUBLES]
         cdef size_t nbytes = block * self.net.max_width * self.itemsize
-        cdef void* buf0 = malloc(nbytes)
-        cdef void* buf1 = malloc(nbytes)
+        cdef char* heap = NULL
+        cdef char* scratch = <char*> stack_scratch
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* op = cnp.PyArray_DATA(out)
-        if buf0 == NULL or buf1 == NULL:
-            free(buf0)
-            free(buf1)
-            raise MemoryError()
-        with nogil:
-            if self.is_double:
-                _predict(&self.net, <double*> xp, n, <double*> op, <double*> buf0,
-                         <double*> buf1, block)
-            else:
-                _predict(&self.net, <float*> xp, n, <float*> op, <float*> buf0,
-                         <float*> buf1, block)
-        free(buf0)
-        free(buf1)
+        cdef bint release = n * self.work_per_row > PREDICT_NOGIL_WORK
+        if 2 * nbytes > sizeof(stack_scratch):
+            heap = <char*> malloc(2 * nbytes)
+            if heap == NULL:
+                raise MemoryError()
+            scratch = heap
+        if release:
+            with nogil:
+                _predict_any(&self.net, self.is_double, xp, n, op, scratch, nbytes, block)
+        else:  # a few microseconds of work: not worth releasing and retaking the GIL
+            _predict_any(&self.net, self.is_double, xp, n, op, scratch, nbytes, block)
+        free(heap)
         return out
 
     def _forward_batch(self, cnp.ndarray x):
@@ -563,3 +584,27 @@ cdef class Engine:
                 done = _train(&self.net, <float*> xp, <float*> yp, n, &order[0],
                               batch_size, first, stop, &losses[0])
         return done
+
+
+# --------------------------------------------------------------------------------------
+# test and benchmark twin of the element-wise passes
+# --------------------------------------------------------------------------------------
+def elementwise_passes_py(int kind, floating[:, ::1] z, floating[::1] b, floating[:, ::1] d,
+                          floating[::1] db, int repeat=1):
+    """Run the engine's element-wise passes on arrays, as a training step does: Z += b and
+    A = f(Z) in place, then D *= f'(Z) and db = column sums of D, ``repeat`` times, with
+    the current thread count and parallel threshold (see :func:`set_parallel_min`)."""
+    cdef Py_ssize_t rows = z.shape[0], cols = z.shape[1]
+    cdef int r
+    if kind == ACT_PRELU or kind == ACT_SOFTPLUS or kind == ACT_SOFTMAX:
+        raise ValueError("use an activation whose A can replace Z (not prelu, softplus, "
+                         "softmax)")
+    if (d.shape[0] != rows or d.shape[1] != cols or b.shape[0] != cols
+            or db.shape[0] != cols or rows == 0 or cols == 0):
+        raise ValueError("z and d must have one shape (rows, cols), b and db (cols,)")
+    with nogil:
+        for r in range(repeat):
+            _bias_activation(kind, &z[0, 0], &z[0, 0], &b[0], <floating*> NULL, 0, rows, cols)
+            _activation_backward(kind, &z[0, 0], &z[0, 0], &d[0, 0], <floating*> NULL, 0,
+                                 <floating*> NULL, rows, cols)
+            _column_sums(&d[0, 0], &db[0], rows, cols)

@@ -8,7 +8,8 @@ wrappers so the tests can call each kernel on NumPy arrays.
 """
 cimport numpy as cnp
 from cython cimport floating
-from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, sqrt, tanh
+from libc.math cimport (exp, expf, expm1, expm1f, fabs, fabsf, isfinite, log, log1p, log1pf,
+                        sqrt, tanh, tanhf)
 
 import numpy as np
 
@@ -21,13 +22,46 @@ cdef double ELU_ALPHA = 1.0      # activations.ELU_ALPHA
 # --------------------------------------------------------------------------------------
 # scalar helpers (float and double)
 # --------------------------------------------------------------------------------------
+# The math functions in the model's dtype, as NumPy computes them (expf for float32, not
+# exp in double rounded back: the float versions are 2-3x faster).
 cdef inline floating _exp(floating x) noexcept nogil:
-    return exp(x)
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating _expm1(floating x) noexcept nogil:
+    if floating is float:
+        return expm1f(x)
+    else:
+        return expm1(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline floating _tanh(floating x) noexcept nogil:
+    if floating is float:
+        return tanhf(x)
+    else:
+        return tanh(x)
+
+
+cdef inline floating _fabs(floating x) noexcept nogil:
+    if floating is float:
+        return fabsf(x)
+    else:
+        return fabs(x)
 
 
 cdef inline floating _sigmoid(floating x) noexcept nogil:
     """1 / (1 + e^-x) from e = exp(-|x|), which never overflows."""
-    cdef floating e = exp(-fabs(x))
+    cdef floating e = _exp(-_fabs(x))
     if x >= 0:
         return 1 / (1 + e)
     return e / (1 + e)
@@ -36,7 +70,7 @@ cdef inline floating _sigmoid(floating x) noexcept nogil:
 cdef inline floating _softplus(floating x) noexcept nogil:
     """max(x, 0) + log1p(exp(-|x|))."""
     cdef floating m = x if x > 0 else 0
-    return m + <floating> log1p(<floating> exp(-fabs(x)))
+    return m + _log1p(_exp(-_fabs(x)))
 
 
 # --------------------------------------------------------------------------------------
@@ -64,7 +98,7 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
         elif kind == ACT_TANH:
             for j in range(cols):
                 zr[j] = zr[j] + b[j]
-                ar[j] = tanh(zr[j])
+                ar[j] = _tanh(zr[j])
         elif kind == ACT_RELU:
             for j in range(cols):
                 v = zr[j] + b[j]
@@ -86,7 +120,7 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
             for j in range(cols):
                 v = zr[j] + b[j]
                 zr[j] = v
-                ar[j] = v if v > 0 else <floating> ELU_ALPHA * <floating> expm1(v)
+                ar[j] = v if v > 0 else <floating> ELU_ALPHA * _expm1(v)
         elif kind == ACT_SOFTPLUS:
             for j in range(cols):
                 zr[j] = zr[j] + b[j]
@@ -189,7 +223,7 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
     if loss == LOSS_BCE:
         for k in range(size):
             zz = z[k]
-            total += (zz if zz > 0 else 0) - zz * y[k] + <floating> log1p(<floating> exp(-fabs(zz)))
+            total += (zz if zz > 0 else 0) - zz * y[k] + _log1p(_exp(-_fabs(zz)))
             if dz != NULL:
                 dz[k] = (a[k] - y[k]) / <floating> size
         return total / size
