@@ -74,7 +74,10 @@ def extensions():
             [f"src/fastmlp/backend/{name}.pyx"],
             include_dirs=[numpy.get_include()],
             define_macros=macros,
-            extra_compile_args=[] if os.name == "nt" else ["-O3"],
+            # -fno-trapping-math lets the compiler turn branches on float comparisons into
+            # selects and vectorize those loops; it changes no computed value (Python never
+            # enables floating-point traps). No -ffast-math: that one changes results.
+            extra_compile_args=[] if os.name == "nt" else ["-O3", "-fno-trapping-math"],
         )
         for name in MODULES
     ]

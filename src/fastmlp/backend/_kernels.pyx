@@ -9,7 +9,7 @@ wrappers so the tests can call each kernel on NumPy arrays.
 cimport numpy as cnp
 from cython cimport floating
 from libc.math cimport (exp, expf, expm1, expm1f, fabs, fabsf, isfinite, log, log1p, log1pf,
-                        sqrt, tanh, tanhf)
+                        sqrt, tanh)
 
 import numpy as np
 
@@ -45,9 +45,31 @@ cdef inline floating _log1p(floating x) noexcept nogil:
         return log1p(x)
 
 
+cdef inline float _tanh_f32(float x) noexcept nogil:
+    """tanh in float32 as x P(x^2) / Q(x^2), x clipped to [-9, 9] (tanh(9) rounds to 1).
+
+    The coefficients are a rational fit of least maximum relative error on [0, 9] made
+    for fastmlp (reweighted least squares on 220,000 points): 5e-8 in exact arithmetic,
+    at most 6 float32 ulps (mean 0.08) evaluated in float32, against ~1 ulp for libm's
+    tanhf, which costs ~10 ns a call where this is plain arithmetic that vectorizes.
+    NaN propagates; +-inf give +-1.
+    """
+    cdef float u, p, q
+    if x > 9:          # two plain ifs: the compiler turns them into selects
+        x = 9
+    if x < -9:
+        x = -9
+    u = x * x
+    p = ((((<float> 1.3161715e-08 * u + <float> 2.0455527e-05) * u + <float> 0.0034856636)
+          * u + <float> 0.13372497) * u + <float> 1)
+    q = ((((<float> 7.693343e-07 * u + <float> 3.2698116e-04) * u + <float> 0.025838668)
+          * u + <float> 0.46705812) * u + <float> 1)
+    return x * p / q
+
+
 cdef inline floating _tanh(floating x) noexcept nogil:
     if floating is float:
-        return tanhf(x)
+        return _tanh_f32(x)
     else:
         return tanh(x)
 
