@@ -299,7 +299,7 @@ def _sklearn(regime: Regime) -> Runner:
 
 def _gemm(regime: Regime) -> Runner:
     """Exactly the products of one training epoch (forward, dW, dA except layer 0's)."""
-    from fastmlp.backend._blas import gemm_into
+    from fastmlp.backend._blas import gemm_sequence
 
     rng = np.random.default_rng(0)
     sizes, bs, n = regime.sizes, regime.batch_size, regime.n_samples
@@ -325,8 +325,7 @@ def _gemm(regime: Regime) -> Runner:
     plan = [c for rows in batches for c in calls_per_rows[rows]]
 
     def epoch():
-        for a, b, c, ta, tb in plan:
-            gemm_into(a, b, c, ta, tb)
+        gemm_sequence(plan)
 
     epoch()
     flops = sum(2.0 * (a.shape[0] if ta else a.shape[1]) * c.size for a, _, c, ta, _ in plan)

@@ -285,3 +285,21 @@ def test_predict_scratch_paths_match_reference(dtype, n, width):
         model.compile("sgd", "categorical_crossentropy")
         outs.append(model.predict(x))
     np.testing.assert_allclose(outs[0], outs[1], rtol=TOL[dtype], atol=TOL[dtype] * 1e-2)
+
+
+@compiled
+def test_gemm_sequence_matches_numpy(dtype, rng):
+    from fastmlp.backend import _blas
+
+    a, b = rng.normal(size=(6, 4)).astype(dtype), rng.normal(size=(4, 5)).astype(dtype)
+    d = rng.normal(size=(6, 5)).astype(dtype)
+    c1, c2, c3 = (np.empty((6, 5), dtype), np.empty((4, 5), dtype), np.empty((6, 4), dtype))
+    _blas.gemm_sequence([(a, b, c1, False, False), (a, d, c2, True, False),
+                         (d, b, c3, False, True)], repeat=2)
+    np.testing.assert_allclose(c1, a @ b, rtol=TOL[dtype] * 10)
+    np.testing.assert_allclose(c2, a.T @ d, rtol=TOL[dtype] * 10)
+    np.testing.assert_allclose(c3, d @ b.T, rtol=TOL[dtype] * 10)
+    with pytest.raises(ValueError, match="product 0"):
+        _blas.gemm_sequence([(a, a, c1, False, False)])
+    with pytest.raises(ValueError, match="one dtype"):
+        _blas.gemm_sequence([(a, b.astype(np.float16), c1, False, False)])

@@ -11,10 +11,14 @@ tiny network trained one sample at a time) run as plain loops (:c:func:`gemm_sma
 every other product goes to BLAS. The bounds are measured
 (``benchmarks/test_bench_kernels.py``).
 """
+cimport numpy as cnp
 from cython cimport floating
+from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 import numpy as np
+
+cnp.import_array()
 
 cdef enum:
     _SMALL_OUTPUTS = 32
@@ -145,3 +149,70 @@ def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
             else:
                 gemm_small(trans_a, trans_b, m, n, k, al, &a[0, 0], a.shape[1], &b[0, 0],
                            b.shape[1], be, &c[0, 0], n)
+
+
+cdef struct Product:
+    bint trans_a, trans_b
+    int m, n, k, lda, ldb, ldc
+    void* a
+    void* b
+    void* c
+
+
+def gemm_sequence(list products, int repeat=1):
+    """Run ``c[...] = op(a) @ op(b)`` for each ``(a, b, c, trans_a, trans_b)`` of
+    ``products`` in order, ``repeat`` times, in one call without the GIL.
+
+    The benchmarks' GEMM-only limit of a training epoch: exactly its products, through
+    :c:func:`gemm`, into preallocated outputs, with no Python between them. All arrays
+    must be C-contiguous and of one dtype (float32 or float64).
+    """
+    cdef Py_ssize_t count = len(products), i
+    cdef int r
+    cdef bint is_double
+    cdef Product* plan
+    cdef cnp.ndarray a, b, c
+    if count == 0:
+        return
+    dtype = products[0][0].dtype
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"gemm_sequence takes float32 or float64 arrays, got {dtype}")
+    is_double = dtype == np.float64
+    plan = <Product*> malloc(count * sizeof(Product))
+    if plan == NULL:
+        raise MemoryError()
+    try:
+        for i in range(count):
+            a, b, c, ta, tb = products[i]
+            for arr in (a, b, c):
+                if arr.dtype != dtype or arr.ndim != 2 or not arr.flags.c_contiguous:
+                    raise ValueError("every array must be 2-D, C-contiguous and of one dtype")
+            plan[i].trans_a = ta
+            plan[i].trans_b = tb
+            plan[i].m = a.shape[1] if ta else a.shape[0]
+            plan[i].k = a.shape[0] if ta else a.shape[1]
+            plan[i].n = b.shape[0] if tb else b.shape[1]
+            if ((b.shape[1] if tb else b.shape[0]) != plan[i].k or c.shape[0] != plan[i].m
+                    or c.shape[1] != plan[i].n or plan[i].m * plan[i].n * plan[i].k == 0):
+                raise ValueError(f"product {i}: shapes do not fit op(a) @ op(b) -> c")
+            plan[i].lda = a.shape[1]
+            plan[i].ldb = b.shape[1]
+            plan[i].ldc = c.shape[1]
+            plan[i].a = cnp.PyArray_DATA(a)
+            plan[i].b = cnp.PyArray_DATA(b)
+            plan[i].c = cnp.PyArray_DATA(c)
+        with nogil:
+            for r in range(repeat):
+                for i in range(count):
+                    if is_double:
+                        gemm(plan[i].trans_a, plan[i].trans_b, plan[i].m, plan[i].n,
+                             plan[i].k, 1.0, <double*> plan[i].a, plan[i].lda,
+                             <double*> plan[i].b, plan[i].ldb, 0.0, <double*> plan[i].c,
+                             plan[i].ldc)
+                    else:
+                        gemm(plan[i].trans_a, plan[i].trans_b, plan[i].m, plan[i].n,
+                             plan[i].k, <float> 1, <float*> plan[i].a, plan[i].lda,
+                             <float*> plan[i].b, plan[i].ldb, <float> 0,
+                             <float*> plan[i].c, plan[i].ldc)
+    finally:
+        free(plan)
