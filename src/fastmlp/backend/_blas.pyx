@@ -83,17 +83,31 @@ cdef void gemm_small(bint trans_a, bint trans_b, int m, int n, int k, floating a
                 for j in range(n):
                     ci[j] = ci[j] + aip * bp[j]
         return
+    cdef floating s0, s1, s2, s3
+    cdef const floating* ai
     for i in range(m):
         ci = c + <Py_ssize_t> i * ldc
         for j in range(n):
             bp = b + <Py_ssize_t> j * ldb
-            s = 0
             if trans_a:
+                s = 0
                 for p in range(k):
                     s = s + a[<Py_ssize_t> p * lda + i] * bp[p]
             else:
-                for p in range(k):
-                    s = s + a[<Py_ssize_t> i * lda + p] * bp[p]
+                # four running sums (one vector register), as BLAS kernels do
+                ai = a + <Py_ssize_t> i * lda
+                s0 = s1 = s2 = s3 = 0
+                p = 0
+                while p + 4 <= k:
+                    s0 = s0 + ai[p] * bp[p]
+                    s1 = s1 + ai[p + 1] * bp[p + 1]
+                    s2 = s2 + ai[p + 2] * bp[p + 2]
+                    s3 = s3 + ai[p + 3] * bp[p + 3]
+                    p = p + 4
+                while p < k:
+                    s0 = s0 + ai[p] * bp[p]
+                    p = p + 1
+                s = (s0 + s1) + (s2 + s3)
             ci[j] = alpha * s if beta == 0 else alpha * s + beta * ci[j]
 
 

@@ -14,6 +14,7 @@ from cython.parallel cimport prange
 from libc.math cimport isfinite
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+from cpython.pyport cimport PY_SSIZE_T_MAX
 
 import numpy as np
 
@@ -50,9 +51,13 @@ cdef extern from *:
 
 
 #: Element-wise passes over at least this many elements run on several OpenMP threads
-#: (row blocks, one per thread); smaller ones stay serial, where starting the threads
-#: costs more than it saves. Measured in ``benchmarks/test_bench_kernels.py``.
-cdef Py_ssize_t PARALLEL_MIN = 1 << 17
+#: (row blocks, one per thread). Off by default: measured on 2 cores with SciPy's
+#: OpenBLAS (pthreads), whose worker threads keep spinning for a while after each
+#: product, the OpenMP threads compete with them and a wide-batch epoch takes twice as
+#: long as with serial passes (``benchmarks/test_bench_kernels.py``, ``compare.py``);
+#: serial passes already keep training within a few percent of its GEMM time.
+#: :func:`set_parallel_min` turns them on (the tests hold them to the serial results).
+cdef Py_ssize_t PARALLEL_MIN = PY_SSIZE_T_MAX
 #: OpenMP threads for the element-wise passes (``fastmlp.set_num_threads``).
 cdef int _n_threads = fastmlp_omp_max_threads()
 
