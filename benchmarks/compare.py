@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     min_time = 0.02 if args.quick else 0.1
 
     R.pin_threads(args.threads)
+    load_before = _load()
     available = R.available_peers()
     missing = [p for p in R.PEERS if p not in available]
     if missing:
@@ -153,11 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = res
 
     env = R.environment()
+    env["load_average"] = {"before": load_before, "after": _load()}
     text = table(results)
     command = "python benchmarks/compare.py" + (" --quick" if args.quick else "")
     print(text)
-    print(f"\nmedians of {repeats} measurements, {args.threads} threads, float32; "
-          f"BLAS: {blas_summary(env)}")
+    conditions = (f"medians of {repeats} measurements, {args.threads} threads, float32; "
+                  f"BLAS: {blas_summary(env)}; 1-minute load average {load_before} before, "
+                  f"{env['load_average']['after']} after")
+    print("\n" + conditions)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"command": command, "repeats": repeats, "threads": args.threads,
@@ -166,10 +170,17 @@ def main(argv: list[str] | None = None) -> int:
                        "results": results}, handle, indent=1)
     if args.markdown:
         with open(args.markdown, "w") as handle:
-            handle.write(f"`{command}` ({repeats} measurements per peer, median; "
-                         f"{args.threads} threads; float32; {blas_summary(env)})\n\n")
+            handle.write(f"`{command}`: {conditions}\n\n")
             handle.write(text + "\n")
     return 0
+
+
+def _load() -> float | None:
+    """The 1-minute load average (other processes on the machine skew the timings)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def blas_summary(env: dict) -> str:
