@@ -260,6 +260,7 @@ def test_class_weight_improves_minority_recall_on_imbalanced_breast_cancer(backe
     ({"class_weight": {0: float("inf")}}, ValueError, "finite and >= 0"),
     ({"class_weight": [1, 2, 3]}, TypeError, "must be a dict"),
     ({"class_weight": {"cat": 1.0}}, ValueError, "not a class"),
+    ({"class_weight": {0: "heavy"}}, TypeError, "must be a number"),
 ])
 def test_bad_weights_raise_before_training(backend, kwargs, error, match):
     X = np.random.default_rng(0).normal(size=(12, 2))

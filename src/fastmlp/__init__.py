@@ -17,7 +17,7 @@ from .preprocessing import StandardScaler, train_test_split
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "Dropout", "Sequential", "StandardScaler", "TrainingDivergedError", "activations",
-           "available_backends", "backend", "callbacks", "datasets", "initializers", "losses",
-           "metrics", "optimizers", "preprocessing", "regularizers", "train_test_split", "use_backend",
-           "__version__"]
+__all__ = ["Dense", "Dropout", "Sequential", "StandardScaler", "TrainingDivergedError",
+           "activations", "available_backends", "backend", "callbacks", "datasets",
+           "initializers", "losses", "metrics", "optimizers", "preprocessing", "regularizers",
+           "train_test_split", "use_backend", "__version__"]

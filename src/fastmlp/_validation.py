@@ -208,7 +208,7 @@ def _class_weights(class_weight: Any, y: Any, loss: str, n_out: int,
                              f"model's output; valid classes: {classes}")
         if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer,
                                                                  np.floating)):
-            raise ValueError(f"class_weight[{key!r}] must be a number, got {weight!r}")
+            raise TypeError(f"class_weight[{key!r}] must be a number, got {weight!r}")
         if not (math.isfinite(weight) and weight >= 0):
             raise ValueError(f"class_weight[{key!r}] must be finite and >= 0, got {weight!r}")
         out[labels == int(key)] = float(weight)

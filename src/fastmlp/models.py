@@ -123,9 +123,10 @@ class Sequential:
     def _require_layers(self) -> None:
         if not self._dense_layers():
             raise RuntimeError("the model has no layers; add Dense layers first")
-        if not isinstance(self.layers[-1], Dense):
-            raise ValueError("the last layer must be Dense (a Dropout layer must be "
-                             "followed by a Dense layer)")
+        if isinstance(self.layers[-1], Dropout):
+            raise ValueError(  # noqa: TRY004 (a wrong layer order, not a wrong type)
+                "the last layer must be Dense (a Dropout layer must be followed by a Dense "
+                "layer)")
 
     def build(self, input_dim: int | None = None) -> "Sequential":
         """Create the weights for ``input_dim`` inputs (drawn from the model's seed).

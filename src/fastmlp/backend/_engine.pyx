@@ -6,10 +6,10 @@ output delta (fused with sigmoid/softmax), backward (GEMMs with the transposes f
 the call), and the optimizer update of every parameter. Optional features cost nothing
 when off: dropout (a mask multiply on a layer's output, forward and backward, only for
 layers that have one), sample weights (a per-row factor inside the loss kernel) and L1/L2
-penalties (one pass over the regularized parameters after their gradient GEMM). Parameters and optimizer state
-are the NumPy arrays the model owns (updated in place); workspaces are allocated once per
-batch size and reused, so a training step allocates nothing. The maths is the one of
-:mod:`fastmlp.backend._numpy`.
+penalties (one pass over the regularized parameters after their gradient GEMM).
+Parameters and optimizer state are the NumPy arrays the model owns (updated in place);
+workspaces are allocated once per batch size and reused, so a training step allocates
+nothing. The maths is the one of :mod:`fastmlp.backend._numpy`.
 """
 cimport numpy as cnp
 from cython cimport floating

@@ -294,7 +294,8 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
             for j in range(cols):
                 k = i * cols + j
                 zz = z[k]
-                row += (zz if zz > 0 else 0) - zz * y[k] + <floating> log1p(<floating> exp(-fabs(zz)))
+                row += ((zz if zz > 0 else 0) - zz * y[k]
+                        + <floating> log1p(<floating> exp(-fabs(zz))))
                 if dz != NULL:
                     dz[k] = (a[k] - y[k]) / n_el * wi
         elif loss == LOSS_MAE:

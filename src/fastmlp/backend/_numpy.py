@@ -7,7 +7,6 @@ and ``_engine.pyx`` follow them line for line. Arrays keep the model's dtype thr
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import erf
 
 from .. import activations as act
 from .. import losses as lo
@@ -45,6 +44,8 @@ def log_softmax(z):
 
 def gelu_cdf(z):
     """Phi(z) = (1 + erf(z / sqrt 2)) / 2, the standard normal CDF."""
+    from scipy.special import erf  # imported on first use: keeps `import fastmlp` light
+
     return (1 + erf(z * z.dtype.type(_SQRT1_2))) / 2
 
 
