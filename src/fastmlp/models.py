@@ -21,6 +21,9 @@ from .layers import Dense, Dropout
 #: Work (multiply-adds) per compiled call when training: keeps each call near 0.1 s so
 #: progress, callbacks and Ctrl-C get through promptly.
 _CHUNK_FLOPS = 2e8
+#: Dropout-mask values drawn per compiled call at most (each chunk's masks are drawn at
+#: once from the model's generator).
+_MASK_ELEMENTS = 1 << 20
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -340,6 +343,12 @@ class Sequential:
             ``sample_weight`` when both are given. ``{c: n / (n_classes * n_c)}`` is the
             usual "balanced" choice.
 
+        Notes
+        -----
+        Dropout layers are active here only: their masks are drawn from the model's
+        generator for each compiled call's rows (so the same seed, data, batch size and
+        backend-independent settings give the same masks on both backends).
+
         Returns
         -------
         History
@@ -408,6 +417,10 @@ class Sequential:
         losses_buf = np.empty(chunk, dtype=np.float64)
         rates = self._dropout_rates()
         use_dropout = any(rates)
+        if use_dropout:  # the chunk's dropout masks stay near 8 MB (float64)
+            dropped = sum(layer.units for rate, layer in zip(rates, self._dense_layers())
+                          if rate > 0)
+            chunk = max(1, min(chunk, _MASK_ELEMENTS // (bs * dropped)))
         train_extra: dict[str, Any] = {}
         if W is not None:
             train_extra["sample_weight"] = W
