@@ -346,8 +346,8 @@ class Sequential:
         Notes
         -----
         Dropout layers are active here only: their masks are drawn from the model's
-        generator for each compiled call's rows (so the same seed, data, batch size and
-        backend-independent settings give the same masks on both backends).
+        generator for each compiled call's rows, so the same seed, data and batch size
+        give the same masks, on either backend.
 
         Returns
         -------
