@@ -33,12 +33,12 @@ def case(sizes, act, n, bs, epochs, reps, features):
         y, loss, out = rng.integers(0, sizes[-1], n), "sparse_categorical_crossentropy", "softmax"
     else:
         y, loss, out = rng.normal(size=n), "mse", "linear"
-    reg = fm.regularizers.l2(1e-4) if features else None
-    layers = [fm.Dense(sizes[1], activation=act, input_dim=sizes[0], kernel_regularizer=reg)]
+    reg = {"kernel_regularizer": fm.regularizers.l2(1e-4)} if features else {}
+    layers = [fm.Dense(sizes[1], activation=act, input_dim=sizes[0], **reg)]
     for units in sizes[2:-1]:
         if features:
             layers.append(fm.Dropout(0.2))
-        layers.append(fm.Dense(units, activation=act, kernel_regularizer=reg))
+        layers.append(fm.Dense(units, activation=act, **reg))
     layers.append(fm.Dense(sizes[-1], activation=out))
     model = fm.Sequential(layers, seed=0, backend="cython")
     model.compile(optimizer=fm.optimizers.SGD(learning_rate=1e-3), loss=loss)
