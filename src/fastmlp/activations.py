@@ -17,7 +17,7 @@ prelu          x if x > 0 else a x  (a learnable, init 0.25)   1 if x > 0 else a
 elu            x if x > 0 else exp(x) - 1                      1 if x > 0 else f + 1
 softplus       max(x, 0) + log1p(exp(-|x|))                    sigmoid(x)
 softmax        exp(x - max) / sum(exp(x - max)) over each row  Jacobian-vector product
-gelu           x Phi(x) = x (1 + erf(x / sqrt 2)) / 2  (exact)  Phi(x) + x phi(x)
+gelu           x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2     Phi(x) + x phi(x)
 silu / swish   x sigmoid(x)                                    s (1 + x (1 - s))
 selu           scale x if x > 0 else scale alpha (exp(x) - 1)  scale if x > 0 else f + scale alpha
 mish           x tanh(softplus(x))                             t + x sigmoid(x) (1 - t^2)
