@@ -213,3 +213,20 @@ def test_dropout_masks_agree_across_many_compiled_calls(monkeypatch):
         m.fit(X, y, epochs=2, batch_size=7, verbose=0)
     for a, b in zip(models["numpy"].get_weights(), models["cython"].get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_weighted_evaluation_in_blocks_agrees(dtype):
+    """The compiled loss runs in blocks of 1024 rows: each block reads its own weights."""
+    X, y = _data("huber", 2, n=2500)
+    w = np.random.default_rng(1).random(2500) * 3
+    reg = fm.regularizers.l1(0.01)
+    losses = {b: _model(b, dtype, ("selu",), "linear", 2, "huber", reg=reg).evaluate(
+        X, y, sample_weight=w)["loss"] for b in ("numpy", "cython")}
+    assert losses["cython"] == pytest.approx(losses["numpy"], rel=TOL[dtype])
+    w[1024:] = 0  # only the first block counts
+    first = _model("cython", dtype, ("selu",), "linear", 2, "huber", reg=reg)
+    expected = (first.evaluate(X[:1024], y[:1024], sample_weight=w[:1024])["loss"]
+                - first.evaluate(X[:1], y[:1], sample_weight=[0.0])["loss"]) * 1024 / 2500
+    penalty = first.evaluate(X[:1], y[:1], sample_weight=[0.0])["loss"]
+    assert first.evaluate(X, y, sample_weight=w)["loss"] == pytest.approx(expected + penalty,
+                                                                          rel=TOL[dtype] * 10)
