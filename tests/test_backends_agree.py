@@ -40,14 +40,15 @@ def _data(loss, k, n=37, d=5, seed=0):
     return X, y
 
 
-def _model(backend, dtype, hidden, out, k, loss, lr=0.05, dropout=0.0, reg=None):
-    layers = []
+def _model(backend, dtype, hidden, out, k, loss, lr=0.05, dropout=0.0, reg=None,
+           input_dropout=0.0):
+    layers = [fm.Dropout(input_dropout)] if input_dropout else []
     for a in hidden:
         layers.append(fm.Dense(6, activation=a, kernel_regularizer=reg, bias_regularizer=reg))
         if dropout:
             layers.append(fm.Dropout(dropout))
     layers.append(fm.Dense(k, activation=out, kernel_regularizer=reg))
-    layers[0].input_dim = 5
+    layers[1 if input_dropout else 0].input_dim = 5
     model = fm.Sequential(layers, seed=42, dtype=dtype, backend=backend)
     model.compile(optimizer=fm.optimizers.SGD(learning_rate=lr), loss=loss)
     return model
@@ -87,7 +88,8 @@ def test_training_with_dropout_weights_and_penalties_agrees(dtype, hidden, out, 
     X, y = _data(loss, k)
     w = np.random.default_rng(3).random(X.shape[0]) * 2
     reg = fm.regularizers.l1_l2(0.01, 0.02)
-    models = {b: _model(b, dtype, hidden, out, k, loss, dropout=0.3, reg=reg)
+    models = {b: _model(b, dtype, hidden, out, k, loss, dropout=0.3, reg=reg,
+                        input_dropout=0.1)
               for b in ("numpy", "cython")}
     hist = {b: m.fit(X, y, epochs=3, batch_size=8, shuffle=True, sample_weight=w, verbose=0)
             for b, m in models.items()}
@@ -207,7 +209,7 @@ def test_dropout_masks_agree_across_many_compiled_calls(monkeypatch):
     monkeypatch.setattr(fastmlp.models, "_MASK_ELEMENTS", 100)
     X, y = _data("sparse_categorical_crossentropy", 4)
     models = {b: _model(b, "float64", ("relu", "tanh"), "softmax", 4,
-                        "sparse_categorical_crossentropy", dropout=0.5)
+                        "sparse_categorical_crossentropy", dropout=0.5, input_dropout=0.2)
               for b in ("numpy", "cython")}
     for m in models.values():
         m.fit(X, y, epochs=2, batch_size=7, verbose=0)

@@ -147,22 +147,25 @@ def test_sample_weighted_gradients_match_finite_differences(backend, loss):
 
 
 @pytest.mark.parametrize("hidden", ["relu", "tanh", "linear", "prelu"])
-def test_dropout_gradients_match_finite_differences(backend, hidden):
+@pytest.mark.parametrize("on_inputs", [False, True])
+def test_dropout_gradients_match_finite_differences(backend, hidden, on_inputs):
     """With the masks held fixed, the engine's gradient is the derivative of its loss."""
     rng = np.random.default_rng(9)
     X = rng.normal(size=(6, 3))
     y = rng.normal(size=(6, 2))
-    model = fm.Sequential([fm.Dense(5, activation=hidden, input_dim=3), fm.Dropout(0.4),
+    model = fm.Sequential([fm.Dropout(0.3)] * on_inputs +
+                          [fm.Dense(5, activation=hidden, input_dim=3), fm.Dropout(0.4),
                            fm.Dense(4, activation="mish"), fm.Dropout(0.25),
                            fm.Dense(2)], seed=1, backend=backend)
     model.compile(loss="mse")
-    masks = model._dropout_masks(model._dropout_rates(), 6)
+    input_mask, *masks = model._dropout_masks(model._dropout_rates(), 6)
     assert masks[2] is None and {0.0, 1 / 0.6} == set(np.unique(masks[0]))
+    assert (input_mask is not None) == on_inputs
     engine = model._engine()
-    loss_value, analytic = engine.gradients(X, y, None, masks)
+    loss_value, analytic = engine.gradients(X, y, None, masks, input_mask)
     assert loss_value != pytest.approx(model.evaluate(X, y)["loss"])  # the masks matter
-    numeric = _numeric_gradients(model, X, y,
-                                 loss_fn=lambda: engine.gradients(X, y, None, masks)[0])
+    numeric = _numeric_gradients(
+        model, X, y, loss_fn=lambda: engine.gradients(X, y, None, masks, input_mask)[0])
     for a, num in zip(analytic, numeric):
         np.testing.assert_allclose(a, num, rtol=1e-5, atol=1e-8)
 

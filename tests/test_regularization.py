@@ -62,8 +62,8 @@ def test_dropout_training_is_seeded_and_changes_training(backend):
 def test_dropout_masks_are_inverted_and_keep_the_right_fraction():
     model = _net("numpy", rate=0.25, seed=0)
     masks = model._dropout_masks(model._dropout_rates(), 4000)
-    assert masks[2] is None
-    for mask, units in zip(masks[:2], (16, 8)):
+    assert masks[0] is None and masks[3] is None  # no dropout on the inputs, the output
+    for mask, units in zip(masks[1:3], (16, 8)):
         assert mask.shape == (4000, units) and mask.dtype == np.float64
         assert set(np.unique(mask)) == {0.0, 1 / 0.75}
         assert np.mean(mask == 0) == pytest.approx(0.25, abs=0.01)
@@ -96,8 +96,6 @@ def test_dropout_reduces_the_train_validation_gap(backend):
 
 
 def test_dropout_placement_and_rate_are_checked():
-    with pytest.raises(ValueError, match="must follow a Dense layer"):
-        fm.Sequential([fm.Dropout(0.5), fm.Dense(1, input_dim=2)])
     model = fm.Sequential([fm.Dense(3, input_dim=2), fm.Dropout(0.5)])
     with pytest.raises(ValueError, match="last layer must be Dense"):
         model.compile(loss="mse")
@@ -124,7 +122,29 @@ def test_summary_and_config_of_dropout():
 def test_consecutive_dropouts_act_as_one():
     model = fm.Sequential([fm.Dense(5, input_dim=3), fm.Dropout(0.5), fm.Dropout(0.2),
                            fm.Dense(1)])
-    assert model._dropout_rates() == pytest.approx((0.6, 0.0))
+    assert model._dropout_rates() == pytest.approx((0.0, 0.6, 0.0))
+
+
+def test_dropout_on_the_inputs(backend):
+    """A Dropout first drops input features during fit only; summary shows it."""
+    X, y = _regression()
+    model = fm.Sequential([fm.Dropout(0.5), fm.Dense(8, activation="tanh", input_dim=4),
+                           fm.Dense(2)], seed=0, backend=backend)
+    assert model.input_dim == 4 and model._dropout_rates() == (0.5, 0.0, 0.0)
+    model.compile(optimizer=fm.optimizers.SGD(learning_rate=0.05), loss="mse")
+    plain = fm.Sequential([fm.Dense(8, activation="tanh", input_dim=4), fm.Dense(2)], seed=0,
+                          backend=backend)
+    plain.compile(optimizer=fm.optimizers.SGD(learning_rate=0.05), loss="mse")
+    for a, b in zip(model.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    plain.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    assert not np.allclose(model.get_weights()[0], plain.get_weights()[0])
+    plain.set_weights(model.get_weights())
+    np.testing.assert_array_equal(model.predict(X), plain.predict(X))
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "dropout_0 (Dropout)" in lines[0] and "(None, 4)" in lines[0]
 
 
 # ---------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ class Dense:
 
 
 class Dropout:
-    """Inverted dropout on the output of the preceding Dense layer.
+    """Inverted dropout on the output of the preceding Dense layer (or on the inputs).
 
     During ``fit`` each unit of the previous layer's output is kept with probability
     ``1 - rate`` and scaled by ``1 / (1 - rate)``, or set to 0; in ``predict``,
@@ -145,9 +145,10 @@ class Dropout:
 
     Notes
     -----
-    A Dropout layer must follow a Dense layer and be followed by one (dropout on the
-    inputs or on the output is not supported); two Dropout layers in a row act as one of
-    rate ``1 - (1 - r1) (1 - r2)``.
+    A Dropout layer drops units of the previous Dense layer's output, or of the network's
+    inputs when it comes first; it must be followed by a Dense layer (dropout on the
+    output is not supported). Two Dropout layers in a row act as one of rate
+    ``1 - (1 - r1) (1 - r2)``.
 
     Examples
     --------

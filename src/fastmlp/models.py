@@ -88,9 +88,6 @@ class Sequential:
                             f"{type(layer).__name__}")
         if self.built and self._dense_layers():
             raise RuntimeError("cannot add layers to a model that is already built")
-        if isinstance(layer, Dropout) and not self.layers:
-            raise ValueError("a Dropout layer must follow a Dense layer (dropout on the "
-                             "inputs is not supported)")
         if layer.name is None:
             kind = "dense" if isinstance(layer, Dense) else "dropout"
             layer.name = f"{kind}_{len(self.layers)}"
@@ -100,12 +97,12 @@ class Sequential:
         return [layer for layer in self.layers if isinstance(layer, Dense)]
 
     def _dropout_rates(self) -> tuple[float, ...]:
-        """The dropout rate applied to each Dense layer's output (0: none)."""
-        rates: list[float] = []
+        """The dropout rate on the inputs, then on each Dense layer's output (0: none)."""
+        rates: list[float] = [0.0]
         for layer in self.layers:
             if isinstance(layer, Dense):
                 rates.append(0.0)
-            elif rates:  # consecutive Dropouts keep (1 - r1) (1 - r2) of the units
+            else:  # consecutive Dropouts keep (1 - r1) (1 - r2) of the units
                 rates[-1] = 1 - (1 - rates[-1]) * (1 - layer.rate)
         return tuple(rates)
 
@@ -116,7 +113,8 @@ class Sequential:
 
     @property
     def input_dim(self) -> int | None:
-        return self.layers[0].input_dim if self.layers else None
+        dense = self._dense_layers()
+        return dense[0].input_dim if dense else None
 
     @property
     def output_dim(self) -> int:
@@ -147,7 +145,7 @@ class Sequential:
                 raise ValueError(f"the model is built for {self.input_dim} inputs, "
                                  f"not {input_dim}")
             return self
-        n_in = input_dim if input_dim is not None else self.layers[0].input_dim
+        n_in = input_dim if input_dim is not None else self.input_dim
         if n_in is None:
             raise RuntimeError("the input size is not known: give the first Dense an "
                                "input_dim, call model.build(input_dim), or fit on data")
@@ -163,7 +161,7 @@ class Sequential:
         """Build on first use when the first layer knows its input size (as Keras does)."""
         if not self.built:
             self._require_layers()
-            if self.layers[0].input_dim is None:
+            if self.input_dim is None:
                 raise RuntimeError("the model is not built: the input size is not known yet "
                                    "(give the first Dense an input_dim, fit it, or call "
                                    "model.build(input_dim))")
@@ -226,7 +224,7 @@ class Sequential:
         engine = self._engines.get(name)
         if engine is None:
             dense = self._dense_layers()
-            rates = self._dropout_rates()
+            input_rate, *rates = self._dropout_rates()
             regs = tuple(_penalty_factors(layer) for layer in dense)
             spec = NetSpec(dtype=self.dtype,
                            sizes=(self.input_dim, *[layer.units for layer in dense]),
@@ -234,7 +232,8 @@ class Sequential:
                                              for layer in dense),
                            params=[layer.params for layer in dense],
                            loss=losses.LOSSES[self.loss][0], optimizer=self.optimizer,
-                           dropout=rates if any(rates) else (),
+                           dropout=tuple(rates) if any(rates) else (),
+                           input_dropout=input_rate,
                            regularizers=regs if any(any(r) for r in regs) else ())
             engine = get_backend(name).Engine(spec)
             self._engines[name] = engine
@@ -418,8 +417,8 @@ class Sequential:
         rates = self._dropout_rates()
         use_dropout = any(rates)
         if use_dropout:  # the chunk's dropout masks stay near 8 MB (float64)
-            dropped = sum(layer.units for rate, layer in zip(rates, self._dense_layers())
-                          if rate > 0)
+            widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+            dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             chunk = max(1, min(chunk, _MASK_ELEMENTS // (bs * dropped)))
         train_extra: dict[str, Any] = {}
         if W is not None:
@@ -446,7 +445,9 @@ class Sequential:
                     stop = min(first + chunk, n_batches)
                     if use_dropout:
                         rows = min(stop * bs, n) - first * bs
-                        train_extra["masks"] = self._dropout_masks(rates, rows)
+                        input_mask, *masks = self._dropout_masks(rates, rows)
+                        train_extra["masks"] = masks
+                        train_extra["input_mask"] = input_mask
                     done = engine.train(X, Y, order, bs, first, stop, losses_buf,
                                         **train_extra)
                     sizes = np.full(done, bs, dtype=np.float64)
@@ -485,17 +486,19 @@ class Sequential:
         return history
 
     def _dropout_masks(self, rates: tuple[float, ...], rows: int) -> list[np.ndarray | None]:
-        """Inverted-dropout multipliers for ``rows`` training rows, per Dense layer.
+        """Inverted-dropout multipliers for ``rows`` training rows: for the inputs, then
+        for each Dense layer's output (``None`` where there is no dropout).
 
-        Drawn from the model's generator, layer by layer: ``u ~ U[0, 1)`` in the model's
+        Drawn from the model's generator in that order: ``u ~ U[0, 1)`` in the model's
         dtype, the unit kept where ``u >= rate`` and then scaled by ``1 / (1 - rate)``.
         """
         masks: list[np.ndarray | None] = []
-        for rate, layer in zip(rates, self._dense_layers()):
+        widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+        for rate, width in zip(rates, widths):
             if rate == 0:
                 masks.append(None)
                 continue
-            u = self.rng.random((rows, layer.units), dtype=self.dtype)
+            u = self.rng.random((rows, width), dtype=self.dtype)
             masks.append((u >= rate) * self.dtype.type(1 / (1 - rate)))
         return masks
 
@@ -558,7 +561,7 @@ class Sequential:
     def summary(self, print_fn=print) -> None:
         """Print a table of layers, output shapes and parameter counts."""
         rows = [("Layer (type)", "Activation", "Output shape", "Param #")]
-        units = None
+        units = self.input_dim
         for layer, count in zip(self.layers, self._param_counts()):
             if isinstance(layer, Dense):
                 units = layer.units

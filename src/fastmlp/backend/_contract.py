@@ -16,12 +16,12 @@ Engine methods
 ``loss(X, Y, sample_weight=None) -> float``
     The mean loss on ``(X, Y)`` (weighted: ``sum_i w_i l_i / n``), plus the layers'
     regularization penalties. Dropout is off.
-``gradients(X, Y, sample_weight=None, masks=None) -> (loss, grads)``
+``gradients(X, Y, sample_weight=None, masks=None, input_mask=None) -> (loss, grads)``
     The loss and the gradient of every parameter (in :meth:`Sequential.get_weights`
-    order), without changing anything. Dropout is off unless ``masks`` are given (one
-    entry per layer, as for ``train``, with ``X``'s rows).
+    order), without changing anything. Dropout is off unless ``masks`` / ``input_mask``
+    are given (as for ``train``, with ``X``'s rows).
 ``train(X, Y, order, batch_size, first_batch, stop_batch, losses, sample_weight=None,
-masks=None) -> int``
+masks=None, input_mask=None) -> int``
     Run mini-batches ``first_batch .. stop_batch - 1`` of the epoch whose row order is
     ``order`` (batch ``i`` holds rows ``order[i*batch_size : (i+1)*batch_size]``): forward,
     loss, backward and optimizer update of every layer. Writes each batch's mean loss into
@@ -34,7 +34,8 @@ masks=None) -> int``
     chunk's rows in batch order, shape ``(rows of batches first..stop-1, n_out)``; batch
     ``i`` uses rows ``(i - first_batch) * batch_size`` onwards. The layer's output is
     multiplied by its mask before it feeds the next layer (and ``f'(Z)`` still sees the
-    undropped output).
+    undropped output). ``input_mask`` ``(rows, n_in)``, in the same row order, multiplies
+    the batch's inputs (dropout on the inputs), or is ``None``.
 """
 from __future__ import annotations
 
@@ -67,7 +68,9 @@ class NetSpec:
         ``scalars`` (step count first) are read and updated in place.
     dropout : tuple of float
         Dropout rate applied to each layer's output during training (0: none); empty
-        means no dropout anywhere.
+        means none on any layer's output.
+    input_dropout : float
+        Dropout rate on the inputs during training (0: none).
     regularizers : tuple of (kernel_l1, kernel_l2, bias_l1, bias_l2)
         Per layer penalty factors (:mod:`fastmlp.regularizers`); empty means none.
     """
@@ -79,6 +82,7 @@ class NetSpec:
     loss: int
     optimizer: Optimizer
     dropout: tuple[float, ...] = ()
+    input_dropout: float = 0.0
     regularizers: tuple[tuple[float, float, float, float], ...] = ()
 
     @property

@@ -66,6 +66,7 @@ cdef struct Net:
     void* xb                # gathered batch inputs (capacity, n_in)
     void* yb                # gathered batch targets (capacity, n_out)
     void* wb                # gathered batch sample weights (capacity,)
+    void* input_mask_base   # the chunk's dropout multipliers of the inputs, or NULL
     void* d0                # delta ping-pong buffers (capacity, max_width)
     void* d1
     double* hyper
@@ -195,6 +196,9 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
         if w != NULL:
             for r in range(rows):
                 wb[r] = w[order[start + r]]
+        if net.input_mask_base != NULL:  # dropout on the inputs, in the gathered copy
+            multiply(xb, (<floating*> net.input_mask_base) + (bi - first) * batch_size * n_in,
+                     xb, rows * n_in)
         if dropout:
             for l in range(net.n_layers):
                 L = &net.layers[l]
@@ -310,6 +314,7 @@ cdef class Engine:
             L.has_reg = L.kl1 != 0 or L.kl2 != 0 or L.bl1 != 0 or L.bl2 != 0
             j += len(layer_params)
         self.net.capacity = 0
+        self.net.input_mask_base = NULL
         self._work = []
         self._drop_work = []
         self._bind_optimizer()
@@ -452,8 +457,21 @@ cdef class Engine:
                                  f"{self.dtype} array of shape {(rows, L.n_out)}")
             L.mask_base = _ptr(m)
 
+    cdef void* _input_mask_ptr(self, input_mask, Py_ssize_t rows) except? NULL:
+        if input_mask is None:
+            return NULL
+        if self.spec.input_dropout <= 0:
+            raise ValueError("the network has no dropout on its inputs, but a mask was given")
+        shape = (rows, self.net.layers[0].n_in)
+        if (not isinstance(input_mask, np.ndarray) or input_mask.dtype != self.dtype
+                or input_mask.shape != shape or not input_mask.flags.c_contiguous):
+            raise ValueError(f"the input dropout mask must be a C-contiguous {self.dtype} "
+                             f"array of shape {shape}")
+        return _ptr(input_mask)
+
     cdef void _clear_masks(self) noexcept:
         cdef int l
+        self.net.input_mask_base = NULL
         for l in range(self.net.n_layers):
             self.net.layers[l].mask_base = NULL
             self.net.layers[l].mask = NULL
@@ -506,13 +524,24 @@ cdef class Engine:
                 total = total / n + _penalty(&self.net, <float*> NULL)
         return total
 
-    def gradients(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None, masks=None):
+    def gradients(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None, masks=None,
+                  input_mask=None):
         cdef Py_ssize_t n = x.shape[0], l
         cdef double loss
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
         cdef void* wp = self._weights_ptr(sample_weight, n)
+        cdef void* mp = self._input_mask_ptr(input_mask, n)
         self._reserve(n)
+        if mp != NULL:  # X * mask into the input workspace
+            xp = self.net.xb
+            with nogil:
+                if self.is_double:
+                    multiply(<double*> cnp.PyArray_DATA(x), <double*> mp, <double*> xp,
+                             n * self.net.layers[0].n_in)
+                else:
+                    multiply(<float*> cnp.PyArray_DATA(x), <float*> mp, <float*> xp,
+                             n * self.net.layers[0].n_in)
         self._set_masks(masks, n)
         for l in range(self.net.n_layers):
             self.net.layers[l].mask = self.net.layers[l].mask_base
@@ -528,16 +557,19 @@ cdef class Engine:
 
     def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
               Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses,
-              sample_weight=None, masks=None):
+              sample_weight=None, masks=None, input_mask=None):
         cdef Py_ssize_t n = x.shape[0], done
         if stop <= first:
             return 0
+        cdef Py_ssize_t chunk_rows = min(stop * batch_size, n) - first * batch_size
         cdef void* wp = self._weights_ptr(sample_weight, n)
+        cdef void* mp = self._input_mask_ptr(input_mask, chunk_rows)
         cdef bint dropout = masks is not None
         self._reserve(min(batch_size, n))
         self._load_hyper()
         if dropout:
-            self._set_masks(masks, min(stop * batch_size, n) - first * batch_size)
+            self._set_masks(masks, chunk_rows)
+        self.net.input_mask_base = mp
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
         with nogil:
@@ -547,6 +579,6 @@ cdef class Engine:
             else:
                 done = _train(&self.net, <float*> xp, <float*> yp, <float*> wp, n,
                               &order[0], batch_size, first, stop, &losses[0], dropout)
-        if dropout:
+        if dropout or mp != NULL:
             self._clear_masks()
         return done

@@ -278,9 +278,11 @@ class Engine:
         z, a, _ = self._forward(x)[-1]
         return loss_value(self.spec.loss, z, a, y, sample_weight) + self._penalty()[0]
 
-    def gradients(self, x, y, sample_weight=None, masks=None):
+    def gradients(self, x, y, sample_weight=None, masks=None, input_mask=None):
         """Loss and gradients in ``get_weights`` order: dW = A_prev^T dZ (+ dR/dW),
         db = sum dZ (+ dR/db)."""
+        if input_mask is not None:  # dropout on the inputs: X * mask throughout
+            x = x * input_mask
         cache = self._forward(x, masks)
         layers = list(self._layers())
         penalty, penalty_grads = self._penalty()
@@ -309,18 +311,20 @@ class Engine:
         return loss, grads
 
     def train(self, x, y, order, batch_size, first_batch, stop_batch, losses,
-              sample_weight=None, masks=None):
+              sample_weight=None, masks=None, input_mask=None):
         n = x.shape[0]
         params = self.spec.flat_params
         for i in range(first_batch, stop_batch):
             rows = order[i * batch_size: min((i + 1) * batch_size, n)]
             w = None if sample_weight is None else sample_weight[rows]
-            batch_masks = None
+            offset = (i - first_batch) * batch_size
+            batch_masks = batch_input_mask = None
             if masks is not None:
-                offset = (i - first_batch) * batch_size
                 batch_masks = [None if m is None else m[offset: offset + len(rows)]
                                for m in masks]
-            loss, grads = self.gradients(x[rows], y[rows], w, batch_masks)
+            if input_mask is not None:
+                batch_input_mask = input_mask[offset: offset + len(rows)]
+            loss, grads = self.gradients(x[rows], y[rows], w, batch_masks, batch_input_mask)
             losses[i - first_batch] = loss
             if not np.isfinite(loss):
                 return i - first_batch
