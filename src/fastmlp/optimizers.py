@@ -45,7 +45,8 @@ Common to every optimizer, applied in this order at each update :math:`t = 1, 2,
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Iterable
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 import numpy as np
 
