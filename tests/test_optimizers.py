@@ -577,3 +577,62 @@ def test_each_optimizer_trains_breast_cancer_to_95_percent(name, backend):
                   verbose=0)
         accuracies.append(model.evaluate((X[test] - mean) / std, y[test])["accuracy"])
     assert np.mean(accuracies) >= 0.95, accuracies
+
+
+# =========================================================================================
+# 8. Trajectories on 2-D surfaces (the docs figure)
+# =========================================================================================
+def test_sgd_path_on_the_ravine_is_closed_form_gradient_descent():
+    from fastmlp.trajectories import run_trajectories
+
+    paths = run_trajectories("ravine", steps=30, learning_rates=dict.fromkeys(NAMES, 0.3))
+    t = np.arange(31)
+    expected = np.stack([-9.0 * (1 - 0.3 / 10) ** t, 2.5 * (1 - 2 * 0.3) ** t], axis=1)
+    np.testing.assert_allclose(paths["sgd"], expected, rtol=1e-12)
+    assert paths.learning_rates == dict.fromkeys(NAMES, 0.3)
+
+
+def test_every_optimizer_descends_the_ravine_at_its_tuned_learning_rate():
+    from fastmlp.trajectories import LEARNING_RATE_GRID, SURFACES, run_trajectories
+
+    surface = SURFACES["ravine"]
+    paths = run_trajectories("ravine", steps=100)
+    assert list(paths) == NAMES
+    start_value = surface.value(*surface.start)
+    for name, path in paths.items():
+        assert path.shape == (101, 2) and np.isfinite(path).all(), name
+        np.testing.assert_array_equal(path[0], surface.start)
+        assert surface.value(*path[-1]) < 1e-3 * start_value, name
+        assert paths.learning_rates[name] in LEARNING_RATE_GRID
+
+
+def test_trajectory_arguments_are_checked():
+    from fastmlp.trajectories import run_trajectories
+
+    with pytest.raises(ValueError, match="valid surfaces are: ravine, rosenbrock"):
+        run_trajectories("himmelblau")
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        run_trajectories(steps=0)
+    with pytest.raises(ValueError, match="learning_rates must be 'tuned', 'default'"):
+        run_trajectories(learning_rates="fast")
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        run_trajectories(learning_rates={"adamw": 0.1})
+
+
+def test_plot_trajectories_writes_an_image(tmp_path):
+    pytest.importorskip("matplotlib")
+    from fastmlp.trajectories import plot_trajectories
+
+    out = plot_trajectories(tmp_path / "paths.png", steps=10, surface="rosenbrock",
+                            learning_rates="default")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_trajectories_without_matplotlib_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from fastmlp.trajectories import plot_trajectories
+
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)   # import fails
+    with pytest.raises(ImportError, match="needs matplotlib.*pip install matplotlib"):
+        plot_trajectories(tmp_path / "paths.png", steps=5)

@@ -953,8 +953,11 @@ class Adam(Optimizer):
 
     Examples
     --------
-    >>> Adam()
-    Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-08, amsgrad=False, weight_decay=0.0)
+    >>> Adam(learning_rate=ExponentialDecay(0.01, decay_steps=1000, decay_rate=0.5))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Adam(learning_rate=ExponentialDecay(initial_learning_rate=0.01, decay_steps=1000.0,
+         decay_rate=0.5, staircase=False), beta_1=0.9, beta_2=0.999, epsilon=1e-08,
+         amsgrad=False, weight_decay=0.0)
     """
 
     kind = ADAM_KIND
@@ -1098,7 +1101,7 @@ class Nadam(Optimizer):
 
     Examples
     --------
-    >>> Nadam().scalars[1]   # the running product starts at 1
+    >>> float(Nadam().scalars[1])   # the running product starts at 1
     1.0
     """
 
