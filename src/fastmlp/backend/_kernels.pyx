@@ -7,8 +7,8 @@ pass over memory, without the GIL and without allocation. Arrays are row-major
 wrappers so the tests can call each kernel on NumPy arrays.
 """
 from cython cimport floating
-from libc.math cimport (exp, expm1, fabs, fabsf, floor, isfinite, log, log1p, pow,
-                        sqrt, sqrtf, tanh)
+from libc.math cimport (INFINITY, exp, expm1, fabs, fabsf, floor, isfinite, log, log1p,
+                        pow, sqrt, sqrtf, tanh)
 
 import numpy as np
 
@@ -300,74 +300,83 @@ cdef void optimizer_coefficients(int kind, const double* hyper, double* scalars,
         coef[2] = 1 - pow(b2, t)                              # bias correction 2
 
 
+# The update loops below are branch-free so that the compiler can vectorize them: the
+# options of a rule (first step, nesterov, centered, momentum, amsgrad) are arguments of a
+# ``cdef inline`` loop that each rule calls with constants, one call per combination, so
+# every call site compiles to its own specialised loop. Clipping and weight decay are
+# applied unconditionally with neutral values when off (scale 1, bounds +-inf, decay 0),
+# which leaves every value unchanged (at most the sign of a zero gradient differs).
 cdef inline floating _gradient(const floating* g, const floating* p, Py_ssize_t i,
-                               floating scale, floating clip, floating wd) noexcept nogil:
-    """g_i clipped (times the global-norm scale, or to [-clip, clip]) plus wd * p_i."""
-    cdef floating gi = g[i]
-    if scale != 1:
-        gi = gi * scale
-    if clip > 0:
-        if gi > clip:
-            gi = clip
-        elif gi < -clip:
-            gi = -clip
-    if wd != 0:
-        gi = gi + wd * p[i]
-    return gi
+                               floating scale, floating lo, floating hi,
+                               floating wd) noexcept nogil:
+    """clip_gradients then weight decay: min(max(g_i * scale, lo), hi) + wd * p_i."""
+    cdef floating gi = g[i] * scale
+    gi = hi if gi > hi else gi
+    gi = lo if gi < lo else gi
+    return gi + wd * p[i]
 
 
-cdef void sgd_update(floating lr, floating scale, floating clip, floating wd, floating* p,
-                     const floating* g, Py_ssize_t size) noexcept nogil:
+cdef void sgd_update(floating lr, floating scale, floating lo, floating hi, floating wd,
+                     floating* p, const floating* g, Py_ssize_t size) noexcept nogil:
     """p <- p - lr g."""
     cdef Py_ssize_t i
     cdef floating gi
     for i in range(size):
-        gi = _gradient(g, p, i, scale, clip, wd)
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
         p[i] = p[i] - lr * gi
 
 
-cdef void momentum_update(const double* hyper, const double* coef, floating scale,
-                          floating clip, floating wd, floating* p, const floating* g,
-                          floating* b, Py_ssize_t size) noexcept nogil:
-    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
+cdef inline void _momentum_loop(floating lr, floating mu, floating keep, floating scale,
+                                floating lo, floating hi, floating wd, floating* p,
+                                const floating* g, floating* b, Py_ssize_t size,
+                                bint first, bint nesterov) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating gi, bi
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        bi = gi if first else mu * b[i] + keep * gi
+        b[i] = bi
+        p[i] = p[i] - lr * ((gi + mu * bi) if nesterov else bi)
+
+
+cdef void momentum_update(const double* hyper, const double* coef, floating scale,
+                          floating lo, floating hi, floating wd, floating* p,
+                          const floating* g, floating* b, Py_ssize_t size) noexcept nogil:
+    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
     cdef floating lr = <floating> coef[0]
-    cdef bint first = coef[1] != 0
     cdef floating mu = <floating> hyper[HYPER_RULE]
     cdef floating keep = <floating> (1 - hyper[HYPER_RULE + 1])
-    cdef bint nesterov = hyper[HYPER_RULE + 2] != 0
-    for i in range(size):
-        gi = _gradient(g, p, i, scale, clip, wd)
+    cdef bint first = coef[1] != 0
+    if hyper[HYPER_RULE + 2] != 0:
         if first:
-            bi = gi
+            _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True)
         else:
-            bi = mu * b[i] + keep * gi
-        b[i] = bi
-        if nesterov:
-            p[i] = p[i] - lr * (gi + mu * bi)
-        else:
-            p[i] = p[i] - lr * bi
+            _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True)
+    elif first:
+        _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False)
+    else:
+        _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False)
 
 
 cdef void adagrad_update(const double* hyper, const double* coef, floating scale,
-                         floating clip, floating wd, floating* p, const floating* g,
-                         floating* G, Py_ssize_t size) noexcept nogil:
+                         floating lo, floating hi, floating wd, floating* p,
+                         const floating* g, floating* G, Py_ssize_t size) noexcept nogil:
     """G <- G + g^2 ; p <- p - clr g / (sqrt(G) + eps)."""
     cdef Py_ssize_t i
     cdef floating gi, Gi
     cdef floating clr = <floating> coef[0]
     cdef floating eps = <floating> hyper[HYPER_RULE + 1]
     for i in range(size):
-        gi = _gradient(g, p, i, scale, clip, wd)
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
         Gi = G[i] + gi * gi
         G[i] = Gi
         p[i] = p[i] - clr * (gi / (_sqrt(Gi) + eps))
 
 
 cdef void adadelta_update(const double* hyper, const double* coef, floating scale,
-                          floating clip, floating wd, floating* p, const floating* g,
-                          floating* v, floating* u, Py_ssize_t size) noexcept nogil:
+                          floating lo, floating hi, floating wd, floating* p,
+                          const floating* g, floating* v, floating* u,
+                          Py_ssize_t size) noexcept nogil:
     """v <- rho v + (1-rho) g^2 ; delta = sqrt(u + eps) / sqrt(v + eps) g ;
     u <- rho u + (1-rho) delta^2 ; p <- p - lr delta."""
     cdef Py_ssize_t i
@@ -377,7 +386,7 @@ cdef void adadelta_update(const double* hyper, const double* coef, floating scal
     cdef floating one_rho = <floating> (1 - hyper[HYPER_RULE])
     cdef floating eps = <floating> hyper[HYPER_RULE + 1]
     for i in range(size):
-        gi = _gradient(g, p, i, scale, clip, wd)
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
         vi = rho * v[i] + one_rho * gi * gi
         v[i] = vi
         delta = _sqrt(u[i] + eps) / _sqrt(vi + eps) * gi
@@ -385,23 +394,15 @@ cdef void adadelta_update(const double* hyper, const double* coef, floating scal
         p[i] = p[i] - lr * delta
 
 
-cdef void rmsprop_update(const double* hyper, const double* coef, floating scale,
-                         floating clip, floating wd, floating* p, const floating* g,
-                         floating* v, floating* a, floating* b, Py_ssize_t size) noexcept nogil:
-    """v <- rho v + (1-rho) g^2 ; d = sqrt(v) + eps, or centered sqrt(v - a^2) + eps with
-    a <- rho a + (1-rho) g ; p <- p - lr g / d, or with momentum b <- mu b + g / d and
-    p <- p - lr b. (``a``, ``b`` are NULL when unused.)"""
+cdef inline void _rmsprop_loop(floating lr, floating rho, floating one_rho, floating eps,
+                               floating mu, floating scale, floating lo, floating hi,
+                               floating wd, floating* p, const floating* g, floating* v,
+                               floating* a, floating* b, Py_ssize_t size, bint centered,
+                               bint use_momentum) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating gi, vi, ai, d, bi
-    cdef floating lr = <floating> coef[0]
-    cdef floating rho = <floating> hyper[HYPER_RULE]
-    cdef floating one_rho = <floating> (1 - hyper[HYPER_RULE])
-    cdef floating eps = <floating> hyper[HYPER_RULE + 1]
-    cdef floating mu = <floating> hyper[HYPER_RULE + 2]
-    cdef bint centered = hyper[HYPER_RULE + 3] != 0
-    cdef bint use_momentum = hyper[HYPER_RULE + 2] > 0
     for i in range(size):
-        gi = _gradient(g, p, i, scale, clip, wd)
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
         vi = rho * v[i] + one_rho * gi * gi
         v[i] = vi
         if centered:
@@ -418,13 +419,59 @@ cdef void rmsprop_update(const double* hyper, const double* coef, floating scale
             p[i] = p[i] - lr * (gi / d)
 
 
+cdef void rmsprop_update(const double* hyper, const double* coef, floating scale,
+                         floating lo, floating hi, floating wd, floating* p,
+                         const floating* g, floating* v, floating* a, floating* b,
+                         Py_ssize_t size) noexcept nogil:
+    """v <- rho v + (1-rho) g^2 ; d = sqrt(v) + eps, or centered sqrt(v - a^2) + eps with
+    a <- rho a + (1-rho) g ; p <- p - lr g / d, or with momentum b <- mu b + g / d and
+    p <- p - lr b. (``a``, ``b`` are NULL when unused.)"""
+    cdef floating lr = <floating> coef[0]
+    cdef floating rho = <floating> hyper[HYPER_RULE]
+    cdef floating one_rho = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    cdef floating mu = <floating> hyper[HYPER_RULE + 2]
+    cdef bint use_momentum = hyper[HYPER_RULE + 2] > 0
+    if hyper[HYPER_RULE + 3] != 0:
+        if use_momentum:
+            _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                          True, True)
+        else:
+            _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                          True, False)
+    elif use_momentum:
+        _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                      False, True)
+    else:
+        _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                      False, False)
+
+
+cdef inline void _adam_loop(floating step_size, floating bc2_sqrt, floating b1,
+                            floating one_b1, floating b2, floating one_b2, floating eps,
+                            floating scale, floating lo, floating hi, floating wd,
+                            floating* p, const floating* g, floating* m, floating* v,
+                            floating* vmax, Py_ssize_t size, bint amsgrad) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi, d
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        mi = b1 * m[i] + one_b1 * gi
+        m[i] = mi
+        vi = b2 * v[i] + one_b2 * gi * gi
+        v[i] = vi
+        if amsgrad:
+            vi = vmax[i] if vmax[i] > vi else vi
+            vmax[i] = vi
+        d = _sqrt(vi) / bc2_sqrt + eps
+        p[i] = p[i] - step_size * (mi / d)
+
+
 cdef void adam_update(const double* hyper, const double* coef, floating scale,
-                      floating clip, floating wd, floating* p, const floating* g,
+                      floating lo, floating hi, floating wd, floating* p, const floating* g,
                       floating* m, floating* v, floating* vmax, Py_ssize_t size) noexcept nogil:
     """m <- b1 m + (1-b1) g ; v <- b2 v + (1-b2) g^2 ; amsgrad: vmax <- max(vmax, v) ;
     p <- p - step_size m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)."""
-    cdef Py_ssize_t i
-    cdef floating gi, mi, vi, d
     cdef floating step_size = <floating> coef[0]
     cdef floating bc2_sqrt = <floating> coef[1]
     cdef floating b1 = <floating> hyper[HYPER_RULE]
@@ -432,24 +479,18 @@ cdef void adam_update(const double* hyper, const double* coef, floating scale,
     cdef floating b2 = <floating> hyper[HYPER_RULE + 1]
     cdef floating one_b2 = <floating> (1 - hyper[HYPER_RULE + 1])
     cdef floating eps = <floating> hyper[HYPER_RULE + 2]
-    cdef bint amsgrad = hyper[HYPER_RULE + 3] != 0
-    for i in range(size):
-        gi = _gradient(g, p, i, scale, clip, wd)
-        mi = b1 * m[i] + one_b1 * gi
-        m[i] = mi
-        vi = b2 * v[i] + one_b2 * gi * gi
-        v[i] = vi
-        if amsgrad:
-            if vmax[i] > vi:
-                vi = vmax[i]
-            vmax[i] = vi
-        d = _sqrt(vi) / bc2_sqrt + eps
-        p[i] = p[i] - step_size * (mi / d)
+    if hyper[HYPER_RULE + 3] != 0:
+        _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd, p, g,
+                   m, v, vmax, size, True)
+    else:
+        _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd, p, g,
+                   m, v, vmax, size, False)
 
 
 cdef void adamax_update(const double* hyper, const double* coef, floating scale,
-                        floating clip, floating wd, floating* p, const floating* g,
-                        floating* m, floating* u, Py_ssize_t size) noexcept nogil:
+                        floating lo, floating hi, floating wd, floating* p,
+                        const floating* g, floating* m, floating* u,
+                        Py_ssize_t size) noexcept nogil:
     """m <- b1 m + (1-b1) g ; u <- max(b2 u, |g| + eps) ; p <- p - clr m / u."""
     cdef Py_ssize_t i
     cdef floating gi, mi, ui, ai
@@ -459,19 +500,18 @@ cdef void adamax_update(const double* hyper, const double* coef, floating scale,
     cdef floating b2 = <floating> hyper[HYPER_RULE + 1]
     cdef floating eps = <floating> hyper[HYPER_RULE + 2]
     for i in range(size):
-        gi = _gradient(g, p, i, scale, clip, wd)
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
         mi = b1 * m[i] + one_b1 * gi
         m[i] = mi
         ui = b2 * u[i]
         ai = _fabs(gi) + eps
-        if ai > ui:
-            ui = ai
+        ui = ai if ai > ui else ui
         u[i] = ui
         p[i] = p[i] - clr * (mi / ui)
 
 
 cdef void nadam_update(const double* hyper, const double* coef, floating scale,
-                       floating clip, floating wd, floating* p, const floating* g,
+                       floating lo, floating hi, floating wd, floating* p, const floating* g,
                        floating* m, floating* v, Py_ssize_t size) noexcept nogil:
     """m, v as Adam ; d = sqrt(v / (1 - b2^t)) + eps ;
     p <- p - grad_coef g / d - momentum_coef m / d."""
@@ -486,7 +526,7 @@ cdef void nadam_update(const double* hyper, const double* coef, floating scale,
     cdef floating one_b2 = <floating> (1 - hyper[HYPER_RULE + 1])
     cdef floating eps = <floating> hyper[HYPER_RULE + 2]
     for i in range(size):
-        gi = _gradient(g, p, i, scale, clip, wd)
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
         mi = b1 * m[i] + one_b1 * gi
         m[i] = mi
         vi = b2 * v[i] + one_b2 * gi * gi
@@ -505,28 +545,30 @@ cdef void optimizer_update(int kind, const double* hyper, const double* coef, do
     factor of the step (1 when not clipping).
     """
     cdef floating sc = <floating> scale
-    cdef floating clip = <floating> hyper[HYPER_CLIPVALUE]
+    cdef floating hi = <floating> hyper[HYPER_CLIPVALUE] if hyper[HYPER_CLIPVALUE] > 0 \
+        else <floating> INFINITY
+    cdef floating lo = -hi
     cdef floating wd = <floating> hyper[HYPER_WEIGHT_DECAY]
     if kind == OPT_SGD:
-        sgd_update(<floating> coef[0], sc, clip, wd, p, g, size)
+        sgd_update(<floating> coef[0], sc, lo, hi, wd, p, g, size)
     elif kind == OPT_MOMENTUM:
-        momentum_update(hyper, coef, sc, clip, wd, p, g, s0, size)
+        momentum_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size)
     elif kind == OPT_ADAGRAD:
-        adagrad_update(hyper, coef, sc, clip, wd, p, g, s0, size)
+        adagrad_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size)
     elif kind == OPT_ADADELTA:
-        adadelta_update(hyper, coef, sc, clip, wd, p, g, s0, s1, size)
+        adadelta_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
     elif kind == OPT_RMSPROP:
         # slots: v, then a if centered, then b if momentum > 0
         if hyper[HYPER_RULE + 3] != 0:
-            rmsprop_update(hyper, coef, sc, clip, wd, p, g, s0, s1, s2, size)
+            rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size)
         else:
-            rmsprop_update(hyper, coef, sc, clip, wd, p, g, s0, <floating*> NULL, s1, size)
+            rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, <floating*> NULL, s1, size)
     elif kind == OPT_ADAM:
-        adam_update(hyper, coef, sc, clip, wd, p, g, s0, s1, s2, size)
+        adam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size)
     elif kind == OPT_ADAMAX:
-        adamax_update(hyper, coef, sc, clip, wd, p, g, s0, s1, size)
+        adamax_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
     elif kind == OPT_NADAM:
-        nadam_update(hyper, coef, sc, clip, wd, p, g, s0, s1, size)
+        nadam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
 
 
 # --------------------------------------------------------------------------------------
