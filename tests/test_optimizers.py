@@ -215,6 +215,7 @@ def test_backends_agree_after_fifty_training_steps(name, kwargs, dtype):
         _assert_close(slot_fast, [s.astype(np.float64) for s in slot_ref], TOL[dtype], "state")
 
 
+@pytest.mark.slow   # importing torch takes seconds
 def test_torch_optim_gives_the_same_parameters():
     """Cross-check with PyTorch itself (when installed): the same 50 random gradients."""
     torch = pytest.importorskip("torch")
@@ -520,6 +521,30 @@ def test_config_and_state_round_trip_continue_exactly(name, kwargs, backend):
     for a, b in zip(original.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(original.optimizer.scalars, resumed.optimizer.scalars)
+
+
+@pytest.mark.skipif(not hasattr(fm, "load_model"),
+                    reason="model files (fastmlp.saving) not merged yet")
+@pytest.mark.parametrize("name, kwargs", CASES, ids=CASE_IDS)
+def test_save_mid_training_load_and_continue_is_identical(name, kwargs, backend, tmp_path):
+    """Train 2 epochs, save, load, train 2 more: bit-identical to 4 epochs in one go."""
+    X, y = _data(96)
+    straight = _small_model(backend, "float64", make(name, kwargs))
+    straight.fit(X, y, epochs=4, batch_size=16, verbose=0)
+
+    first = _small_model(backend, "float64", make(name, kwargs))
+    first.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    first.save(tmp_path / "mid.fmlp")
+    resumed = fm.load_model(tmp_path / "mid.fmlp")
+    assert type(resumed.optimizer) is type(first.optimizer)
+    assert resumed.optimizer.get_config() == first.optimizer.get_config()
+    resumed.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(straight.optimizer.scalars, resumed.optimizer.scalars)
+    for slot_a, slot_b in zip(straight.optimizer.slots, resumed.optimizer.slots):
+        for a, b in zip(slot_a, slot_b):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_set_state_refuses_mismatched_state():
