@@ -153,6 +153,12 @@ class LearningRateSchedule:
     nothing per batch. ``schedule(iteration)`` gives the learning rate of the update that
     follows ``iteration`` completed updates (``schedule(0)`` is the first update's).
     Steps count optimizer updates (mini-batches), as in Keras, not epochs.
+
+    Examples
+    --------
+    >>> opt = SGD(learning_rate=ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5))
+    >>> opt.current_learning_rate
+    0.1
     """
 
     kind: ClassVar[int]
@@ -361,7 +367,13 @@ SCHEDULES: dict[str, type[LearningRateSchedule]] = {
 
 
 def serialize_schedule(schedule: LearningRateSchedule) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` (JSON-serialisable), as Keras writes it."""
+    """``{"class_name": ..., "config": ...}`` (JSON-serialisable), as Keras writes it.
+
+    Examples
+    --------
+    >>> serialize_schedule(Constant(0.1))
+    {'class_name': 'Constant', 'config': {'learning_rate': 0.1}}
+    """
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 
@@ -414,6 +426,15 @@ class Optimizer:
 
     Clipping applies to the loss gradient, before weight decay; set at most one of
     ``clipnorm`` and ``clipvalue``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = Momentum(learning_rate=0.1, clipnorm=1.0)
+    >>> p = np.array([3.0, 4.0])
+    >>> opt.apply_gradients([(2 * p, p)])      # |g| = 10 is clipped to 1
+    >>> p, opt.iterations
+    (array([2.94, 3.92]), 1)
     """
 
     kind: ClassVar[int]

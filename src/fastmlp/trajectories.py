@@ -40,7 +40,15 @@ LEARNING_RATE_GRID = tuple(10.0 ** (k / 4) for k in range(-12, 9))
 
 @dataclass(frozen=True)
 class Surface:
-    """A 2-D loss surface: value, gradient, a start point and a window for plotting."""
+    """A 2-D loss surface: value, gradient, a start point and a window for plotting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = SURFACES["rosenbrock"]
+    >>> float(s.value(1.0, 1.0)), bool(np.all(s.gradient(np.array([1.0, 1.0])) == 0))
+    (0.0, True)
+    """
 
     name: str
     formula: str
