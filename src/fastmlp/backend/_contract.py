@@ -36,6 +36,10 @@ masks=None, input_mask=None) -> int``
     multiplied by its mask before it feeds the next layer (and ``f'(Z)`` still sees the
     undropped output). ``input_mask`` ``(rows, n_in)``, in the same row order, multiplies
     the batch's inputs (dropout on the inputs), or is ``None``.
+``apply_gradients(grads)``
+    One optimizer step on every parameter with the given gradients (in
+    :meth:`Sequential.get_weights` order): the same update ``train`` runs after each
+    batch, for custom loops and for tests.
 """
 from __future__ import annotations
 
