@@ -8,7 +8,7 @@ Examples
 >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
 """
 from . import (activations, callbacks, datasets, initializers, losses, metrics, optimizers,
-               preprocessing)
+               plot, preprocessing)
 from .backend import available as available_backends
 from .backend import backend, use_backend
 from .layers import Dense
