@@ -19,5 +19,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Dense", "Sequential", "StandardScaler", "TrainingDivergedError", "activations",
            "available_backends", "backend", "callbacks", "datasets", "initializers", "losses",
-           "metrics", "optimizers", "preprocessing", "train_test_split", "use_backend",
+           "metrics", "optimizers", "plot", "preprocessing", "train_test_split", "use_backend",
            "__version__"]

@@ -839,8 +839,8 @@ def _optimizers(args: argparse.Namespace) -> int:
 #: (regime, layer widths incl. input and output, output activation, batch size, rows)
 _BENCH_CASES = (
     ("tiny, SGD", (2, 8, 1), "sigmoid", 1, 2000),
-    ("mid, mini-batch", (32, 64, 64, 1), "sigmoid", 32, 8192),
-    ("wide, large batch", (256, 512, 10), "softmax", 256, 4096),
+    ("mid, mini-batch", (32, 64, 64, 1), "sigmoid", 32, 4096),
+    ("wide, large batch", (256, 512, 10), "softmax", 256, 2048),
 )
 
 

@@ -192,19 +192,23 @@ class Sequential:
     def backend(self, name: str | None) -> None:
         self._backend = None if name is None else check_backend_name(name)
 
-    def _engine(self):
-        if self.optimizer is None:
+    def _engine(self, inference: bool = False):
+        if self.optimizer is None and not inference:
             raise RuntimeError("the model is not compiled; call model.compile(...) first")
         self._ensure_built()
         name = self.backend
         engine = self._engines.get(name)
         if engine is None:
+            optimizer, loss = self.optimizer, self.loss
+            if optimizer is None:  # predict / layer_outputs before compile: never trains
+                optimizer, loss = optimizers.SGD(), "mean_squared_error"
+                optimizer.build(self._flat_params())
             spec = NetSpec(dtype=self.dtype,
                            sizes=(self.input_dim, *[layer.units for layer in self.layers]),
                            activations=tuple(activations.ACTIVATIONS[layer.activation]
                                              for layer in self.layers),
                            params=[layer.params for layer in self.layers],
-                           loss=losses.LOSSES[self.loss][0], optimizer=self.optimizer)
+                           loss=losses.LOSSES[loss][0], optimizer=optimizer)
             engine = get_backend(name).Engine(spec)
             self._engines[name] = engine
         return engine
@@ -222,12 +226,12 @@ class Sequential:
     def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
         """The network's output for ``x``: an array ``(n_samples, units of last layer)``."""
         X = self._features(x)
-        return self._engine().predict(X)
+        return self._engine(inference=True).predict(X)
 
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
         """The activation of every layer for ``x``, first to last."""
         X = self._features(x)
-        return self._engine().layer_outputs(X)
+        return self._engine(inference=True).layer_outputs(X)
 
     def compute_gradients(self, x: Any, y: Any) -> tuple[float, list[np.ndarray]]:
         """The mean loss on ``(x, y)`` and its gradient for every weight (``get_weights``
