@@ -24,7 +24,7 @@ def run(*args, cwd=None, code=None, timeout=300):
     env.pop("FASTMLP_TRACEBACK", None)
     command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "fastmlp"]
     return subprocess.run([*command, *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=timeout)
+                          env=env, timeout=timeout, check=False)
 
 
 def table(stdout):
@@ -54,8 +54,7 @@ def write_csv(path, header, rows):
     with open(path, "w") as handle:
         if header:
             handle.write(",".join(header) + "\n")
-        for row in rows:
-            handle.write(",".join(str(v) for v in row) + "\n")
+        handle.writelines(",".join(str(v) for v in row) + "\n" for row in rows)
     return str(path)
 
 
@@ -70,7 +69,7 @@ def test_default_trains_breast_cancer_to_95_percent_held_out():
     assert "364 train / 91 validation / 114 test (stratified)" in out
     assert "standardized with training statistics" in out
     # redirected output: one line per epoch
-    assert len(re.findall(r"^Epoch \d+/30 - .*loss: .*val_accuracy: ", out, re.M)) == 30
+    assert len(re.findall(r"^Epoch \d+/30 - .*loss: .*val_accuracy: ", out, re.MULTILINE)) == 30
     rows = table(out)
     assert set(rows) == {"train", "validation", "test"}
     loss, accuracy, n = rows["test"]
@@ -119,13 +118,13 @@ def test_console_script_is_declared():
 def test_help_explains_every_option(command):
     parser = cli.build_parser()
     sub = parser if command is None else \
-        parser._subparsers._group_actions[0].choices[command]  # noqa: SLF001
-    for action in sub._actions:  # noqa: SLF001
+        parser._subparsers._group_actions[0].choices[command]
+    for action in sub._actions:
         if action.option_strings:
             assert action.help and len(action.help) > 10, action.option_strings
     result = run(*([] if command is None else [command]), "--help")
     assert result.returncode == 0 and result.stderr == ""
-    for action in sub._actions:  # noqa: SLF001
+    for action in sub._actions:
         for option in action.option_strings:
             assert option in result.stdout
     if command is None:
@@ -300,7 +299,7 @@ def test_synthetic_set(capsys):
 def test_early_stopping_keeps_the_best_epoch(capsys):
     assert cli.main(["--epochs", "500", "--patience", "5", "-v", "2"]) == 0
     out = capsys.readouterr().out
-    match = re.search(r"^(\d+) epochs in .* stopped early \(best epoch (\d+)\)", out, re.M)
+    match = re.search(r"^(\d+) epochs in .* stopped early \(best epoch (\d+)\)", out, re.MULTILINE)
     assert match, out
     run_epochs, best = int(match[1]), int(match[2])
     assert run_epochs == best + 5 < 500
@@ -360,7 +359,7 @@ def test_optimizers_lists_every_optimizer():
     result = run("optimizers")
     assert result.returncode == 0, result.stderr
     for name, cls in fm.optimizers.OPTIMIZERS.items():
-        assert re.search(rf"^{name}\s+{cls.__name__}\s+learning_rate=", result.stdout, re.M)
+        assert re.search(rf"^{name}\s+{cls.__name__}\s+learning_rate=", result.stdout, re.MULTILINE)
 
 
 def test_bench_prints_the_ratio_table():
@@ -390,7 +389,7 @@ def test_folding_the_standardization_into_the_weights(hidden, backend):
                           seed=0, backend=backend).build(3)
     y_mean, y_scale = 40.0, 7.0
     expected = model.predict(scaler.transform(X)) * y_scale + y_mean
-    cli._fold_standardization(model, scaler.mean_, scaler.scale_, y_mean, y_scale)  # noqa: SLF001
+    cli._fold_standardization(model, scaler.mean_, scaler.scale_, y_mean, y_scale)
     np.testing.assert_allclose(model.predict(X), expected, rtol=1e-10, atol=1e-9)
 
 

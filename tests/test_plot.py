@@ -2,16 +2,15 @@
 message when matplotlib is missing."""
 import sys
 
+import matplotlib  # in the [test] extra
 import numpy as np
 import pytest
 
 import fastmlp as fm
 
-import matplotlib  # in the [test] extra
-
 matplotlib.use("Agg")
-import matplotlib.image  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.image
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture(scope="module")

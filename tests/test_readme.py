@@ -14,14 +14,14 @@ matplotlib.use("Agg")
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TEXT = README.read_text(encoding="utf-8")
-PYTHON_BLOCKS = re.findall(r"^```python\n(.*?)^```", TEXT, re.S | re.M)
-BASH_BLOCKS = re.findall(r"^```bash\n(.*?)^```", TEXT, re.S | re.M)
+PYTHON_BLOCKS = re.findall(r"^```python\n(.*?)^```", TEXT, re.DOTALL | re.MULTILINE)
+BASH_BLOCKS = re.findall(r"^```bash\n(.*?)^```", TEXT, re.DOTALL | re.MULTILINE)
 
 
 def test_readme_has_the_expected_examples():
     assert len(PYTHON_BLOCKS) >= 6
     # the CI script runs the line after "# tests" verbatim
-    assert re.search(r"^# tests\npip install \"\.\[test\]\" && ", TEXT, re.M)
+    assert re.search(r"^# tests\npip install \"\.\[test\]\" && ", TEXT, re.MULTILINE)
 
 
 @pytest.mark.parametrize("code", PYTHON_BLOCKS,

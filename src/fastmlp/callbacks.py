@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -133,7 +134,7 @@ def _resolve_mode(monitor: str, mode: str) -> str:
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode != "auto":
         return mode
-    base = monitor[4:] if monitor.startswith("val_") else monitor
+    base = monitor.removeprefix("val_")
     return "max" if base in HIGHER_IS_BETTER else "min"
 
 

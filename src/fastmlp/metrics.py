@@ -19,7 +19,8 @@ Names accepted by ``compile(metrics=[...])`` (aliases in brackets): ``accuracy``
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
