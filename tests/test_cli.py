@@ -2,6 +2,7 @@
 point (exit codes, output, files written, PNGs that open), and main() in-process for the
 many error cases."""
 import gzip
+import importlib.util
 import os
 import re
 import subprocess
@@ -360,6 +361,26 @@ def test_optimizers_lists_every_optimizer():
     assert result.returncode == 0, result.stderr
     for name, cls in fm.optimizers.OPTIMIZERS.items():
         assert re.search(rf"^{name}\s+{cls.__name__}\s+learning_rate=", result.stdout, re.MULTILINE)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("fastmlp.trajectories") is None,
+                    reason="optimizer trajectories (fastmlp.trajectories) not merged yet")
+def test_optimizers_plot_draws_the_trajectories(tmp_path):
+    path = tmp_path / "optimizers.png"
+    result = run("optimizers", "--plot", str(path), "--steps", "30", "--rates", "default")
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {path}" in result.stdout
+    image = _open_png(path)
+    assert image.shape[1] > 2 * image.shape[0]  # a grid of ten panels, wider than tall
+    assert_one_line_error(run("optimizers", "--plot", str(path), "--surface", "bowl"), 2,
+                          "invalid choice: 'bowl'")
+
+
+def test_optimizers_plot_without_matplotlib(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None; from fastmlp.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    result = run("optimizers", "--plot", str(tmp_path / "o.png"), code=code)
+    assert_one_line_error(result, 1, 'pip install "fastmlp[plot]"')
 
 
 def test_bench_prints_the_ratio_table():

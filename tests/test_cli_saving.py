@@ -5,11 +5,10 @@ import io
 
 import numpy as np
 import pytest
+from test_cli import assert_one_line_error, run, table, write_csv
 
 import fastmlp as fm
 from fastmlp import cli
-
-from test_cli import assert_one_line_error, run, table, write_csv
 
 pytestmark = pytest.mark.skipif(not hasattr(fm, "load_model"),
                                 reason="model files (fastmlp.saving) not merged yet")
@@ -72,7 +71,7 @@ def test_predict_regression_in_raw_units(tmp_path, capsys):
     assert cli.main(["--data", "diabetes", "--epochs", "40", "-v", "0", "--save",
                      model_path]) == 0
     capsys.readouterr()
-    X, y = fm.datasets.load_diabetes()
+    _, y = fm.datasets.load_diabetes()
     assert cli.main(["predict", model_path, "diabetes"]) == 0
     header, values = read_predictions(capsys.readouterr().out)
     assert header == ["prediction"]

@@ -116,6 +116,21 @@ def test_synthetic_sets_are_learned(name, make, hidden, lr, epochs, threshold, b
     assert accuracy >= threshold, name
 
 
+@pytest.mark.skipif(not hasattr(fm.optimizers, "Adam"), reason="Adam not merged yet")
+def test_spirals_are_learned(backend):
+    """Two interleaved arms of one and a half turns: three ReLU layers and Adam."""
+    X, y = fm.datasets.make_spirals(400, noise=0.03, seed=0)
+    X_train, X_test, y_train, y_test = fm.train_test_split(X, y, test_size=0.25, stratify=y,
+                                                           seed=0)
+    model = fm.Sequential([fm.Dense(32, activation="relu"), fm.Dense(32, activation="relu"),
+                           fm.Dense(32, activation="relu"), fm.Dense(1, activation="sigmoid")],
+                          seed=0, backend=backend)
+    model.compile(optimizer=fm.optimizers.Adam(learning_rate=0.005),
+                  loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(X_train, y_train, epochs=300, batch_size=16, verbose=0)
+    assert model.evaluate(X_test, y_test)["accuracy"] >= 0.95
+
+
 def test_a_linear_model_cannot_learn_circles():
     """The synthetic sets are not trivially separable: without a hidden layer the same
     training stays near chance on circles."""

@@ -293,7 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "optimizer's\npath on a 2-D loss surface in one figure.")
     o.add_argument("--plot", default=None, metavar="PATH", help="write the figure here (PNG)")
     o.add_argument("--steps", type=_int_at_least(1), default=None, metavar="N",
-                   help="steps per optimizer (default: the plotting function's)")
+                   help="steps per optimizer (default: fastmlp.trajectories' default)")
+    surfaces = _surface_names()
+    o.add_argument("--surface", default=None, metavar="NAME", choices=surfaces,
+                   help="the 2-D loss surface" + (f": {', '.join(surfaces)}" if surfaces
+                                                  else "") + " (default: the first)")
+    o.add_argument("--rates", choices=("tuned", "default"), default="tuned",
+                   help="'tuned': each optimizer at the learning rate of a grid that "
+                        "gives the lowest mean loss along its path; 'default': the "
+                        "optimizers' default rates")
     o.set_defaults(func=_optimizers)
 
     # -- bench -----------------------------------------------------------------------------
@@ -831,6 +839,15 @@ def _output(path: str | None) -> Iterator[Any]:
 # ----------------------------------------------------------------------------------------
 # optimizers
 # ----------------------------------------------------------------------------------------
+def _surface_names() -> list[str] | None:
+    """Names of the loss surfaces of :mod:`fastmlp.trajectories` (None without it)."""
+    try:
+        from fastmlp.trajectories import SURFACES
+    except ImportError:
+        return None
+    return list(SURFACES)
+
+
 def _optimizers(args: argparse.Namespace) -> int:
     rows = []
     for name, cls in fm.optimizers.OPTIMIZERS.items():
@@ -851,7 +868,11 @@ def _optimizers(args: argparse.Namespace) -> int:
     except ImportError:
         raise CLIError("--plot needs fastmlp.trajectories, which this build of fastmlp "
                        "does not have") from None
-    kwargs = {} if args.steps is None else {"steps": args.steps}
+    kwargs: dict[str, Any] = {"learning_rates": args.rates}
+    if args.steps is not None:
+        kwargs["steps"] = args.steps
+    if args.surface is not None:
+        kwargs["surface"] = args.surface
     plot_trajectories(args.plot, **kwargs)
     print(f"wrote {args.plot}")
     return 0
