@@ -1,5 +1,6 @@
 """Callbacks: each one's rules on scripted log sequences, then inside real training."""
 import math
+import types
 import warnings
 
 import numpy as np
@@ -290,11 +291,16 @@ def test_reduce_lr_changes_real_training_exactly(backend):
 
 def test_reduce_lr_needs_a_numeric_rate():
     model = FakeModel()
-    model.optimizer.learning_rate = lambda step: 0.1  # a schedule
+    model.optimizer = types.SimpleNamespace(learning_rate=object())  # e.g. a schedule
     cb = C.ReduceLROnPlateau()
     cb.set_model(model)
     with pytest.raises(TypeError, match="constant numeric learning_rate"):
         cb.on_train_begin()
+    schedule = getattr(fm.optimizers, "ExponentialDecay", None)
+    if schedule is not None:  # a real schedule, where the optimizers module has them
+        model.optimizer = fm.optimizers.SGD(schedule(0.1, decay_steps=10, decay_rate=0.5))
+        with pytest.raises(TypeError, match="constant numeric learning_rate"):
+            cb.on_train_begin()
 
 
 # ---------------------------------------------------------------------------------------
