@@ -356,3 +356,27 @@ def test_model_checkpoint_bad_filepath_field():
     cb = C.ModelCheckpoint("m-{val_auc}.npz")
     with pytest.raises(ValueError, match="could not be filled"):
         drive(cb, [0.5])
+
+
+# ---------------------------------------------------------------------------------------
+# progress output of fit
+# ---------------------------------------------------------------------------------------
+def test_fit_verbosity_levels(capsys):
+    X, y = MOONS
+    _moons_model().fit(X, y, epochs=3, validation_split=0.25, verbose=0)
+    assert capsys.readouterr() == ("", "")
+
+    _moons_model().fit(X, y, epochs=3, validation_split=0.25, verbose=2)
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert len(lines) == 3 and err == ""
+    for i, line in enumerate(lines):
+        assert line.startswith(f"Epoch {i + 1}/3 - ")
+        assert "loss: " in line and "accuracy: " in line and "val_loss: " in line
+
+    _moons_model().fit(X, y, epochs=3, batch_size=16, validation_split=0.25, verbose=1)
+    out, err = capsys.readouterr()
+    assert out == ""  # the bar goes to stderr (a widget in a notebook)
+    for epoch in (1, 2, 3):
+        assert f"Epoch {epoch}/3" in err
+    assert "8/8" in err and "val_accuracy=" in err  # 120 training rows in batches of 16
