@@ -221,11 +221,15 @@ def test_unknown_data_set_lists_the_choices(capsys):
 
 
 def test_errors_from_the_library_are_one_line_too(capsys):
-    # the library refuses a target column index that does not exist
+    # fastmlp.train_test_split refuses to split a single remaining row
+    assert cli.main(["--data", "iris", "--test-fraction", "0.99", "-v", "0"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "fastmlp: error: need at least 2 samples to split, got 1\n"
     assert cli.main(["--data", "linear", "--task", "binary", "-v", "0"]) == 1
     assert "regression problem" in capsys.readouterr().err
     assert cli.main(["--patience", "2", "--val-fraction", "0", "-v", "0"]) == 1
-    assert "--patience needs validation rows" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "--patience needs validation rows" in captured.err and captured.out == ""
 
 
 def test_output_folder_is_checked_before_training(tmp_path, capsys):

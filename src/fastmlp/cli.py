@@ -647,6 +647,8 @@ def _write_training_plot(path: str, history: Any, model: Any, data: _Data,
 
 def _train(args: argparse.Namespace) -> int:
     out = sys.stdout
+    if args.patience > 0 and args.val_fraction == 0:
+        raise CLIError("--patience needs validation rows (--val-fraction > 0)")
     if args.save is not None:
         _check_writable(args.save, "--save")
         if not hasattr(fm.Sequential, "save"):
@@ -718,8 +720,6 @@ def _train(args: argparse.Namespace) -> int:
 
     callbacks = []
     if args.patience > 0:
-        if X_val is None:
-            raise CLIError("--patience needs validation rows (--val-fraction > 0)")
         callbacks.append(fm.callbacks.EarlyStopping(patience=args.patience,
                                                     restore_best_weights=True))
     verbose = args.verbose
@@ -746,8 +746,7 @@ def _train(args: argparse.Namespace) -> int:
     if data.task == "regression":
         keys, headers = ["loss", "mean_absolute_error", "r2"], ["MSE", "MAE", "R^2"]
     else:
-        keys, headers = ["loss", "accuracy"], [loss.replace("_", " "), "accuracy"]
-        headers[0] = "loss"
+        keys, headers = ["loss", "accuracy"], ["loss", "accuracy"]
     print(_format_table(rows, keys, headers), file=out)
     stopped = (f", stopped early (best epoch {callbacks[0].best_epoch + 1})"
                if callbacks and callbacks[0].stopped_epoch is not None else "")
