@@ -412,6 +412,7 @@ def test_folding_the_standardization_into_the_weights(hidden, backend):
     scaler = fm.StandardScaler().fit(X)
     model = fm.Sequential([*(fm.Dense(h, activation="tanh") for h in hidden), fm.Dense(2)],
                           seed=0, backend=backend).build(3)
+    model.compile(optimizer="sgd", loss="mse")
     y_mean, y_scale = 40.0, 7.0
     expected = model.predict(scaler.transform(X)) * y_scale + y_mean
     cli._fold_standardization(model, scaler.mean_, scaler.scale_, y_mean, y_scale)
