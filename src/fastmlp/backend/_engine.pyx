@@ -14,6 +14,8 @@ from libc.math cimport isfinite
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+import threading
+
 import numpy as np
 
 from ._blas cimport gemm
@@ -198,6 +200,7 @@ cdef class Engine:
     cdef list _work          # workspaces
     cdef list _grads
     cdef object _hyper
+    cdef object _lock        # serializes the methods that use the shared workspaces
 
     def __cinit__(self):
         self.net.layers = NULL
@@ -250,6 +253,7 @@ cdef class Engine:
             j += len(layer_params)
         self.net.capacity = 0
         self._work = []
+        self._lock = threading.Lock()
         self._bind_optimizer()
 
     def _bind_optimizer(self):
@@ -346,11 +350,9 @@ cdef class Engine:
 
     def layer_outputs(self, cnp.ndarray x):
         cdef Py_ssize_t n = x.shape[0]
-        self._forward_batch(x)
-        outs = []
-        for l, arr in enumerate(a for a in self._layer_arrays()):
-            outs.append(np.array(arr[:n], copy=True))
-        return outs
+        with self._lock:
+            self._forward_batch(x)
+            return [np.array(arr[:n], copy=True) for arr in self._layer_arrays()]
 
     def _layer_arrays(self):
         """The activation workspaces A_l, first to last."""
@@ -373,27 +375,28 @@ cdef class Engine:
         cdef int n_in = self.net.layers[0].n_in
         cdef char* xp = <char*> cnp.PyArray_DATA(x)
         cdef char* yp = <char*> cnp.PyArray_DATA(y)
-        self._reserve(min(n, block))
-        block = self.net.capacity
-        r0 = 0
-        with nogil:
-            while r0 < n:
-                rows = block if r0 + block <= n else n - r0
-                if self.is_double:
-                    _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
-                    total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
-                                               <double*> L.A,
-                                               <double*> (yp + r0 * L.n_out * 8), NULL,
-                                               <double*> L.alpha, L.n_alpha, NULL,
-                                               rows, L.n_out)
-                else:
-                    _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
-                    total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
-                                               <float*> L.A,
-                                               <float*> (yp + r0 * L.n_out * 4), NULL,
-                                               <float*> L.alpha, L.n_alpha, NULL,
-                                               rows, L.n_out)
-                r0 += rows
+        with self._lock:
+            self._reserve(min(n, block))
+            block = self.net.capacity
+            r0 = 0
+            with nogil:
+                while r0 < n:
+                    rows = block if r0 + block <= n else n - r0
+                    if self.is_double:
+                        _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
+                        total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
+                                                   <double*> L.A,
+                                                   <double*> (yp + r0 * L.n_out * 8), NULL,
+                                                   <double*> L.alpha, L.n_alpha, NULL,
+                                                   rows, L.n_out)
+                    else:
+                        _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
+                        total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
+                                                   <float*> L.A,
+                                                   <float*> (yp + r0 * L.n_out * 4), NULL,
+                                                   <float*> L.alpha, L.n_alpha, NULL,
+                                                   rows, L.n_out)
+                    r0 += rows
         return total / n
 
     def gradients(self, cnp.ndarray x, cnp.ndarray y):
@@ -401,30 +404,32 @@ cdef class Engine:
         cdef double loss
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
-        self._reserve(n)
-        with nogil:
-            if self.is_double:
-                _forward(&self.net, <double*> xp, n)
-                loss = _backward(&self.net, <double*> xp, <double*> yp, n)
-            else:
-                _forward(&self.net, <float*> xp, n)
-                loss = _backward(&self.net, <float*> xp, <float*> yp, n)
-        return loss, [g.copy() for g in self._grads]
+        with self._lock:
+            self._reserve(n)
+            with nogil:
+                if self.is_double:
+                    _forward(&self.net, <double*> xp, n)
+                    loss = _backward(&self.net, <double*> xp, <double*> yp, n)
+                else:
+                    _forward(&self.net, <float*> xp, n)
+                    loss = _backward(&self.net, <float*> xp, <float*> yp, n)
+            return loss, [g.copy() for g in self._grads]
 
     def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
               Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses):
         cdef Py_ssize_t n = x.shape[0], done
-        if stop <= first:
-            return 0
-        self._reserve(min(batch_size, n))
-        self._load_hyper()
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
-        with nogil:
-            if self.is_double:
-                done = _train(&self.net, <double*> xp, <double*> yp, n, &order[0],
-                              batch_size, first, stop, &losses[0])
-            else:
-                done = _train(&self.net, <float*> xp, <float*> yp, n, &order[0],
-                              batch_size, first, stop, &losses[0])
+        if stop <= first:
+            return 0
+        with self._lock:
+            self._reserve(min(batch_size, n))
+            self._load_hyper()
+            with nogil:
+                if self.is_double:
+                    done = _train(&self.net, <double*> xp, <double*> yp, n, &order[0],
+                                  batch_size, first, stop, &losses[0])
+                else:
+                    done = _train(&self.net, <float*> xp, <float*> yp, n, &order[0],
+                                  batch_size, first, stop, &losses[0])
         return done
