@@ -1,7 +1,9 @@
 """The :class:`Sequential` model: a stack of Dense layers with a Keras-style API."""
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 import warnings
 from typing import Any, Iterable
@@ -17,6 +19,7 @@ from ._validation import (as_features, as_targets, check_dtype, check_fraction, 
 from .backend._contract import NetSpec
 from .callbacks import Callback, History
 from .layers import Dense
+from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
 
 #: Work (multiply-adds) per compiled call when training: keeps each call near 0.1 s so
 #: progress, callbacks and Ctrl-C get through promptly.
@@ -24,9 +27,11 @@ _CHUNK_FLOPS = 2e8
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Raised by ``fit`` when the loss becomes NaN or infinite.
+    """Raised by ``fit`` when the loss, the weights or the optimizer state stop being finite.
 
-    The model keeps the weights of the last step whose loss was finite.
+    The model keeps the weights and optimizer state of the last step after which they and
+    the loss were all finite. Attributes ``epoch`` and ``batch`` (0-based) say where, and
+    ``loss`` is that batch's loss.
     """
 
 
@@ -72,6 +77,7 @@ class Sequential:
         self.stop_training = False
         self._engines: dict[str, Any] = {}
         self._training = False
+        self._fit_lock = threading.Lock()
         for layer in layers or []:
             self.add(layer)
 
@@ -149,6 +155,8 @@ class Sequential:
             cross-entropies a softmax output).
         """
         self._require_layers()
+        if self._training:
+            raise RuntimeError("cannot compile a model while it is training")
         opt = optimizers.get(optimizer)
         loss = losses.get(loss)
         required = losses.LOSSES[loss][1]
@@ -205,6 +213,8 @@ class Sequential:
     # inference
     # ------------------------------------------------------------------------------------
     def _features(self, x: Any, name: str = "X") -> np.ndarray:
+        if not self.built and self.layers and self.input_dim is not None:
+            self.build()  # the first layer's input_dim is given: build as Keras does
         if not self.built:
             raise RuntimeError("the model is not built: the input size is not known yet "
                                "(fit it, or call model.build(input_dim))")
@@ -214,9 +224,33 @@ class Sequential:
         return as_targets(y, self.loss, self.output_dim, n_rows, self.dtype, name)
 
     def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
-        """The network's output for ``x``: an array ``(n_samples, units of last layer)``."""
+        """The network's output for ``x``: an array ``(n_samples, units of last layer)``.
+
+        Safe to call from many threads at once (the compiled backend runs without the GIL).
+
+        Raises
+        ------
+        ValueError, TypeError
+            For input that is not a finite 2-D numeric array with ``input_dim`` columns.
+        RuntimeError
+            If the model is not compiled or not built.
+
+        Warns
+        -----
+        RuntimeWarning
+            If the output overflows (inputs far outside the training range).
+        """
         X = self._features(x)
-        return self._engine().predict(X)
+        engine = self._engine()
+        with np.errstate(all="ignore"):
+            out = engine.predict(X)
+        finite = np.isfinite(out)
+        if not finite.all():
+            rows = np.flatnonzero(~finite.all(axis=1))
+            warnings.warn(f"predict: the output of {rows.size} row(s) is not finite (the "
+                          f"first is row {rows[0]}); the network overflows on these inputs "
+                          "(scale X as in training)", RuntimeWarning, stacklevel=2)
+        return out
 
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
         """The activation of every layer for ``x``, first to last."""
@@ -249,6 +283,7 @@ class Sequential:
     # ------------------------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------------------------
+    @exclusive_fit
     def fit(self, x: Any, y: Any, epochs: int = 1, batch_size: int | None = 32,
             shuffle: bool = True, validation_split: float = 0.0,
             validation_data: tuple[Any, Any] | None = None, verbose: int = 1,
@@ -280,9 +315,10 @@ class Sequential:
         initial_epoch : int
             Epoch to start counting from (to resume).
         on_divergence : {"raise", "warn"}
-            What to do when the loss becomes NaN or infinite: the model keeps the weights
-            of the last finite step, then raises :class:`TrainingDivergedError` or warns
-            and returns.
+            What to do when the loss becomes NaN or infinite, or an update makes weights
+            or optimizer state non-finite: fit stops at that batch, restores the weights
+            and optimizer state of the last finite step, then raises
+            :class:`TrainingDivergedError` or warns and returns.
 
         Returns
         -------
@@ -291,10 +327,21 @@ class Sequential:
             metrics, one value per epoch. The training loss is the mean of the epoch's
             batch losses (weighted by batch size); training metrics are computed on the
             training data at the end of each epoch.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For invalid data or arguments (see :func:`fastmlp._validation.as_features`),
+            before any training.
+        RuntimeError
+            If the model is not compiled, or is already training.
+        TrainingDivergedError
+            See ``on_divergence``.
+        KeyboardInterrupt
+            On Ctrl-C, between two compiled calls (within about 0.1 s): the weights and
+            optimizer state are those after the last completed step, ``model.history``
+            holds the finished epochs, and a later ``fit`` continues from there.
         """
-        if self._training:
-            raise RuntimeError("this model is already training (fit is running in another "
-                               "thread or callback); wait for it to finish")
         self._require_layers()
         if self.optimizer is None:
             raise RuntimeError("the model is not compiled; call model.compile(...) first")
@@ -339,7 +386,7 @@ class Sequential:
         n_batches = -(-n // bs)
         work = 6.0 * bs * sum(layer.count_params() for layer in self.layers)
         chunk = int(max(1, min(n_batches, _CHUNK_FLOPS // max(work, 1.0))))
-        losses_buf = np.empty(chunk, dtype=np.float64)
+        runner = EpochRunner(engine, self._flat_params(), self.optimizer, chunk)
 
         history = History()
         self.history = history
@@ -347,8 +394,7 @@ class Sequential:
         for cb in all_callbacks:
             cb.set_model(self)
         self.stop_training = False
-        self._training = True
-        try:
+        with InterruptGuard() as guard:
             for cb in all_callbacks:
                 cb.on_train_begin()
             for epoch in range(initial_epoch, initial_epoch + epochs):
@@ -356,23 +402,20 @@ class Sequential:
                     cb.on_epoch_begin(epoch)
                 order = (self.rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp)
                 bar = self._progress_bar(epoch, initial_epoch + epochs, n_batches, verbose)
-                total = 0.0
                 start = time.perf_counter()
-                for first in range(0, n_batches, chunk):
-                    stop = min(first + chunk, n_batches)
-                    done = engine.train(X, Y, order, bs, first, stop, losses_buf)
-                    sizes = np.full(done, bs, dtype=np.float64)
-                    if first + done == n_batches and done:
-                        sizes[-1] = n - (n_batches - 1) * bs
-                    total += float(np.dot(losses_buf[:done], sizes))
+                try:
+                    loss, diverged = runner.run_epoch(X, Y, order, bs, guard,
+                                                      bar.update if bar is not None else None)
+                except BaseException:
                     if bar is not None:
-                        bar.update(done)
-                    if done < stop - first:
-                        if bar is not None:
-                            bar.close()
-                        self._diverged(epoch, first + done, losses_buf[done], on_divergence)
-                        return history
-                logs = {"loss": total / n}
+                        bar.close()
+                    raise
+                if diverged is not None:
+                    if bar is not None:
+                        bar.close()
+                    self._diverged(epoch, diverged, on_divergence)
+                    return history
+                logs = {"loss": loss}
                 for name in self.metrics:
                     logs[name] = _metrics.METRICS[name](Y, engine.predict(X))
                 if X_val is not None:
@@ -388,12 +431,11 @@ class Sequential:
                           f"{text}", file=sys.stdout, flush=True)
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
+                guard.check()
                 if self.stop_training:
                     break
             for cb in all_callbacks:
                 cb.on_train_end()
-        finally:
-            self._training = False
         return history
 
     @staticmethod
@@ -405,12 +447,18 @@ class Sequential:
         return tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
                     leave=True, dynamic_ncols=True)
 
-    def _diverged(self, epoch: int, batch: int, loss: float, on_divergence: str) -> None:
-        message = (f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the loss "
-                   f"became {loss}; the model keeps the weights of the last finite step. "
-                   f"Try a smaller learning rate (now {self.optimizer.learning_rate:g}).")
+    def _diverged(self, epoch: int, where: Divergence, on_divergence: str) -> None:
+        what = (f"the loss became {where.loss}" if where.cause == "loss" else
+                f"its update made weights or optimizer state non-finite (its loss was "
+                f"{where.loss:g})")
+        message = (f"training diverged at epoch {epoch + 1}, batch {where.batch + 1}: {what}; "
+                   f"the model keeps the weights and optimizer state from before that batch, "
+                   f"the last finite step. Try a smaller learning rate (now "
+                   f"{self.optimizer.learning_rate:g}).")
         if on_divergence == "raise":
-            raise TrainingDivergedError(message)
+            error = TrainingDivergedError(message)
+            error.epoch, error.batch, error.loss = epoch, where.batch, where.loss
+            raise error
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     # ------------------------------------------------------------------------------------
@@ -461,3 +509,38 @@ class Sequential:
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{layers}], dtype={self.dtype.name!r})"
+
+    # ------------------------------------------------------------------------------------
+    # saving, pickling and copying
+    # ------------------------------------------------------------------------------------
+    def save(self, path: "str | os.PathLike[str]") -> None:
+        """Write the model to one file, atomically: architecture, dtype, weights, optimizer
+        state and random-generator state (see :func:`fastmlp.save_model`).
+
+        Examples
+        --------
+        >>> import os, tempfile, fastmlp as fm
+        >>> m = fm.Sequential([fm.Dense(2, input_dim=3)], seed=0)
+        >>> m.compile("sgd", "mse")
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.fmlp")
+        >>> m.save(path)
+        >>> [w.shape for w in fm.load_model(path).get_weights()]
+        [(3, 2), (2,)]
+        """
+        from .saving import save_model
+
+        save_model(self, path)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Compiled engines hold raw pointers into this model's arrays and the lock cannot be
+        # pickled: both are rebuilt (lazily, for the engines) on the other side.
+        state = self.__dict__.copy()
+        for key in ("_engines", "_fit_lock", "_training"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._engines = {}
+        self._training = False
+        self._fit_lock = threading.Lock()
