@@ -12,9 +12,10 @@ from .backend import available as available_backends
 from .backend import backend, use_backend
 from .layers import Dense
 from .models import Sequential, TrainingDivergedError
+from .saving import ModelFileError, load_model, save_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "Sequential", "TrainingDivergedError", "activations", "available_backends",
-           "backend", "callbacks", "initializers", "losses", "metrics", "optimizers",
-           "use_backend", "__version__"]
+__all__ = ["Dense", "ModelFileError", "Sequential", "TrainingDivergedError", "activations",
+           "available_backends", "backend", "callbacks", "initializers", "load_model",
+           "losses", "metrics", "optimizers", "save_model", "use_backend", "__version__"]
