@@ -201,7 +201,8 @@ def check_dtype(dtype: Any) -> np.dtype:
 
 
 def check_weights(weights: Any, expected: list[np.ndarray]) -> list[np.ndarray]:
-    """Check a ``set_weights`` list against the model's parameters; return float arrays."""
+    """Check a ``set_weights`` list against the model's parameters; return each array
+    converted to its parameter's dtype (finite, C-contiguous)."""
     if not isinstance(weights, (list, tuple)):
         raise TypeError(f"weights must be a list of arrays, got {type(weights).__name__}")
     if len(weights) != len(expected):
@@ -209,10 +210,15 @@ def check_weights(weights: Any, expected: list[np.ndarray]) -> list[np.ndarray]:
                          f"{len(expected)} (W and b per layer, plus alpha for prelu)")
     out = []
     for i, (w, p) in enumerate(zip(weights, expected)):
-        arr = _as_array(w, f"weights[{i}]")
-        _check_kind(arr, f"weights[{i}]")
+        name = f"weights[{i}]"
+        arr = _as_array(w, name)
+        _check_kind(arr, name)
         if arr.shape != p.shape:
-            raise ValueError(f"weights[{i}] has shape {arr.shape}, expected {p.shape}")
-        check_finite(arr, f"weights[{i}]")
-        out.append(arr)
+            raise ValueError(f"{name} has shape {arr.shape}, expected {p.shape}")
+        check_finite(arr, name)
+        converted = _contiguous(arr, p.dtype)
+        if not np.isfinite(converted).all():
+            raise ValueError(f"{name} overflows {p.dtype}: its values exceed "
+                             f"{np.finfo(p.dtype).max:.4g} in magnitude")
+        out.append(converted)
     return out

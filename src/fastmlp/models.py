@@ -213,8 +213,13 @@ class Sequential:
     # inference
     # ------------------------------------------------------------------------------------
     def _features(self, x: Any, name: str = "X") -> np.ndarray:
+        if self.optimizer is None:
+            self._require_layers()
+            raise RuntimeError("the model is not compiled; call model.compile(...) first")
         if not self.built and self.layers and self.input_dim is not None:
+            X = as_features(x, self.dtype, self.input_dim, name)
             self.build()  # the first layer's input_dim is given: build as Keras does
+            return X
         if not self.built:
             raise RuntimeError("the model is not built: the input size is not known yet "
                                "(fit it, or call model.build(input_dim))")
@@ -360,16 +365,14 @@ class Sequential:
                 raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
                                 f"{type(cb).__name__}")
 
-        if not self.built:
-            first = as_features(x, self.dtype, None)
-            self.build(first.shape[1])
-        X = self._features(x)
+        # validate everything before building, so that a failed call changes nothing
+        X = as_features(x, self.dtype, self.input_dim)
         Y = self._targets(y, X.shape[0])
         X_val = Y_val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (x_val, y_val)")
-            X_val = self._features(validation_data[0], "x_val")
+            X_val = as_features(validation_data[0], self.dtype, X.shape[1], "x_val")
             Y_val = self._targets(validation_data[1], X_val.shape[0], "y_val")
         elif validation_split > 0:
             n_val = int(X.shape[0] * validation_split)
@@ -379,6 +382,8 @@ class Sequential:
                                  f"out of {X.shape[0]}; both need at least one")
             X, X_val = X[:-n_val], X[-n_val:]
             Y, Y_val = Y[:-n_val], Y[-n_val:]
+        if not self.built:
+            self.build(X.shape[1])
 
         engine = self._engine()
         n = X.shape[0]
@@ -472,19 +477,14 @@ class Sequential:
     def set_weights(self, weights: list[Any]) -> None:
         """Copy ``weights`` (as from :meth:`get_weights`) into the model's arrays in place.
 
-        Raises ``ValueError`` for a wrong count, shapes or non-finite values, leaving the
-        model unchanged.
+        Raises ``ValueError`` for a wrong count, shapes or non-finite values (also values
+        that overflow the model's dtype), ``TypeError`` for non-numeric arrays, leaving
+        the model unchanged.
         """
         if not self.built:
             raise RuntimeError("the model is not built; call model.build(input_dim) first")
         params = self._flat_params()
-        arrays = check_weights(weights, params)
-        converted = [as_float for as_float in
-                     (np.asarray(a, dtype=self.dtype) for a in arrays)]
-        for i, c in enumerate(converted):
-            if not np.isfinite(c).all():
-                raise ValueError(f"weights[{i}] overflows {self.dtype}")
-        for p, c in zip(params, converted):
+        for p, c in zip(params, check_weights(weights, params)):
             np.copyto(p, c)
 
     def count_params(self) -> int:
