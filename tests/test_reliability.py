@@ -578,5 +578,6 @@ def test_many_epochs_do_not_grow_memory(backend):
     # 300 epochs: a leak of even one small array per epoch or chunk would show here; the
     # last fit's history (100 epochs x 2 keys) is what legitimately remains.
     assert grown < 100_000, grown
-    if rss0 is not None:
+    # (AddressSanitizer keeps freed memory in quarantine: RSS says nothing under it)
+    if rss0 is not None and "asan" not in os.environ.get("LD_PRELOAD", ""):
         assert rss1 - rss0 < 4_000_000, rss1 - rss0

@@ -189,7 +189,13 @@ cdef void _predict(Net* net, const floating* x, Py_ssize_t n, floating* out,
 # the Python-facing engine
 # --------------------------------------------------------------------------------------
 cdef class Engine:
-    """Compiled implementation of the backend contract (see ``_contract``)."""
+    """Compiled implementation of the backend contract (see ``_contract``).
+
+    ``train``, ``loss``, ``gradients`` and ``layer_outputs`` share the training workspaces
+    (and may grow them), so they hold a lock: from several threads they run one at a time
+    and can neither overwrite nor free the workspaces under a running chunk. ``predict``
+    uses private scratch and runs concurrently without the GIL.
+    """
 
     cdef Net net
     cdef bint is_double
@@ -417,7 +423,7 @@ cdef class Engine:
 
     def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
               Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses):
-        cdef Py_ssize_t n = x.shape[0], done
+        cdef Py_ssize_t n = x.shape[0], done = 0
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
         if stop <= first:
