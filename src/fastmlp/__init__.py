@@ -7,15 +7,18 @@ Examples
 ...                        fm.Dense(1, activation="sigmoid")], seed=0)
 >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
 """
-from . import activations, callbacks, initializers, losses, metrics, optimizers
+from . import (activations, callbacks, datasets, initializers, losses, metrics, optimizers,
+               preprocessing)
 from .backend import available as available_backends
 from .backend import backend, use_backend
 from .layers import Dense
 from .models import Sequential, TrainingDivergedError
+from .preprocessing import StandardScaler, train_test_split
 from .saving import ModelFileError, load_model, save_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "ModelFileError", "Sequential", "TrainingDivergedError", "activations",
-           "available_backends", "backend", "callbacks", "initializers", "load_model",
-           "losses", "metrics", "optimizers", "save_model", "use_backend", "__version__"]
+__all__ = ["Dense", "ModelFileError", "Sequential", "StandardScaler", "TrainingDivergedError",
+           "activations", "available_backends", "backend", "callbacks", "datasets",
+           "initializers", "load_model", "losses", "metrics", "optimizers", "preprocessing",
+           "save_model", "train_test_split", "use_backend", "__version__"]

@@ -92,13 +92,15 @@ class Dense:
     def alpha(self) -> np.ndarray | None:
         return self.params[2] if len(self.params) > 2 else None
 
-    def count_params(self) -> int:
+    def count_params(self, n_in: int | None = None) -> int:
+        """Number of parameters (for ``n_in`` inputs when the layer is not built yet)."""
         if self.built:
             return int(sum(p.size for p in self.params))
-        if self.input_dim is None:
+        n_in = self.input_dim if n_in is None else n_in
+        if n_in is None:
             return 0
         n_alpha = (1 if self.prelu_shared else self.units) if self.activation == "prelu" else 0
-        return self.input_dim * self.units + self.units + n_alpha
+        return n_in * self.units + self.units + n_alpha
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this layer (without its weights)."""

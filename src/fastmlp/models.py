@@ -139,6 +139,16 @@ class Sequential:
         self._engines.clear()
         return self
 
+    def _ensure_built(self) -> None:
+        """Build on first use when the first layer knows its input size (as Keras does)."""
+        if not self.built:
+            self._require_layers()
+            if self.layers[0].input_dim is None:
+                raise RuntimeError("the model is not built: the input size is not known yet "
+                                   "(give the first Dense an input_dim, fit it, or call "
+                                   "model.build(input_dim))")
+            self.build()
+
     def _flat_params(self) -> list[np.ndarray]:
         return [p for layer in self.layers for p in layer.params]
 
@@ -193,9 +203,7 @@ class Sequential:
     def _engine(self):
         if self.optimizer is None:
             raise RuntimeError("the model is not compiled; call model.compile(...) first")
-        if not self.built:
-            raise RuntimeError("the model is not built: the input size is not known yet "
-                               "(fit it, or call model.build(input_dim))")
+        self._ensure_built()
         name = self.backend
         engine = self._engines.get(name)
         if engine is None:
@@ -216,13 +224,11 @@ class Sequential:
         if self.optimizer is None:
             self._require_layers()
             raise RuntimeError("the model is not compiled; call model.compile(...) first")
-        if not self.built and self.layers and self.input_dim is not None:
-            X = as_features(x, self.dtype, self.input_dim, name)
-            self.build()  # the first layer's input_dim is given: build as Keras does
-            return X
         if not self.built:
-            raise RuntimeError("the model is not built: the input size is not known yet "
-                               "(fit it, or call model.build(input_dim))")
+            # validate first, so that a failed call leaves the model as it was
+            X = as_features(x, self.dtype, self.input_dim, name)
+            self._ensure_built()
+            return X
         return as_features(x, self.dtype, self.input_dim, name)
 
     def _targets(self, y: Any, n_rows: int, name: str = "y") -> np.ndarray:
@@ -389,7 +395,7 @@ class Sequential:
         n = X.shape[0]
         bs = n if batch_size is None or batch_size > n else batch_size
         n_batches = -(-n // bs)
-        work = 6.0 * bs * sum(layer.count_params() for layer in self.layers)
+        work = 6.0 * bs * self.count_params()
         chunk = int(max(1, min(n_batches, _CHUNK_FLOPS // max(work, 1.0))))
         runner = EpochRunner(engine, self._flat_params(), self.optimizer, chunk)
 
@@ -472,6 +478,7 @@ class Sequential:
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter: ``[W1 (d_in, d_out), b1 (d_out,), W2, b2, ...]``
         (plus each prelu layer's ``alpha`` after its ``b``)."""
+        self._ensure_built()
         return [p.copy() for p in self._flat_params()]
 
     def set_weights(self, weights: list[Any]) -> None:
@@ -481,21 +488,28 @@ class Sequential:
         that overflow the model's dtype), ``TypeError`` for non-numeric arrays, leaving
         the model unchanged.
         """
-        if not self.built:
-            raise RuntimeError("the model is not built; call model.build(input_dim) first")
+        self._ensure_built()
         params = self._flat_params()
         for p, c in zip(params, check_weights(weights, params)):
             np.copyto(p, c)
 
+    def _param_counts(self) -> list[int]:
+        counts, n_in = [], self.input_dim
+        for layer in self.layers:
+            counts.append(layer.count_params(n_in))
+            n_in = layer.units if n_in is not None else None
+        return counts
+
     def count_params(self) -> int:
-        return int(sum(layer.count_params() for layer in self.layers))
+        """Total number of parameters (0 while the input size is unknown)."""
+        return int(sum(self._param_counts()))
 
     def summary(self, print_fn=print) -> None:
         """Print a table of layers, output shapes and parameter counts."""
         rows = [("Layer (type)", "Activation", "Output shape", "Param #")]
-        for layer in self.layers:
+        for layer, count in zip(self.layers, self._param_counts()):
             rows.append((f"{layer.name} (Dense)", layer.activation, f"(None, {layer.units})",
-                         f"{layer.count_params():,}"))
+                         f"{count:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
         line = "─" * sum(widths)
         out = [f'Model: "{self.name}"  (dtype {self.dtype.name}, backend {self.backend})',
