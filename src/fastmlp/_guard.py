@@ -33,6 +33,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+try:  # one C call per check or copy of the whole state (see _engine.pyx)
+    from .backend._engine import all_finite as _all_finite_c
+    from .backend._engine import copy_arrays as _copy_arrays_c
+except ImportError:  # the extension is not built
+    _all_finite_c = _copy_arrays_c = None
+
 #: Target duration of one compiled training call (seconds).
 CHUNK_SECONDS = 0.1
 #: Batches in the first call of a fit, at most (the size then adapts to the measured time).
@@ -120,7 +126,12 @@ class EpochRunner:
 
     def __init__(self, engine: Any, params: list[np.ndarray], optimizer: Any,
                  first_chunk: int) -> None:
+        from .backend import _numpy
+
         self.engine = engine
+        # the NumPy engine would warn on overflow while diverging; divergence is reported
+        # by the runner instead (the compiled engine never warns)
+        self._quiet = isinstance(engine, _numpy.Engine)
         self.state = [*params, *(s for slot in optimizer.slots for s in slot),
                       optimizer.scalars]
         if not self._finite():
@@ -134,21 +145,24 @@ class EpochRunner:
 
     # -- state --------------------------------------------------------------------------
     def _finite(self) -> bool:
-        """Whether every weight and optimizer state value is finite (a sum per array; the
-        element-wise test only when the sum is not finite, which may be an overflow)."""
-        with np.errstate(all="ignore"):
-            for a in self.state:
-                if not math.isfinite(float(a.sum())) and not np.isfinite(a).all():
-                    return False
-        return True
+        """Whether every weight and optimizer state value is finite."""
+        if _all_finite_c is not None:
+            return _all_finite_c(self.state)
+        return all(np.isfinite(a).all() for a in self.state)
 
     def _save(self, into: list[np.ndarray]) -> None:
+        if _copy_arrays_c is not None:
+            _copy_arrays_c(into, self.state)
+            return
         for dst, src in zip(into, self.state):
-            np.copyto(dst, src)
+            dst[...] = src
 
     def _load(self, source: list[np.ndarray]) -> None:
+        if _copy_arrays_c is not None:
+            _copy_arrays_c(self.state, source)
+            return
         for dst, src in zip(self.state, source):
-            np.copyto(dst, src)
+            dst[...] = src
 
     def _take_snapshot(self) -> None:
         start = time.perf_counter()
@@ -167,22 +181,27 @@ class EpochRunner:
         """
         n = X.shape[0]
         n_batches = -(-n // batch_size)
-        if self._losses.shape[0] < n_batches:
-            self._losses = np.empty(n_batches, dtype=np.float64)
-        losses = self._losses[:n_batches]
+        losses = self._losses
+        if losses.shape[0] != n_batches:
+            losses = self._losses = np.empty(n_batches, dtype=np.float64)
         self._take_snapshot()
         snap_batch, snap_time = 0, time.perf_counter()
         b = 0
         while b < n_batches:
             guard.check()
-            now = time.perf_counter()
-            if b > snap_batch and now - snap_time >= SNAPSHOT_RATIO * self._copy_seconds:
-                self._take_snapshot()
-                snap_batch, snap_time = b, now
+            if b > snap_batch:
+                now = time.perf_counter()
+                if now - snap_time >= SNAPSHOT_RATIO * self._copy_seconds:
+                    self._take_snapshot()
+                    snap_batch, snap_time = b, now
             stop = min(b + self.chunk, n_batches)
+            out = losses if b == 0 and stop == n_batches else losses[b:stop]
             start = time.perf_counter()
-            with np.errstate(all="ignore"):  # divergence is detected below, not warned
-                done = self.engine.train(X, Y, order, batch_size, b, stop, losses[b:stop])
+            if not self._quiet:
+                done = self.engine.train(X, Y, order, batch_size, b, stop, out)
+            else:
+                with np.errstate(all="ignore"):
+                    done = self.engine.train(X, Y, order, batch_size, b, stop, out)
             self._adapt(stop - b, time.perf_counter() - start)
             if done < stop - b or not self._finite():
                 last = b + done if done < stop - b else stop - 1
@@ -190,14 +209,18 @@ class EpochRunner:
             if progress is not None:
                 progress(done)
             b = stop
-        last_rows = n - (n_batches - 1) * batch_size
-        total = float(losses[:-1].sum()) * batch_size + float(losses[-1]) * last_rows
+        short = n_batches * batch_size - n   # rows missing from the last batch
+        total = float(losses.sum()) * batch_size
+        if short:
+            total -= float(losses[-1]) * short
         return total / n, None
 
     def _adapt(self, batches: int, seconds: float) -> None:
         """Size the next call to take about CHUNK_SECONDS (growing at most 4x per call)."""
-        ideal = batches * CHUNK_SECONDS / seconds if seconds > 0 else math.inf
-        self.chunk = int(max(1, min(ideal, 4 * batches)))
+        if seconds * 4 <= CHUNK_SECONDS:  # (a call cut short by the epoch's end keeps
+            self.chunk = max(self.chunk, 4 * batches)  # the size measured before)
+        else:
+            self.chunk = int(batches * CHUNK_SECONDS / seconds) or 1
 
     def _roll_back(self, X, Y, order, batch_size: int, first: int, last: int) -> Divergence:
         """Restore the snapshot (taken before batch ``first``) and replay batches one by one

@@ -439,3 +439,57 @@ cdef class Engine:
                     done = _train(&self.net, <float*> xp, <float*> yp, n, &order[0],
                                   batch_size, first, stop, &losses[0])
         return done
+
+
+# --------------------------------------------------------------------------------------
+# state helpers for the training guard (fastmlp._guard): one C call instead of one NumPy
+# call per array, so that checking and saving the state between chunks costs next to
+# nothing even for tiny networks trained epoch after epoch
+# --------------------------------------------------------------------------------------
+cdef cnp.ndarray _checked(object arr):
+    if (not isinstance(arr, np.ndarray) or not cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            or cnp.PyArray_TYPE(arr) not in (cnp.NPY_FLOAT64, cnp.NPY_FLOAT32)):
+        raise TypeError("expected C-contiguous float32 or float64 arrays")
+    return <cnp.ndarray> arr
+
+
+def all_finite(list arrays):
+    """Whether every value of every array (C-contiguous float32/float64) is finite."""
+    cdef cnp.ndarray a
+    cdef Py_ssize_t i, n
+    cdef double* d
+    cdef float* f
+    cdef bint ok = True
+    for obj in arrays:
+        a = _checked(obj)
+        n = cnp.PyArray_SIZE(a)
+        if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT64:
+            d = <double*> cnp.PyArray_DATA(a)
+            with nogil:
+                for i in range(n):
+                    if not isfinite(d[i]):
+                        ok = False
+                        break
+        else:
+            f = <float*> cnp.PyArray_DATA(a)
+            with nogil:
+                for i in range(n):
+                    if not isfinite(f[i]):
+                        ok = False
+                        break
+        if not ok:
+            return False
+    return True
+
+
+def copy_arrays(list dst, list src):
+    """dst[i][...] = src[i] for arrays of equal shape and dtype (C-contiguous)."""
+    cdef cnp.ndarray a, b
+    if len(dst) != len(src):
+        raise ValueError("copy_arrays needs lists of equal length")
+    for x, y in zip(dst, src):
+        a = _checked(x)
+        b = _checked(y)
+        if not cnp.PyArray_SAMESHAPE(a, b) or cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(b):
+            raise ValueError("copy_arrays needs arrays of equal shape and dtype")
+        memcpy(cnp.PyArray_DATA(a), cnp.PyArray_DATA(b), cnp.PyArray_NBYTES(a))
