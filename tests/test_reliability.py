@@ -581,3 +581,48 @@ def test_many_epochs_do_not_grow_memory(backend):
     # (AddressSanitizer keeps freed memory in quarantine: RSS says nothing under it)
     if rss0 is not None and "asan" not in os.environ.get("LD_PRELOAD", ""):
         assert rss1 - rss0 < 4_000_000, rss1 - rss0
+
+
+# --------------------------------------------------------------------------------------
+# the guard's state helpers
+# --------------------------------------------------------------------------------------
+@pytest.mark.skipif(_kernels is None, reason="the compiled extension is not built")
+def test_compiled_state_helpers_match_numpy(dtype):
+    from fastmlp.backend._engine import all_finite, copy_arrays
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=s).astype(dtype) for s in [(3, 4), (4,), (1,), (0,)]]
+    assert all_finite(arrays)
+    for value in (np.nan, np.inf, -np.inf):
+        for k in range(3):
+            for i in (0, arrays[k].size - 1):
+                bad = [a.copy() for a in arrays]
+                bad[k].flat[i] = value
+                assert not all_finite(bad)
+    dst = [np.zeros_like(a) for a in arrays]
+    copy_arrays(dst, arrays)
+    for d, a in zip(dst, arrays):
+        np.testing.assert_array_equal(d, a)
+    with pytest.raises(ValueError, match="equal shape and dtype"):
+        copy_arrays([np.zeros((4, 3), dtype)], [arrays[0]])
+    other = np.float32 if dtype == "float64" else np.float64
+    with pytest.raises(ValueError, match="equal shape and dtype"):
+        copy_arrays([np.zeros((3, 4), other)], [arrays[0]])
+    with pytest.raises(TypeError, match="C-contiguous float32 or float64"):
+        copy_arrays([np.zeros((3, 4), np.float16)], [arrays[0]])
+    with pytest.raises(TypeError, match="C-contiguous float32 or float64"):
+        all_finite([np.ones((3, 4), dtype)[:, ::2]])
+    with pytest.raises(ValueError, match="equal length"):
+        copy_arrays(dst, arrays[:1])
+
+
+def test_divergence_roll_back_without_the_compiled_helpers(backend, monkeypatch):
+    model, X, y = _diverging(backend, "float64", "weights")
+    reference = copy.deepcopy(model)
+    with pytest.raises(fm.TrainingDivergedError):
+        reference.fit(X, y, epochs=5, batch_size=8, shuffle=False, verbose=0)
+    monkeypatch.setattr(_guard, "_all_finite_c", None)
+    monkeypatch.setattr(_guard, "_copy_arrays_c", None)
+    with pytest.raises(fm.TrainingDivergedError):
+        model.fit(X, y, epochs=5, batch_size=8, shuffle=False, verbose=0)
+    assert _state(model) == _state(reference)
