@@ -321,20 +321,13 @@ class _Reader:
                         order="C", copy=True)
 
 
-def _class_from_fastmlp(name: str, base: type | None, reader: _Reader) -> type:
-    """A class named ``name`` defined in fastmlp's optimizers (or schedules) module."""
-    import importlib
-
-    for module_name in ("fastmlp.optimizers", "fastmlp.schedules"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        cls = getattr(module, name, None) if name.isidentifier() else None
-        if (isinstance(cls, type) and cls.__module__.startswith("fastmlp.")
-                and hasattr(cls, "get_config") and (base is None or issubclass(cls, base))):
-            return cls
-    raise reader.fail(f"unknown class {name!r} in the optimizer configuration")
+def _schedule_class(name: str, reader: _Reader) -> type:
+    """The learning-rate schedule class ``name`` from ``fastmlp.optimizers.SCHEDULES``
+    (a fixed registry: nothing else can be instantiated from a file)."""
+    registry = getattr(_optimizers, "SCHEDULES", {})
+    if name not in registry:
+        raise reader.fail(f"unknown class {name!r} in the optimizer configuration")
+    return registry[name]
 
 
 def _decode_config(value: Any, reader: _Reader) -> Any:
@@ -344,7 +337,7 @@ def _decode_config(value: Any, reader: _Reader) -> Any:
         if "__class__" in value:
             name = reader.get(value, "__class__", str, "configuration object")
             config = reader.get(value, "config", dict, f"configuration of {name}")
-            cls = _class_from_fastmlp(name, None, reader)
+            cls = _schedule_class(name, reader)
             try:
                 return cls(**_decode_config(config, reader))
             except (TypeError, ValueError) as exc:
@@ -465,10 +458,11 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
         if built:
             params = model._flat_params()
             if len(slot_names) != len(params) or any(
-                    not isinstance(s, list) or len(s) != opt.n_slots for s in slot_names):
+                    not isinstance(names, list) or len(names) != len(slot)
+                    for names, slot in zip(slot_names, opt.slots)):
                 raise reader.fail(f"the optimizer state has the wrong number of arrays "
-                                  f"(expected {opt.n_slots} per parameter, "
-                                  f"{len(params)} parameters)")
+                                  f"(expected {len(opt.slots[0]) if opt.slots else 0} per "
+                                  f"parameter, {len(params)} parameters)")
             for p, names, slot in zip(params, slot_names, opt.slots):
                 for nm, s in zip(names, slot):
                     np.copyto(s, reader.array(nm, dtype, p.shape))
