@@ -172,8 +172,8 @@ STEPS = [
 def test_every_call_matches_the_reference_or_raises_a_documented_error(backend, s):
     reference, model = _build(s, "numpy"), _build(s, backend)
     for name, step in STEPS:
-        want = _call(reference, lambda m: step(m, s))
-        got = _call(model, lambda m: step(m, s))
+        want = _call(reference, lambda m, step=step: step(m, s))
+        got = _call(model, lambda m, step=step: step(m, s))
         assert got[0] == want[0], (name, want, got)
         if want[0] == "error":
             assert got[1:] == want[1:], name

@@ -15,14 +15,13 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import TOL
 
 import fastmlp as fm
 from fastmlp import _guard
 from fastmlp import activations as act
 from fastmlp.backend import _numpy as ref
 from fastmlp.callbacks import Callback
-
-from conftest import TOL
 
 try:
     from fastmlp.backend import _kernels

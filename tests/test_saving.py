@@ -258,7 +258,7 @@ def test_save_keeps_the_umask_permissions(tmp_path):
 # refusing bad files
 # --------------------------------------------------------------------------------------
 def _split(data):
-    magic, version, n_head, n_payload = struct.unpack_from("<8sIQQ", data)
+    _, version, n_head, n_payload = struct.unpack_from("<8sIQQ", data)
     header = json.loads(data[28:28 + n_head])
     payload = bytearray(data[28 + n_head:28 + n_head + n_payload])
     return version, header, payload
@@ -457,7 +457,7 @@ def test_file_layout_is_documented_and_little_endian(tmp_path):
     assert data[:8] == b"\x93FASTMLP" and version == saving.FORMAT_VERSION == 1
     assert header["format"] == "fastmlp.model" and header["fastmlp_version"] == fm.__version__
     assert hashlib.sha256(data[:-32]).digest() == data[-32:]
-    for name, entry in header["arrays"].items():
+    for entry in header["arrays"].values():
         assert entry["offset"] % 64 == 0 and entry["dtype"] in ("<f4", "<f8")
     w0 = header["arrays"]["layers/0/0"]
     raw = np.frombuffer(bytes(payload), dtype="<f8", count=30, offset=w0["offset"])

@@ -329,7 +329,7 @@ def test_set_weights_refuses_bad_lists(backend, dtype):
         cases.append(([good[0], np.full(4, 1e300), *good[2:]], ValueError,
                       r"weights\[1\] overflows float32"))
     for weights, exc, pattern in cases:
-        expect(exc, pattern, lambda: model.set_weights(weights), model)
+        expect(exc, pattern, lambda weights=weights: model.set_weights(weights), model)
 
 
 def test_set_weights_converts_dtype_and_layout(backend, dtype):

@@ -14,12 +14,12 @@ from . import activations, losses, metrics as _metrics, optimizers
 from .backend import backend as active_backend
 from .backend import check_name as check_backend_name
 from .backend import get as get_backend
+from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
 from ._validation import (as_features, as_targets, check_dtype, check_fraction, check_int,
                           check_weights)
 from .backend._contract import NetSpec
 from .callbacks import Callback, History
 from .layers import Dense
-from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
 
 #: Work (multiply-adds) per compiled call when training: keeps each call near 0.1 s so
 #: progress, callbacks and Ctrl-C get through promptly.

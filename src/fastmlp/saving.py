@@ -290,8 +290,8 @@ class _Reader:
         kinds = kind if isinstance(kind, tuple) else (kind,)
         ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
-            raise self.fail(f"{where}.{key} has type {type(value).__name__}, expected "
-                            f"{' or '.join('null' if k is type(None) else k.__name__ for k in kinds)}")
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise self.fail(f"{where}.{key} has type {type(value).__name__}, expected {names}")
         return value
 
     def array(self, name: Any, dtype: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
