@@ -527,7 +527,7 @@ class Sequential:
     # ------------------------------------------------------------------------------------
     # saving, pickling and copying
     # ------------------------------------------------------------------------------------
-    def save(self, path: "str | os.PathLike[str]") -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one file, atomically: architecture, dtype, weights, optimizer
         state and random-generator state (see :func:`fastmlp.save_model`).
 
