@@ -10,8 +10,9 @@ Environment switches:
   from the other. Run the tests under it as ``docs/reliability.md`` shows::
 
       FASTMLP_DEBUG=1 python setup.py build_ext --inplace
-      LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
-          PYTHONMALLOC=malloc PYTHONPATH=src python -m pytest -q -p no:cacheprovider
+      LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)" \
+          ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc \
+          PYTHONPATH=src python -m pytest -q -p no:cacheprovider
 """
 import os
 import sys
