@@ -252,12 +252,12 @@ def test_predict_fast_path_checks_like_first_call(backend, dtype):
                            fm.Dense(2, activation="softmax")], seed=1, dtype=dtype,
                           backend=backend)
     x = np.random.default_rng(1).normal(size=(3, 4))
-    with pytest.raises(RuntimeError, match="not compiled"):
-        model.predict(x)
+    before_compile = model.predict(x)                  # builds an inference engine
     model.compile("sgd", "categorical_crossentropy")
     first = model.predict(x)                           # builds the engine
     again = model.predict(x)                           # the lean path
     np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, before_compile)
     np.testing.assert_array_equal(model.predict(x.astype(dtype)), first)
     np.testing.assert_allclose(model.predict(x[:1]), first[:1], rtol=TOL[dtype])
     with pytest.raises(ValueError, match="X has 5 features, but the model expects 4"):
@@ -303,3 +303,14 @@ def test_gemm_sequence_matches_numpy(dtype, rng):
         _blas.gemm_sequence([(a, a, c1, False, False)])
     with pytest.raises(ValueError, match="one dtype"):
         _blas.gemm_sequence([(a, b.astype(np.float16), c1, False, False)])
+
+
+def test_predict_lean_path_still_warns_on_overflow(backend):
+    model = fm.Sequential([fm.Dense(3, activation="linear", input_dim=2)], seed=0,
+                          dtype="float32", backend=backend)
+    x = np.ones((4, 2), dtype="float32")
+    model.predict(x)                                   # the engine exists from here on
+    model.set_weights([np.full((2, 3), 3e38, dtype="float32"), np.zeros(3, "float32")])
+    with pytest.warns(RuntimeWarning, match=r"the output of 4 row\(s\) is not finite"):
+        out = model.predict(x)
+    assert np.isinf(out).all()

@@ -8,17 +8,19 @@ Examples
 >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
 """
 from . import (activations, callbacks, datasets, initializers, losses, metrics, optimizers,
-               preprocessing)
+               plot, preprocessing, regularizers)
 from .backend import available as available_backends
 from .backend import backend, use_backend
-from .layers import Dense
+from .layers import Dense, Dropout
 from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
+from .saving import ModelFileError, load_model, save_model
 from ._threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "Sequential", "StandardScaler", "TrainingDivergedError", "activations",
-           "available_backends", "backend", "callbacks", "datasets", "get_num_threads",
-           "initializers", "losses", "metrics", "optimizers", "preprocessing",
+__all__ = ["Dense", "Dropout", "ModelFileError", "Sequential", "StandardScaler",
+           "TrainingDivergedError", "activations", "available_backends", "backend", "callbacks",
+           "datasets", "get_num_threads", "initializers", "load_model", "losses", "metrics",
+           "optimizers", "plot", "preprocessing", "regularizers", "save_model",
            "set_num_threads", "train_test_split", "use_backend", "__version__"]

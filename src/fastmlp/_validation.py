@@ -1,5 +1,14 @@
 """Input validation: every array is checked and converted here, once, before any
 compiled code sees it (the compiled engine runs without bounds checks).
+
+What reaches an engine is always a finite, aligned, C-contiguous array of the model's
+dtype in native byte order. Conversion copies only when the input is not already that:
+integer, boolean, float16 and big-endian inputs are converted by value, Fortran-ordered
+and strided views are gathered, and a C-contiguous native array of the right dtype is used
+as it is (even read-only). Errors are ``TypeError`` for what is not a real numeric array
+(strings, objects, complex, sparse matrices, ``None``) and ``ValueError`` for the wrong
+shape, emptiness, NaN or infinity (with the count and the first position), values that
+overflow the model's dtype, and targets that do not fit the loss.
 """
 from __future__ import annotations
 
@@ -14,13 +23,14 @@ except ImportError:  # extension not built: NumPy does the same checks
     _finite_status = None
 
 
-def _describe(x: Any) -> str:
-    return f"{type(x).__name__}" + (f" of dtype {x.dtype}" if hasattr(x, "dtype") else "")
-
-
 def _as_array(x: Any, name: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
+    if x is None:
+        raise TypeError(f"{name} is None; pass an array")
+    if hasattr(x, "toarray") and hasattr(x, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix ({type(x).__name__}); fastmlp needs a "
+                        f"dense array: pass {name}.toarray()")
     try:
         return np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested sequences
@@ -33,25 +43,37 @@ def _check_kind(arr: np.ndarray, name: str) -> None:
     if kind == "c":
         raise TypeError(f"{name} has complex dtype {arr.dtype}; fastmlp needs real numbers")
     if kind in "OUSVaMm":
-        raise TypeError(f"{name} has dtype {arr.dtype} ({_describe(arr)}); fastmlp needs "
-                        "numbers (convert strings/objects to float first)")
+        raise TypeError(f"{name} has dtype {arr.dtype}; fastmlp needs numbers (convert "
+                        "strings/objects to float first)")
 
 
-def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise ``ValueError`` naming how many values are NaN/inf and where the first is."""
-    if _all_finite(arr):
+def check_finite(arr: np.ndarray, name: str, original: np.ndarray | None = None) -> None:
+    """Raise ``ValueError`` naming how many values are NaN/inf and where the first is.
+
+    ``arr`` may be the conversion of ``original`` to a narrower dtype: values that were
+    finite in ``original`` but not in ``arr`` are reported as overflowing that dtype.
+    """
+    if all_finite(arr):
         return
     finite = np.isfinite(arr)
+    if original is not None and original.dtype.kind == "f" and original.shape == arr.shape:
+        was_finite = np.isfinite(original)
+        overflow = was_finite & ~finite
+        if overflow.any():
+            first = tuple(int(i) for i in np.argwhere(overflow)[0])
+            raise ValueError(f"{name} has {int(overflow.sum())} value(s) too large for "
+                             f"{arr.dtype} (|x| > {np.finfo(arr.dtype).max:.4g}); the first "
+                             f"is at index {first}: {original[first].item()!r}")
     bad = ~finite
     count = int(bad.sum())
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     n_nan = int(np.isnan(arr).sum())
     raise ValueError(f"{name} contains {count} non-finite value(s) ({n_nan} NaN, "
                      f"{count - n_nan} infinite); the first is at index {first}: "
-                     f"{arr[first]!r}")
+                     f"{arr[first].item()!r}")
 
 
-def _all_finite(arr: np.ndarray) -> bool:
+def all_finite(arr: np.ndarray) -> bool:
     """``np.isfinite(arr).all()``, by the compiled scan when ``arr`` is a C-contiguous
     float32/float64 array (no temporary arrays)."""
     status = -1 if _finite_status is None else _finite_status(arr)
@@ -86,10 +108,18 @@ def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects "
                          f"{n_features}")
-    out = np.ascontiguousarray(arr, dtype=dtype)
-    if not out.dtype.isnative:
-        out = out.astype(out.dtype.newbyteorder("="))
-    check_finite(out, name)
+    out = _contiguous(arr, dtype)
+    check_finite(out, name, arr)
+    return out
+
+
+def _contiguous(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``arr`` as an aligned, C-contiguous, native-order array of ``dtype`` (no copy when
+    it already is one)."""
+    with np.errstate(over="ignore"):  # overflow is reported by check_finite
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if not out.flags.aligned:  # e.g. np.frombuffer at an odd offset
+        out = out.copy()
     return out
 
 
@@ -108,7 +138,7 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
     if arr.ndim > 2:
         raise ValueError(f"{name} must be 1-D or 2-D, got shape {arr.shape}")
     values = arr.astype(np.float64, copy=False)
-    check_finite(values, name)
+    check_finite(values, name, arr)
 
     if loss == "sparse_categorical_crossentropy":
         if arr.ndim == 2 and arr.shape[1] != 1:
@@ -143,7 +173,7 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(f"binary_crossentropy needs labels in {{0, 1}}; {name} has "
-                             f"{int(bad.sum())} other value(s), the first {values[first]!r} "
+                             f"{int(bad.sum())} other value(s), the first {values[first].item()!r} "
                              f"at index {first}")
     elif loss == "categorical_crossentropy":
         if values.min() < 0 or values.max() > 1:
@@ -156,9 +186,82 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
             row = int(np.argmax(bad))
             raise ValueError(f"categorical_crossentropy needs rows of {name} that sum to 1 "
                              f"(one-hot); {int(bad.sum())} row(s) do not, the first is row "
-                             f"{row} summing to {sums[row]!r}")
-    out = np.ascontiguousarray(values, dtype=dtype)
-    check_finite(out, name)
+                             f"{row} summing to {sums[row].item()!r}")
+    elif loss == "hinge":
+        present = set(np.unique(values).tolist())
+        if present <= {0.0, 1.0}:
+            values = 2 * values - 1  # Keras converts 0/1 labels to -1/1
+        elif not present <= {-1.0, 1.0}:
+            raise ValueError(f"hinge needs labels in {{-1, 1}} (or {{0, 1}}, converted to "
+                             f"-1/1); {name} holds {sorted(present)[:5]}")
+    out = _contiguous(values, dtype)
+    check_finite(out, name, values)
+    return out
+
+
+def as_sample_weight(sample_weight: Any, class_weight: Any, y: Any, loss: str, n_out: int,
+                     n_rows: int, dtype: np.dtype,
+                     name: str = "sample_weight") -> np.ndarray | None:
+    """Per-row loss weights ``(n,)`` of ``dtype`` from ``sample_weight`` and/or
+    ``class_weight`` (their product, as in Keras), or ``None`` when neither is given.
+
+    ``y`` are the targets as the user gave them (already checked by :func:`as_targets`):
+    ``class_weight`` maps each class to a weight; a class missing from the dict weighs 1
+    (Keras), a key that is not a class of the model's output is an error.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    weights = np.ones(n_rows, dtype=np.float64)
+    if sample_weight is not None:
+        arr = _as_array(sample_weight, name)
+        _check_kind(arr, name)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1 or arr.shape[0] != n_rows:
+            raise ValueError(f"{name} must hold one weight per sample, shape ({n_rows},), "
+                             f"got shape {arr.shape}")
+        values = arr.astype(np.float64, copy=True)
+        check_finite(values, name)
+        if (values < 0).any():
+            first = int(np.argmax(values < 0))
+            raise ValueError(f"{name} must be >= 0; {int((values < 0).sum())} value(s) are "
+                             f"negative, the first {values[first]!r} at index {first}")
+        weights = values
+    if class_weight is not None:
+        weights = weights * _class_weights(class_weight, y, loss, n_out, n_rows)
+    return np.ascontiguousarray(weights, dtype=dtype)
+
+
+def _class_weights(class_weight: Any, y: Any, loss: str, n_out: int,
+                   n_rows: int) -> np.ndarray:
+    """The weight of each row's class."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict {{class: weight}}, got "
+                        f"{type(class_weight).__name__}")
+    values = np.asarray(y, dtype=np.float64)
+    if loss == "sparse_categorical_crossentropy":
+        labels, classes = values.reshape(-1), list(range(n_out))
+    elif loss == "categorical_crossentropy":
+        labels, classes = values.argmax(axis=1).astype(np.float64), list(range(n_out))
+    elif loss in ("binary_crossentropy", "hinge") and n_out == 1:
+        labels = values.reshape(-1)
+        classes = [-1, 1] if loss == "hinge" and (labels == -1).any() else [0, 1]
+    else:
+        raise ValueError(f"class_weight needs single-label classification targets (softmax "
+                         f"with a categorical cross-entropy, or one sigmoid/hinge output); "
+                         f"loss {loss!r} with {n_out} output(s) takes sample_weight instead")
+    out = np.ones(n_rows, dtype=np.float64)
+    for key, weight in class_weight.items():
+        if (isinstance(key, bool) or not isinstance(key, (int, np.integer, float, np.floating))
+                or key != int(key) or int(key) not in classes):
+            raise ValueError(f"class_weight has key {key!r}, which is not a class of this "
+                             f"model's output; valid classes: {classes}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer,
+                                                                 np.floating)):
+            raise TypeError(f"class_weight[{key!r}] must be a number, got {weight!r}")
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"class_weight[{key!r}] must be finite and >= 0, got {weight!r}")
+        out[labels == int(key)] = float(weight)
     return out
 
 
@@ -191,7 +294,8 @@ def check_dtype(dtype: Any) -> np.dtype:
 
 
 def check_weights(weights: Any, expected: list[np.ndarray]) -> list[np.ndarray]:
-    """Check a ``set_weights`` list against the model's parameters; return float arrays."""
+    """Check a ``set_weights`` list against the model's parameters; return each array
+    converted to its parameter's dtype (finite, C-contiguous)."""
     if not isinstance(weights, (list, tuple)):
         raise TypeError(f"weights must be a list of arrays, got {type(weights).__name__}")
     if len(weights) != len(expected):
@@ -199,10 +303,15 @@ def check_weights(weights: Any, expected: list[np.ndarray]) -> list[np.ndarray]:
                          f"{len(expected)} (W and b per layer, plus alpha for prelu)")
     out = []
     for i, (w, p) in enumerate(zip(weights, expected)):
-        arr = _as_array(w, f"weights[{i}]")
-        _check_kind(arr, f"weights[{i}]")
+        name = f"weights[{i}]"
+        arr = _as_array(w, name)
+        _check_kind(arr, name)
         if arr.shape != p.shape:
-            raise ValueError(f"weights[{i}] has shape {arr.shape}, expected {p.shape}")
-        check_finite(arr, f"weights[{i}]")
-        out.append(arr)
+            raise ValueError(f"{name} has shape {arr.shape}, expected {p.shape}")
+        check_finite(arr, name)
+        converted = _contiguous(arr, p.dtype)
+        if not np.isfinite(converted).all():
+            raise ValueError(f"{name} overflows {p.dtype}: its values exceed "
+                             f"{np.finfo(p.dtype).max:.4g} in magnitude")
+        out.append(converted)
     return out

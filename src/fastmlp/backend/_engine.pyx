@@ -3,35 +3,37 @@
 One call runs a whole chunk of mini-batches without the GIL: gather the batch's rows,
 forward through every layer (GEMM through BLAS, bias and activation fused), loss and
 output delta (fused with sigmoid/softmax), backward (GEMMs with the transposes folded into
-the call), and the optimizer update of every parameter. Parameters and optimizer state
-are the NumPy arrays the model owns (updated in place); workspaces are allocated once per
-batch size and reused, so a training step allocates nothing. The maths is the one of
-:mod:`fastmlp.backend._numpy`.
+the call), and the optimizer update of every parameter. Optional features cost nothing
+when off: dropout (a mask multiply on a layer's output, forward and backward, only for
+layers that have one), sample weights (a per-row factor inside the loss kernel) and L1/L2
+penalties (one pass over the regularized parameters after their gradient GEMM).
+Parameters and optimizer state are the NumPy arrays the model owns (updated in place);
+workspaces are allocated once per batch size and reused, so a training step allocates
+nothing. The maths is the one of :mod:`fastmlp.backend._numpy`.
 """
 cimport numpy as cnp
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite
+from libc.math cimport isfinite, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
-from cpython.pyport cimport PY_SSIZE_T_MAX
+
+import threading
 
 import numpy as np
 
 from ._blas cimport gemm
 from ._kernels cimport (ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU, ACT_RELU, ACT_SIGMOID,
-                        ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH, activation_backward, bias_activation_forward,
-                        column_sums, loss_delta, optimizer_update)
+                        ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH, HYPER_CLIPNORM, MAX_SLOTS,
+                        N_HYPER, activation_backward, all_finite as finite_scan,
+                        bias_activation_forward, column_sums, learning_rate_at, loss_delta,
+                        multiply, optimizer_coefficients, optimizer_update, regularize,
+                        squared_norm)
 
 cnp.import_array()
 
 NAME = "cython"
-
-cdef extern from *:
-    """
-    #define FASTMLP_MAX_SLOTS 3
-    """
-    int FASTMLP_MAX_SLOTS
 
 
 # OpenMP is optional at compile time (scikit-learn's _openmp_helpers pattern).
@@ -99,7 +101,6 @@ cdef enum:
     PREDICT_STACK_DOUBLES = 1024   # 8 KiB of scratch on the stack for small predictions
     PREDICT_NOGIL_WORK = 65536     # multiply-adds above which predict releases the GIL
 
-
 cdef struct Layer:
     int n_in, n_out, act, n_alpha
     void* W
@@ -110,7 +111,12 @@ cdef struct Layer:
     void* dalpha
     void* Z          # workspace (capacity, n_out)
     void* A          # workspace (capacity, n_out); == Z when the backward pass does not
-                     # need Z apart from A (see _A_REPLACES_Z)
+                     # need Z apart from A (see _a_replaces_z)
+    void* D          # workspace A * mask (capacity, n_out), only with dropout
+    void* mask_base  # the chunk's dropout multipliers (rows, n_out), or NULL
+    void* mask       # this batch's rows of mask_base; NULL: no dropout now
+    bint has_reg
+    double kl1, kl2, bl1, bl2
 
 
 cdef struct Param:
@@ -127,6 +133,8 @@ cdef struct Net:
     Py_ssize_t capacity     # rows the workspaces hold
     void* xb                # gathered batch inputs (capacity, n_in)
     void* yb                # gathered batch targets (capacity, n_out)
+    void* wb                # gathered batch sample weights (capacity,)
+    void* input_mask_base   # the chunk's dropout multipliers of the inputs, or NULL
     void* d0                # delta ping-pong buffers (capacity, max_width)
     void* d1
     double* hyper
@@ -141,7 +149,7 @@ cdef inline bint _a_replaces_z(int act) noexcept nogil:
     """Whether a hidden layer can keep A = f(Z) in Z's memory: its backward pass needs
     only A, or Z's sign, which A has (relu, leaky_relu, elu). Saves a workspace and a
     stream of memory traffic per layer and batch. prelu (dalpha needs Z, and alpha may be
-    negative) and softplus (f' from Z) keep both."""
+    negative), softplus and the other activations whose derivative needs Z keep both."""
     return (act == ACT_LINEAR or act == ACT_RELU or act == ACT_LEAKY_RELU or act == ACT_ELU
             or act == ACT_SIGMOID or act == ACT_TANH or act == ACT_SOFTMAX)
 
@@ -231,12 +239,31 @@ cdef void _forward(Net* net, const floating* x, Py_ssize_t rows) noexcept nogil:
              <floating*> L.W, L.n_out, <floating> 0, <floating*> L.Z, L.n_out)
         _bias_activation(L.act, <floating*> L.Z, <floating*> L.A, <floating*> L.b,
                          <floating*> L.alpha, L.n_alpha, rows, L.n_out)
-        a_prev = <floating*> L.A
+        if L.mask != NULL:  # inverted dropout: the next layer sees A * mask
+            multiply(<floating*> L.A, <floating*> L.mask, <floating*> L.D, rows * L.n_out)
+            a_prev = <floating*> L.D
+        else:
+            a_prev = <floating*> L.A
 
 
-cdef double _backward(Net* net, const floating* x, const floating* y,
+cdef double _penalty(Net* net, floating* tag) noexcept nogil:
+    """The layers' L1/L2 penalty (no gradient)."""
+    cdef int l
+    cdef Layer* L
+    cdef double total = 0.0
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        if L.has_reg:
+            total += regularize(<floating*> L.W, <floating*> NULL, L.n_in * L.n_out,
+                                L.kl1, L.kl2)
+            total += regularize(<floating*> L.b, <floating*> NULL, L.n_out, L.bl1, L.bl2)
+    return total
+
+
+cdef double _backward(Net* net, const floating* x, const floating* y, const floating* w,
                       Py_ssize_t rows) noexcept nogil:
-    """Loss of the batch in the workspaces, and every parameter's gradient."""
+    """Loss of the batch in the workspaces (``w``: row weights or NULL) plus the
+    penalties, and every parameter's gradient."""
     cdef int l
     cdef Layer* L = &net.layers[net.n_layers - 1]
     cdef Layer* P
@@ -244,23 +271,32 @@ cdef double _backward(Net* net, const floating* x, const floating* y,
     cdef floating* dnext = <floating*> net.d1
     cdef floating* tmp
     cdef const floating* a_prev
-    cdef double loss = loss_delta(net.loss, L.act, <floating*> L.Z, <floating*> L.A, y, dz,
-                                  <floating*> L.alpha, L.n_alpha, <floating*> L.dalpha,
+    cdef double loss = loss_delta(net.loss, L.act, <floating*> L.Z, <floating*> L.A, y, w,
+                                  dz, <floating*> L.alpha, L.n_alpha, <floating*> L.dalpha,
                                   rows, L.n_out)
     if not isfinite(loss):
         return loss
     for l in range(net.n_layers - 1, -1, -1):
         L = &net.layers[l]
-        a_prev = x if l == 0 else <floating*> net.layers[l - 1].A
-        # dW = A_prev^T dZ ; db = sum_rows dZ
+        if l == 0:
+            a_prev = x
+        else:
+            P = &net.layers[l - 1]
+            a_prev = <floating*> (P.D if P.mask != NULL else P.A)
+        # dW = A_prev^T dZ ; db = sum_rows dZ  (+ the penalties' gradients)
         gemm(True, False, L.n_in, L.n_out, <int> rows, <floating> 1, a_prev, L.n_in, dz,
              L.n_out, <floating> 0, <floating*> L.dW, L.n_out)
         _column_sums(dz, <floating*> L.db, rows, L.n_out)
+        if L.has_reg:
+            loss += regularize(<floating*> L.W, <floating*> L.dW, L.n_in * L.n_out,
+                               L.kl1, L.kl2)
+            loss += regularize(<floating*> L.b, <floating*> L.db, L.n_out, L.bl1, L.bl2)
         if l > 0:
-            # dA_prev = dZ W^T ; dZ_prev = dA_prev * f'(Z_prev)
-            P = &net.layers[l - 1]
+            # dA_prev = dZ W^T (* mask) ; dZ_prev = dA_prev * f'(Z_prev)
             gemm(False, True, <int> rows, L.n_in, L.n_out, <floating> 1, dz, L.n_out,
                  <floating*> L.W, L.n_out, <floating> 0, dnext, L.n_in)
+            if P.mask != NULL:
+                multiply(dnext, <floating*> P.mask, dnext, rows * P.n_out)
             _activation_backward(P.act, <floating*> P.Z, <floating*> P.A, dnext,
                                  <floating*> P.alpha, P.n_alpha, <floating*> P.dalpha,
                                  rows, P.n_out)
@@ -271,34 +307,66 @@ cdef double _backward(Net* net, const floating* x, const floating* y,
 
 
 cdef void _update(Net* net, floating* tag) noexcept nogil:
-    """One optimizer step on every parameter."""
+    """One optimizer step on every parameter (_numpy.optimizer_step): count the step,
+    evaluate its learning rate and the rule's scalars, measure the global gradient norm
+    when clipping by norm, then one fused pass per parameter array."""
     cdef int i
     cdef Param* q
+    cdef double coef[4]
+    cdef double lr, norm, scale = 1
+    cdef double clipnorm = net.hyper[HYPER_CLIPNORM]
     net.scalars[0] += 1
+    lr = learning_rate_at(net.hyper, net.scalars[0] - 1)
+    optimizer_coefficients(net.opt_kind, net.hyper, net.scalars, lr, coef)
+    if clipnorm > 0:
+        norm = 0
+        for i in range(net.n_params):
+            norm += squared_norm(<floating*> net.params[i].g, net.params[i].size)
+        norm = sqrt(norm)
+        if norm > clipnorm:
+            scale = clipnorm / norm
     for i in range(net.n_params):
         q = &net.params[i]
-        optimizer_update(net.opt_kind, net.hyper, net.scalars, <floating*> q.p,
+        optimizer_update(net.opt_kind, net.hyper, coef, scale, <floating*> q.p,
                          <floating*> q.g, <floating*> q.s[0], <floating*> q.s[1],
                          <floating*> q.s[2], q.size)
 
 
-cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, Py_ssize_t n,
-                       const Py_ssize_t* order, Py_ssize_t batch_size, Py_ssize_t first,
-                       Py_ssize_t stop, double* losses) noexcept nogil:
-    """Run batches first..stop-1; return how many completed (stop at a non-finite loss)."""
+cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const floating* w,
+                       Py_ssize_t n, const Py_ssize_t* order, Py_ssize_t batch_size,
+                       Py_ssize_t first, Py_ssize_t stop, double* losses,
+                       bint dropout) noexcept nogil:
+    """Run batches first..stop-1; return how many completed (stop at a non-finite loss).
+
+    ``w``: sample weights indexed like ``x``'s rows, or NULL; ``dropout``: point each
+    layer's ``mask`` at the batch's rows of its ``mask_base``.
+    """
     cdef Py_ssize_t bi, r, start, rows
-    cdef int n_in = net.layers[0].n_in
+    cdef int l, n_in = net.layers[0].n_in
     cdef int n_out = net.layers[net.n_layers - 1].n_out
     cdef floating* xb = <floating*> net.xb
     cdef floating* yb = <floating*> net.yb
+    cdef floating* wb = <floating*> net.wb if w != NULL else NULL
+    cdef Layer* L
     cdef double loss
     for bi in range(first, stop):
         start = bi * batch_size
         rows = batch_size if start + batch_size <= n else n - start
         _gather(xb, x, order + start, rows, n_in)
         _gather(yb, y, order + start, rows, n_out)
+        if w != NULL:
+            for r in range(rows):
+                wb[r] = w[order[start + r]]
+        if net.input_mask_base != NULL:  # dropout on the inputs, in the gathered copy
+            multiply(xb, (<floating*> net.input_mask_base) + (bi - first) * batch_size * n_in,
+                     xb, rows * n_in)
+        if dropout:
+            for l in range(net.n_layers):
+                L = &net.layers[l]
+                if L.mask_base != NULL:
+                    L.mask = (<floating*> L.mask_base) + (bi - first) * batch_size * L.n_out
         _forward(net, xb, rows)
-        loss = _backward(net, xb, yb, rows)
+        loss = _backward(net, xb, yb, wb, rows)
         losses[bi - first] = loss
         if not isfinite(loss):
             return bi - first
@@ -346,7 +414,14 @@ cdef void _predict_any(Net* net, bint is_double, const void* x, Py_ssize_t n, vo
 # the Python-facing engine
 # --------------------------------------------------------------------------------------
 cdef class Engine:
-    """Compiled implementation of the backend contract (see ``_contract``)."""
+    """Compiled implementation of the backend contract (see ``_contract``).
+
+    ``train``, ``loss``, ``gradients``, ``layer_outputs`` and ``apply_gradients`` share the
+    training workspaces and gradient buffers (and may grow them), so they hold a lock: from
+    several threads they run one at a time and can neither overwrite nor free the
+    workspaces under a running chunk. ``predict`` uses private scratch and runs
+    concurrently without the GIL.
+    """
 
     cdef Net net
     cdef bint is_double
@@ -357,8 +432,12 @@ cdef class Engine:
     cdef list _keep          # arrays whose memory the pointers refer to
     cdef list _work          # workspaces
     cdef list _acts          # the activation workspace A_l of each layer
+    cdef list _drop_work     # dropout workspaces D
     cdef list _grads
     cdef object _hyper
+    cdef object _lock        # serializes the methods that use the shared workspaces
+    cdef object _bound_scalars   # the optimizer state arrays the pointers refer to
+    cdef list _bound_slots
 
     def __cinit__(self):
         self.net.layers = NULL
@@ -410,28 +489,59 @@ cdef class Engine:
                 L.dalpha = NULL
             L.Z = NULL
             L.A = NULL
+            L.D = NULL
+            L.mask_base = NULL
+            L.mask = NULL
+            if spec.regularizers:
+                L.kl1, L.kl2, L.bl1, L.bl2 = spec.regularizers[l]
+            else:
+                L.kl1 = L.kl2 = L.bl1 = L.bl2 = 0.0
+            L.has_reg = L.kl1 != 0 or L.kl2 != 0 or L.bl1 != 0 or L.bl2 != 0
             j += len(layer_params)
         self.net.capacity = 0
+        self.net.input_mask_base = NULL
         self._work = []
         self._acts = []
+        self._drop_work = []
+        self._lock = threading.Lock()
         self._bind_optimizer()
 
     def _bind_optimizer(self):
-        """Point the engine at the optimizer's state arrays and scalars."""
+        """Point the engine at the optimizer's state arrays and scalars (checked first)."""
         cdef int i, k
         opt = self.spec.optimizer
         flat = self.spec.flat_params
-        self._hyper = np.zeros(8, dtype=np.float64)
+        scalars = opt.scalars
+        if (not opt.state_matches(flat) or opt.n_slots > MAX_SLOTS
+                or not isinstance(scalars, np.ndarray) or scalars.dtype != np.float64
+                or scalars.shape != (4,) or not scalars.flags.c_contiguous
+                or not scalars.flags.writeable):
+            raise RuntimeError(f"the state of {type(opt).__name__} does not match the model's "
+                               "parameters (build it on them first)")
+        self._hyper = np.zeros(N_HYPER, dtype=np.float64)
         self.net.hyper = <double*> _ptr(self._hyper)
-        self.net.scalars = <double*> _ptr(opt.scalars)
-        self._keep = list(flat) + [opt.scalars] + [s for slot in opt.slots for s in slot]
+        self.net.scalars = <double*> _ptr(scalars)
+        self.net.opt_kind = opt.kind
+        self._bound_scalars = scalars
+        self._bound_slots = [s for slot in opt.slots for s in slot]
+        self._keep = list(flat) + [scalars] + self._bound_slots
         for i in range(len(flat)):
             q = &self.net.params[i]
             q.size = flat[i].size
             q.p = _ptr(flat[i])
             q.g = _ptr(self._grads[i])
-            for k in range(3):
+            for k in range(MAX_SLOTS):
                 q.s[k] = _ptr(opt.slots[i][k]) if k < len(opt.slots[i]) else NULL
+
+    def _bound_to_current_state(self):
+        """Whether the pointers still refer to the optimizer's state arrays."""
+        opt = self.spec.optimizer
+        if opt.scalars is not self._bound_scalars or opt.kind != self.net.opt_kind:
+            return False
+        slots = [s for slot in opt.slots for s in slot]
+        return (len(slots) == len(self._bound_slots)
+                and all(a is b for a, b in zip(slots, self._bound_slots))
+                and opt.state_matches(self.spec.flat_params))
 
     cdef void _reserve(self, Py_ssize_t rows) except *:
         """Make the training workspaces hold ``rows`` rows (allocates only when growing)."""
@@ -444,7 +554,10 @@ cdef class Engine:
         yb = np.empty((rows, self.net.layers[self.net.n_layers - 1].n_out), dtype=self.dtype)
         d0 = np.empty((rows, self.net.max_width), dtype=self.dtype)
         d1 = np.empty((rows, self.net.max_width), dtype=self.dtype)
+        wb = np.empty(rows, dtype=self.dtype)
         work += [xb, yb, d0, d1]
+        self._drop_work = [wb]
+        self.net.wb = _ptr(wb)
         self.net.xb = _ptr(xb)
         self.net.yb = _ptr(yb)
         self.net.d0 = _ptr(d0)
@@ -463,11 +576,18 @@ cdef class Engine:
                 work.append(a)
             L.A = _ptr(a)
             acts.append(a)
+            if spec.dropout and spec.dropout[l] > 0:
+                dropped = np.empty((rows, L.n_out), dtype=self.dtype)
+                self._drop_work.append(dropped)
+                L.D = _ptr(dropped)
         self._work = work
         self._acts = acts
         self.net.capacity = rows
 
     cdef void _load_hyper(self) except *:
+        """Re-read the hyper-parameters (and rebind the state if it was replaced)."""
+        if not self._bound_to_current_state():
+            self._bind_optimizer()
         self._hyper[:] = self.spec.optimizer.hyper()
 
     # -- contract ------------------------------------------------------------------------
@@ -517,78 +637,224 @@ cdef class Engine:
 
     def layer_outputs(self, cnp.ndarray x):
         cdef Py_ssize_t n = x.shape[0]
-        self._forward_batch(x)
-        outs = []
-        for l, arr in enumerate(a for a in self._layer_arrays()):
-            outs.append(np.array(arr[:n], copy=True))
-        return outs
+        with self._lock:
+            self._forward_batch(x)
+            return [np.array(arr[:n], copy=True) for arr in self._layer_arrays()]
 
     def _layer_arrays(self):
         """The activation workspaces A_l, first to last."""
         return list(self._acts)
 
-    def loss(self, cnp.ndarray x, cnp.ndarray y):
+    cdef void _set_masks(self, masks, Py_ssize_t rows) except *:
+        """Point each layer's ``mask_base`` at its mask (checked: ``rows`` rows)."""
+        cdef int l
+        for l in range(self.net.n_layers):
+            L = &self.net.layers[l]
+            m = masks[l] if masks is not None else None
+            if m is None:
+                L.mask_base = NULL
+                continue
+            if L.D == NULL:
+                raise ValueError(f"layer {l} has no dropout, but a mask was given")
+            if (not isinstance(m, np.ndarray) or m.dtype != self.dtype
+                    or m.shape != (rows, L.n_out) or not m.flags.c_contiguous):
+                raise ValueError(f"the dropout mask of layer {l} must be a C-contiguous "
+                                 f"{self.dtype} array of shape {(rows, L.n_out)}")
+            L.mask_base = _ptr(m)
+
+    cdef void* _input_mask_ptr(self, input_mask, Py_ssize_t rows) except? NULL:
+        if input_mask is None:
+            return NULL
+        if self.spec.input_dropout <= 0:
+            raise ValueError("the network has no dropout on its inputs, but a mask was given")
+        shape = (rows, self.net.layers[0].n_in)
+        if (not isinstance(input_mask, np.ndarray) or input_mask.dtype != self.dtype
+                or input_mask.shape != shape or not input_mask.flags.c_contiguous):
+            raise ValueError(f"the input dropout mask must be a C-contiguous {self.dtype} "
+                             f"array of shape {shape}")
+        return _ptr(input_mask)
+
+    cdef void _clear_masks(self) noexcept:
+        cdef int l
+        self.net.input_mask_base = NULL
+        for l in range(self.net.n_layers):
+            self.net.layers[l].mask_base = NULL
+            self.net.layers[l].mask = NULL
+
+    cdef void* _weights_ptr(self, sample_weight, Py_ssize_t n) except? NULL:
+        if sample_weight is None:
+            return NULL
+        if (not isinstance(sample_weight, np.ndarray) or sample_weight.dtype != self.dtype
+                or sample_weight.shape != (n,) or not sample_weight.flags.c_contiguous):
+            raise ValueError(f"sample_weight must be a C-contiguous {self.dtype} array of "
+                             f"shape ({n},)")
+        return _ptr(sample_weight)
+
+    def loss(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None):
         cdef Py_ssize_t n = x.shape[0], r0, rows, block = 1024
         cdef double total = 0.0
+        cdef char* wp = <char*> self._weights_ptr(sample_weight, n)
         cdef Layer* L = &self.net.layers[self.net.n_layers - 1]
         cdef int n_in = self.net.layers[0].n_in
         cdef char* xp = <char*> cnp.PyArray_DATA(x)
         cdef char* yp = <char*> cnp.PyArray_DATA(y)
-        self._reserve(min(n, block))
-        block = self.net.capacity
-        r0 = 0
-        with nogil:
-            while r0 < n:
-                rows = block if r0 + block <= n else n - r0
+        with self._lock:
+            self._reserve(min(n, block))
+            block = self.net.capacity
+            r0 = 0
+            with nogil:
+                while r0 < n:
+                    rows = block if r0 + block <= n else n - r0
+                    if self.is_double:
+                        _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
+                        total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
+                                                   <double*> L.A,
+                                                   <double*> (yp + r0 * L.n_out * 8),
+                                                   <double*> (wp + r0 * 8) if wp else NULL,
+                                                   NULL,
+                                                   <double*> L.alpha, L.n_alpha, NULL,
+                                                   rows, L.n_out)
+                    else:
+                        _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
+                        total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
+                                                   <float*> L.A,
+                                                   <float*> (yp + r0 * L.n_out * 4),
+                                                   <float*> (wp + r0 * 4) if wp else NULL,
+                                                   NULL,
+                                                   <float*> L.alpha, L.n_alpha, NULL,
+                                                   rows, L.n_out)
+                    r0 += rows
                 if self.is_double:
-                    _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
-                    total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
-                                               <double*> L.A,
-                                               <double*> (yp + r0 * L.n_out * 8), NULL,
-                                               <double*> L.alpha, L.n_alpha, NULL,
-                                               rows, L.n_out)
+                    total = total / n + _penalty(&self.net, <double*> NULL)
                 else:
-                    _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
-                    total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
-                                               <float*> L.A,
-                                               <float*> (yp + r0 * L.n_out * 4), NULL,
-                                               <float*> L.alpha, L.n_alpha, NULL,
-                                               rows, L.n_out)
-                r0 += rows
-        return total / n
+                    total = total / n + _penalty(&self.net, <float*> NULL)
+        return total
 
-    def gradients(self, cnp.ndarray x, cnp.ndarray y):
-        cdef Py_ssize_t n = x.shape[0]
+    def gradients(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None, masks=None,
+                  input_mask=None):
+        cdef Py_ssize_t n = x.shape[0], l
         cdef double loss
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
-        self._reserve(n)
-        with nogil:
-            if self.is_double:
-                _forward(&self.net, <double*> xp, n)
-                loss = _backward(&self.net, <double*> xp, <double*> yp, n)
-            else:
-                _forward(&self.net, <float*> xp, n)
-                loss = _backward(&self.net, <float*> xp, <float*> yp, n)
-        return loss, [g.copy() for g in self._grads]
+        cdef void* wp = self._weights_ptr(sample_weight, n)
+        cdef void* mp = self._input_mask_ptr(input_mask, n)
+        with self._lock:
+            self._reserve(n)
+            if mp != NULL:  # X * mask into the input workspace
+                xp = self.net.xb
+                with nogil:
+                    if self.is_double:
+                        multiply(<double*> cnp.PyArray_DATA(x), <double*> mp, <double*> xp,
+                                 n * self.net.layers[0].n_in)
+                    else:
+                        multiply(<float*> cnp.PyArray_DATA(x), <float*> mp, <float*> xp,
+                                 n * self.net.layers[0].n_in)
+            self._set_masks(masks, n)
+            for l in range(self.net.n_layers):
+                self.net.layers[l].mask = self.net.layers[l].mask_base
+            with nogil:
+                if self.is_double:
+                    _forward(&self.net, <double*> xp, n)
+                    loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
+                else:
+                    _forward(&self.net, <float*> xp, n)
+                    loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
+            self._clear_masks()
+            return loss, [g.copy() for g in self._grads]
 
     def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
-              Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses):
-        cdef Py_ssize_t n = x.shape[0], done
+              Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses,
+              sample_weight=None, masks=None, input_mask=None):
+        cdef Py_ssize_t n = x.shape[0], done = 0
         if stop <= first:
             return 0
-        self._reserve(min(batch_size, n))
-        self._load_hyper()
+        cdef Py_ssize_t chunk_rows = min(stop * batch_size, n) - first * batch_size
+        cdef void* wp = self._weights_ptr(sample_weight, n)
+        cdef void* mp = self._input_mask_ptr(input_mask, chunk_rows)
+        cdef bint dropout = masks is not None
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
-        with nogil:
-            if self.is_double:
-                done = _train(&self.net, <double*> xp, <double*> yp, n, &order[0],
-                              batch_size, first, stop, &losses[0])
-            else:
-                done = _train(&self.net, <float*> xp, <float*> yp, n, &order[0],
-                              batch_size, first, stop, &losses[0])
+        with self._lock:
+            self._reserve(min(batch_size, n))
+            self._load_hyper()
+            if dropout:
+                self._set_masks(masks, chunk_rows)
+            self.net.input_mask_base = mp
+            with nogil:
+                if self.is_double:
+                    done = _train(&self.net, <double*> xp, <double*> yp, <double*> wp, n,
+                                  &order[0], batch_size, first, stop, &losses[0], dropout)
+                else:
+                    done = _train(&self.net, <float*> xp, <float*> yp, <float*> wp, n,
+                                  &order[0], batch_size, first, stop, &losses[0], dropout)
+            if dropout or mp != NULL:
+                self._clear_masks()
         return done
+
+    def apply_gradients(self, grads):
+        """One optimizer step on every parameter with the given gradients."""
+        flat = self.spec.flat_params
+        if len(grads) != len(flat):
+            raise ValueError(f"got {len(grads)} gradients for {len(flat)} parameters")
+        for i, (g, p) in enumerate(zip(grads, flat)):
+            if np.shape(g) != p.shape:
+                raise ValueError(f"gradient {i} has shape {np.shape(g)}, expected {p.shape}")
+        with self._lock:  # the gradient buffers are shared with train and gradients
+            for g, buf in zip(grads, self._grads):
+                np.copyto(buf, g, casting="same_kind")
+            self._load_hyper()
+            with nogil:
+                if self.is_double:
+                    _update(&self.net, <double*> NULL)
+                else:
+                    _update(&self.net, <float*> NULL)
+
+# --------------------------------------------------------------------------------------
+# state helpers for the training guard (fastmlp._guard): one C call instead of one NumPy
+# call per array, so that checking and saving the state between chunks costs next to
+# nothing even for tiny networks trained epoch after epoch
+# --------------------------------------------------------------------------------------
+cdef cnp.ndarray _checked(object arr):
+    if (not isinstance(arr, np.ndarray) or not cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            or cnp.PyArray_TYPE(arr) not in (cnp.NPY_FLOAT64, cnp.NPY_FLOAT32)):
+        raise TypeError("expected C-contiguous float32 or float64 arrays")
+    return <cnp.ndarray> arr
+
+
+def all_finite(list arrays):
+    """Whether every value of every array (C-contiguous float32/float64) is finite."""
+    cdef cnp.ndarray a
+    cdef Py_ssize_t i, n
+    cdef double* d
+    cdef float* f
+    cdef bint ok = True
+    for obj in arrays:
+        a = _checked(obj)
+        n = cnp.PyArray_SIZE(a)
+        if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT64:
+            d = <double*> cnp.PyArray_DATA(a)
+            with nogil:
+                ok = finite_scan(d, n)
+        else:
+            f = <float*> cnp.PyArray_DATA(a)
+            with nogil:
+                ok = finite_scan(f, n)
+        if not ok:
+            return False
+    return True
+
+
+def copy_arrays(list dst, list src):
+    """dst[i][...] = src[i] for arrays of equal shape and dtype (C-contiguous)."""
+    cdef cnp.ndarray a, b
+    if len(dst) != len(src):
+        raise ValueError("copy_arrays needs lists of equal length")
+    for x, y in zip(dst, src):
+        a = _checked(x)
+        b = _checked(y)
+        if not cnp.PyArray_SAMESHAPE(a, b) or cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(b):
+            raise ValueError("copy_arrays needs arrays of equal shape and dtype")
+        memcpy(cnp.PyArray_DATA(a), cnp.PyArray_DATA(b), cnp.PyArray_NBYTES(a))
 
 
 # --------------------------------------------------------------------------------------
@@ -601,9 +867,8 @@ def elementwise_passes_py(int kind, floating[:, ::1] z, floating[::1] b, floatin
     the current thread count and parallel threshold (see :func:`set_parallel_min`)."""
     cdef Py_ssize_t rows = z.shape[0], cols = z.shape[1]
     cdef int r
-    if kind == ACT_PRELU or kind == ACT_SOFTPLUS or kind == ACT_SOFTMAX:
-        raise ValueError("use an activation whose A can replace Z (not prelu, softplus, "
-                         "softmax)")
+    if not _a_replaces_z(kind):
+        raise ValueError("use an activation whose A can replace Z (relu, tanh, sigmoid, ...)")
     if (d.shape[0] != rows or d.shape[1] != cols or b.shape[0] != cols
             or db.shape[0] != cols or rows == 0 or cols == 0):
         raise ValueError("z and d must have one shape (rows, cols), b and db (cols,)")

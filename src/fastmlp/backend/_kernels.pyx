@@ -8,8 +8,8 @@ wrappers so the tests can call each kernel on NumPy arrays.
 """
 cimport numpy as cnp
 from cython cimport floating
-from libc.math cimport (exp, expf, expm1, expm1f, fabs, fabsf, isfinite, log, log1p, log1pf,
-                        sqrt, tanh)
+from libc.math cimport (INFINITY, erf, exp, expf, expm1, expm1f, fabs, fabsf, floor, isfinite,
+                        log, log1p, log1pf, pow, sqrt, sqrtf, tanh)
 
 import numpy as np
 
@@ -17,6 +17,11 @@ cnp.import_array()
 
 cdef double LEAKY_SLOPE = 0.01   # activations.LEAKY_RELU_SLOPE
 cdef double ELU_ALPHA = 1.0      # activations.ELU_ALPHA
+cdef double SELU_ALPHA = 1.6732632423543772848170429916717   # activations.SELU_ALPHA
+cdef double SELU_SCALE = 1.0507009873554804934193349852946   # activations.SELU_SCALE
+cdef double SQRT1_2 = 0.70710678118654752440        # 1 / sqrt(2)
+cdef double INV_SQRT_2PI = 0.39894228040143267794   # 1 / sqrt(2 pi)
+cdef double HUBER_DELTA = 1.0    # losses.HUBER_DELTA
 
 
 # --------------------------------------------------------------------------------------
@@ -74,13 +79,6 @@ cdef inline floating _tanh(floating x) noexcept nogil:
         return tanh(x)
 
 
-cdef inline floating _fabs(floating x) noexcept nogil:
-    if floating is float:
-        return fabsf(x)
-    else:
-        return fabs(x)
-
-
 cdef inline floating _sigmoid(floating x) noexcept nogil:
     """1 / (1 + e^-x) from e = exp(-|x|), which never overflows."""
     cdef floating e = _exp(-_fabs(x))
@@ -93,6 +91,15 @@ cdef inline floating _softplus(floating x) noexcept nogil:
     """max(x, 0) + log1p(exp(-|x|))."""
     cdef floating m = x if x > 0 else 0
     return m + _log1p(_exp(-_fabs(x)))
+
+
+cdef inline floating _gelu_cdf(floating x) noexcept nogil:
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2."""
+    return (1 + <floating> erf(x * <floating> SQRT1_2)) / 2
+
+
+cdef inline floating _clip(floating x, floating low, floating high) noexcept nogil:
+    return low if x < low else (high if x > high else x)
 
 
 # --------------------------------------------------------------------------------------
@@ -147,6 +154,39 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
             for j in range(cols):
                 zr[j] = zr[j] + b[j]
                 ar[j] = _softplus(zr[j])
+        elif kind == ACT_GELU:
+            for j in range(cols):
+                v = zr[j] + b[j]
+                zr[j] = v
+                ar[j] = v * _gelu_cdf(v)
+        elif kind == ACT_SILU:
+            for j in range(cols):
+                v = zr[j] + b[j]
+                zr[j] = v
+                ar[j] = v * _sigmoid(v)
+        elif kind == ACT_SELU:
+            for j in range(cols):
+                v = zr[j] + b[j]
+                zr[j] = v
+                if v > 0:
+                    ar[j] = <floating> SELU_SCALE * v
+                else:
+                    ar[j] = <floating> SELU_SCALE * (<floating> SELU_ALPHA * <floating> expm1(v))
+        elif kind == ACT_MISH:
+            for j in range(cols):
+                v = zr[j] + b[j]
+                zr[j] = v
+                ar[j] = v * <floating> tanh(_softplus(v))
+        elif kind == ACT_HARD_SIGMOID:
+            for j in range(cols):
+                v = zr[j] + b[j]
+                zr[j] = v
+                ar[j] = _clip(v + 3, <floating> 0, <floating> 6) / 6
+        elif kind == ACT_RELU6:
+            for j in range(cols):
+                v = zr[j] + b[j]
+                zr[j] = v
+                ar[j] = _clip(v, <floating> 0, <floating> 6)
         elif kind == ACT_SOFTMAX:
             m = zr[0] + b[0]
             for j in range(cols):
@@ -171,7 +211,7 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
                               Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """dZ = dA * f'(Z) in place; for prelu also dalpha = sum over z <= 0 of dA * z."""
     cdef Py_ssize_t i, j, base
-    cdef floating v, s, slope
+    cdef floating v, s, t, slope
     if kind == ACT_LINEAR:
         return
     if kind == ACT_PRELU:
@@ -210,6 +250,37 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
         elif kind == ACT_SOFTPLUS:
             for j in range(cols):
                 d[base + j] = d[base + j] * _sigmoid(z[base + j])
+        elif kind == ACT_GELU:
+            for j in range(cols):
+                v = z[base + j]
+                d[base + j] = d[base + j] * (_gelu_cdf(v) + v * (<floating> INV_SQRT_2PI
+                                                                 * <floating> exp(-(v * v) / 2)))
+        elif kind == ACT_SILU:
+            for j in range(cols):
+                v = z[base + j]
+                s = _sigmoid(v)
+                d[base + j] = d[base + j] * (s * (1 + v * (1 - s)))
+        elif kind == ACT_SELU:
+            for j in range(cols):
+                if z[base + j] > 0:
+                    d[base + j] = d[base + j] * <floating> SELU_SCALE
+                else:
+                    d[base + j] = d[base + j] * (a[base + j] + <floating> SELU_SCALE
+                                                 * <floating> SELU_ALPHA)
+        elif kind == ACT_MISH:
+            for j in range(cols):
+                v = z[base + j]
+                t = <floating> tanh(_softplus(v))
+                d[base + j] = d[base + j] * (t + v * _sigmoid(v) * (1 - t * t))
+        elif kind == ACT_HARD_SIGMOID:
+            for j in range(cols):
+                v = z[base + j]
+                d[base + j] = d[base + j] / 6 if (v > -3 and v < 3) else 0
+        elif kind == ACT_RELU6:
+            for j in range(cols):
+                v = z[base + j]
+                if not (v > 0 and v < 6):
+                    d[base + j] = 0
         elif kind == ACT_SOFTMAX:
             s = 0
             for j in range(cols):
@@ -222,49 +293,116 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
 # losses: mean value, and dL/dZ of the output layer (cross-entropies fused)
 # --------------------------------------------------------------------------------------
 cdef double loss_delta(int loss, int out_kind, const floating* z, const floating* a,
-                       const floating* y, floating* dz, const floating* alpha, int n_alpha,
-                       floating* dalpha, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
-    """Return the batch's mean loss; if ``dz`` is not NULL, write dL/dZ into it.
+                       const floating* y, const floating* w, floating* dz,
+                       const floating* alpha, int n_alpha, floating* dalpha,
+                       Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """Return the batch's loss ``sum_i w_i l_i / rows``; if ``dz`` is not NULL, write dL/dZ.
 
-    mse: mean((a - y)^2), dZ = f'(Z) * 2 (a - y) / (rows cols)
-    bce: mean(max(z, 0) - z y + log1p(exp(-|z|))), dZ = (a - y) / (rows cols)
-    cce: -sum(y * log_softmax(z)) / rows, dZ = (a - y) / rows
+    ``w`` holds the row weights, or is NULL for all ones. With ``e = a - y``, per element:
+    mse: e^2, dA = 2 e / (rows cols)
+    mae: |e|, dA = sign(e) / (rows cols)
+    huber: e^2 / 2 if |e| <= delta else delta (|e| - delta / 2), dA = clip(e) / (rows cols)
+    hinge: max(1 - y a, 0), dA = -y / (rows cols) where 1 - y a > 0
+    then dZ = f'(Z) * w_i dA; fused with their outputs:
+    bce: max(z, 0) - z y + log1p(exp(-|z|)), dZ = w_i (a - y) / (rows cols)
+    cce: -sum_j y log_softmax(z) per row, dZ = w_i (a - y) / rows
     """
     cdef Py_ssize_t i, j, k, size = rows * cols
-    cdef double total = 0.0
-    cdef floating diff, zz, m, s
-    if loss == LOSS_MSE:
-        for k in range(size):
-            diff = a[k] - y[k]
-            total += diff * diff
-            if dz != NULL:
-                dz[k] = 2 * diff / <floating> size
-        if dz != NULL:
-            activation_backward(out_kind, z, a, dz, alpha, n_alpha, dalpha, rows, cols)
-        return total / size
-    if loss == LOSS_BCE:
-        for k in range(size):
-            zz = z[k]
-            total += (zz if zz > 0 else 0) - zz * y[k] + _log1p(_exp(-_fabs(zz)))
-            if dz != NULL:
-                dz[k] = (a[k] - y[k]) / <floating> size
-        return total / size
-    # LOSS_CCE
+    cdef double total = 0.0, row
+    cdef floating diff, e, zz, m, s, wi, g
+    cdef floating n_el = <floating> size
+    cdef floating delta = <floating> HUBER_DELTA
+    if loss == LOSS_CCE:
+        for i in range(rows):
+            wi = w[i] if w != NULL else 1
+            m = z[i * cols]
+            for j in range(cols):
+                if z[i * cols + j] > m:
+                    m = z[i * cols + j]
+            s = 0
+            for j in range(cols):
+                s = s + _exp(z[i * cols + j] - m)
+            s = <floating> log(s)
+            row = 0.0
+            for j in range(cols):
+                k = i * cols + j
+                row -= y[k] * (z[k] - m - s)
+                if dz != NULL:
+                    dz[k] = (a[k] - y[k]) / <floating> rows * wi
+            total += wi * row
+        return total / rows
     for i in range(rows):
-        m = z[i * cols]
-        for j in range(cols):
-            if z[i * cols + j] > m:
-                m = z[i * cols + j]
-        s = 0
-        for j in range(cols):
-            s = s + _exp(z[i * cols + j] - m)
-        s = <floating> log(s)
-        for j in range(cols):
-            k = i * cols + j
-            total -= y[k] * (z[k] - m - s)
-            if dz != NULL:
-                dz[k] = (a[k] - y[k]) / <floating> rows
-    return total / rows
+        wi = w[i] if w != NULL else 1
+        row = 0.0
+        if loss == LOSS_MSE:
+            for j in range(cols):
+                k = i * cols + j
+                diff = a[k] - y[k]
+                row += diff * diff
+                if dz != NULL:
+                    dz[k] = 2 * diff / n_el * wi
+        elif loss == LOSS_BCE:
+            for j in range(cols):
+                k = i * cols + j
+                zz = z[k]
+                row += ((zz if zz > 0 else 0) - zz * y[k]
+                        + <floating> log1p(<floating> exp(-fabs(zz))))
+                if dz != NULL:
+                    dz[k] = (a[k] - y[k]) / n_el * wi
+        elif loss == LOSS_MAE:
+            for j in range(cols):
+                k = i * cols + j
+                diff = a[k] - y[k]
+                row += fabs(diff)
+                if dz != NULL:
+                    g = 1 if diff > 0 else (-1 if diff < 0 else 0)
+                    dz[k] = g / n_el * wi
+        elif loss == LOSS_HUBER:
+            for j in range(cols):
+                k = i * cols + j
+                diff = a[k] - y[k]
+                e = fabs(diff)
+                row += e * e / 2 if e <= delta else delta * (e - delta / 2)
+                if dz != NULL:
+                    dz[k] = _clip(diff, -delta, delta) / n_el * wi
+        elif loss == LOSS_HINGE:
+            for j in range(cols):
+                k = i * cols + j
+                e = 1 - y[k] * a[k]
+                if e > 0:
+                    row += e
+                if dz != NULL:
+                    dz[k] = (-y[k] if e > 0 else 0) / n_el * wi
+        total += wi * row
+    if dz != NULL and loss != LOSS_BCE:
+        activation_backward(out_kind, z, a, dz, alpha, n_alpha, dalpha, rows, cols)
+    return total / size
+
+
+cdef double regularize(const floating* p, floating* g, Py_ssize_t size, double l1,
+                       double l2) noexcept nogil:
+    """Return l1 sum|p| + l2 sum p^2; if ``g`` is not NULL, g += l1 sign(p) + 2 l2 p."""
+    cdef Py_ssize_t i
+    cdef double s1 = 0.0, s2 = 0.0
+    cdef floating c1 = <floating> l1
+    cdef floating c2 = <floating> (2 * l2)
+    cdef floating v, sg
+    for i in range(size):
+        v = p[i]
+        s1 += fabs(v)
+        s2 += v * v
+        if g != NULL:
+            sg = 1 if v > 0 else (-1 if v < 0 else 0)
+            g[i] = g[i] + (c1 * sg + c2 * v)
+    return l1 * s1 + l2 * s2
+
+
+cdef void multiply(const floating* x, const floating* m, floating* out,
+                   Py_ssize_t size) noexcept nogil:
+    """out = x * m element-wise (dropout: A * mask forward, dA * mask backward)."""
+    cdef Py_ssize_t i
+    for i in range(size):
+        out[i] = x[i] * m[i]
 
 
 cdef void column_sums(const floating* d, floating* out, Py_ssize_t rows, Py_ssize_t cols,
@@ -343,23 +481,353 @@ def finite_status(object arr, object dtype=None, Py_ssize_t n_features=-1):
 
 
 # --------------------------------------------------------------------------------------
-# optimizer updates: one fused pass over each parameter array
+# optimizer updates: _numpy.optimizer_step and the *_update rules, line for line
 # --------------------------------------------------------------------------------------
-cdef void optimizer_update(int kind, const double* hyper, double* scalars, floating* p,
-                           const floating* g, floating* s0, floating* s1, floating* s2,
-                           Py_ssize_t size) noexcept nogil:
-    """Update ``p`` (and its state ``s0..s2``) in place; hyper = [lr, weight_decay, ...].
+cdef inline floating _sqrt(floating x) noexcept nogil:
+    """Correctly rounded square root in the array's own precision (as np.sqrt)."""
+    if floating is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
 
-    ``scalars[0]`` is the step count, already incremented for this step.
+
+cdef inline floating _fabs(floating x) noexcept nogil:
+    if floating is float:
+        return fabsf(x)
+    else:
+        return fabs(x)
+
+
+cdef double learning_rate_at(const double* hyper, double iteration) noexcept nogil:
+    """Learning rate after ``iteration`` completed updates (_numpy.learning_rate_at).
+
+    constant: lr ; exponential: lr * r^e ; inverse: lr / (1 + r e)^power, with
+    e = iteration / decay_steps (floored with staircase).
     """
+    cdef double lr = hyper[HYPER_LR]
+    cdef int kind = <int> hyper[HYPER_SCHEDULE]
+    cdef double e
+    if kind == SCHEDULE_CONSTANT:
+        return lr
+    e = iteration / hyper[HYPER_DECAY_STEPS]
+    if hyper[HYPER_STAIRCASE] != 0:
+        e = floor(e)
+    if kind == SCHEDULE_EXPONENTIAL:
+        return lr * pow(hyper[HYPER_DECAY_RATE], e)
+    return lr / pow(1 + hyper[HYPER_DECAY_RATE] * e, hyper[HYPER_POWER])
+
+
+cdef double squared_norm(const floating* g, Py_ssize_t size) noexcept nogil:
+    """sum(g^2), accumulated in double."""
     cdef Py_ssize_t i
-    cdef floating lr = <floating> hyper[0]
-    cdef floating wd = <floating> hyper[1]
+    cdef double s = 0
+    for i in range(size):
+        s += <double> g[i] * <double> g[i]
+    return s
+
+
+cdef void optimizer_coefficients(int kind, const double* hyper, double* scalars, double lr,
+                                 double* coef) noexcept nogil:
+    """The per-step scalars of a rule (float64), once per step, into ``coef[0..3]``.
+
+    ``scalars[0]`` is the step count t, already incremented; NAdam's running product
+    ``scalars[1]`` is advanced here (nadam_update's preamble).
+    """
+    cdef double t = scalars[0], b1, b2, mu, mu_next, psi
+    coef[0] = lr
+    coef[1] = 0
+    coef[2] = 0
+    coef[3] = 0
+    if kind == OPT_MOMENTUM:
+        coef[1] = 1 if t == 1 else 0                         # first step: b <- g
+    elif kind == OPT_ADAGRAD:
+        coef[0] = lr / (1 + (t - 1) * hyper[HYPER_RULE])     # lr / (1 + (t-1) lr_decay)
+    elif kind == OPT_ADAM:
+        coef[0] = lr / (1 - pow(hyper[HYPER_RULE], t))       # step size
+        coef[1] = sqrt(1 - pow(hyper[HYPER_RULE + 1], t))    # sqrt(1 - b2^t)
+    elif kind == OPT_ADAMAX:
+        coef[0] = lr / (1 - pow(hyper[HYPER_RULE], t))
+    elif kind == OPT_NADAM:
+        b1 = hyper[HYPER_RULE]
+        b2 = hyper[HYPER_RULE + 1]
+        psi = hyper[HYPER_RULE + 3]
+        mu = b1 * (1 - 0.5 * pow(0.96, t * psi))
+        mu_next = b1 * (1 - 0.5 * pow(0.96, (t + 1) * psi))
+        scalars[1] *= mu
+        coef[0] = lr * (1 - mu) / (1 - scalars[1])
+        coef[1] = lr * mu_next / (1 - scalars[1] * mu_next)
+        coef[2] = 1 - pow(b2, t)                              # bias correction 2
+
+
+# The update loops below are branch-free so that the compiler can vectorize them: the
+# options of a rule (first step, nesterov, centered, momentum, amsgrad) are arguments of a
+# ``cdef inline`` loop that each rule calls with constants, one call per combination, so
+# every call site compiles to its own specialised loop. Clipping and weight decay are
+# applied unconditionally with neutral values when off (scale 1, bounds +-inf, decay 0),
+# which leaves every value unchanged (at most the sign of a zero gradient differs).
+cdef inline floating _gradient(const floating* g, const floating* p, Py_ssize_t i,
+                               floating scale, floating lo, floating hi,
+                               floating wd) noexcept nogil:
+    """clip_gradients then weight decay: min(max(g_i * scale, lo), hi) + wd * p_i."""
+    cdef floating gi = g[i] * scale
+    gi = hi if gi > hi else gi
+    gi = lo if gi < lo else gi
+    return gi + wd * p[i]
+
+
+cdef void sgd_update(floating lr, floating scale, floating lo, floating hi, floating wd,
+                     floating* p, const floating* g, Py_ssize_t size) noexcept nogil:
+    """p <- p - lr g."""
+    cdef Py_ssize_t i
     cdef floating gi
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        p[i] = p[i] - lr * gi
+
+
+cdef inline void _momentum_loop(floating lr, floating mu, floating keep, floating scale,
+                                floating lo, floating hi, floating wd, floating* p,
+                                const floating* g, floating* b, Py_ssize_t size,
+                                bint first, bint nesterov) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, bi
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        bi = gi if first else mu * b[i] + keep * gi
+        b[i] = bi
+        p[i] = p[i] - lr * ((gi + mu * bi) if nesterov else bi)
+
+
+cdef void momentum_update(const double* hyper, const double* coef, floating scale,
+                          floating lo, floating hi, floating wd, floating* p,
+                          const floating* g, floating* b, Py_ssize_t size) noexcept nogil:
+    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
+    cdef floating lr = <floating> coef[0]
+    cdef floating mu = <floating> hyper[HYPER_RULE]
+    cdef floating keep = <floating> (1 - hyper[HYPER_RULE + 1])
+    cdef bint first = coef[1] != 0
+    if hyper[HYPER_RULE + 2] != 0:
+        if first:
+            _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True)
+        else:
+            _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True)
+    elif first:
+        _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False)
+    else:
+        _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False)
+
+
+cdef void adagrad_update(const double* hyper, const double* coef, floating scale,
+                         floating lo, floating hi, floating wd, floating* p,
+                         const floating* g, floating* G, Py_ssize_t size) noexcept nogil:
+    """G <- G + g^2 ; p <- p - clr g / (sqrt(G) + eps)."""
+    cdef Py_ssize_t i
+    cdef floating gi, Gi
+    cdef floating clr = <floating> coef[0]
+    cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        Gi = G[i] + gi * gi
+        G[i] = Gi
+        p[i] = p[i] - clr * (gi / (_sqrt(Gi) + eps))
+
+
+cdef void adadelta_update(const double* hyper, const double* coef, floating scale,
+                          floating lo, floating hi, floating wd, floating* p,
+                          const floating* g, floating* v, floating* u,
+                          Py_ssize_t size) noexcept nogil:
+    """v <- rho v + (1-rho) g^2 ; delta = sqrt(u + eps) / sqrt(v + eps) g ;
+    u <- rho u + (1-rho) delta^2 ; p <- p - lr delta."""
+    cdef Py_ssize_t i
+    cdef floating gi, vi, delta
+    cdef floating lr = <floating> coef[0]
+    cdef floating rho = <floating> hyper[HYPER_RULE]
+    cdef floating one_rho = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        vi = rho * v[i] + one_rho * gi * gi
+        v[i] = vi
+        delta = _sqrt(u[i] + eps) / _sqrt(vi + eps) * gi
+        u[i] = rho * u[i] + one_rho * delta * delta
+        p[i] = p[i] - lr * delta
+
+
+cdef inline void _rmsprop_loop(floating lr, floating rho, floating one_rho, floating eps,
+                               floating mu, floating scale, floating lo, floating hi,
+                               floating wd, floating* p, const floating* g, floating* v,
+                               floating* a, floating* b, Py_ssize_t size, bint centered,
+                               bint use_momentum) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, vi, ai, d, bi
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        vi = rho * v[i] + one_rho * gi * gi
+        v[i] = vi
+        if centered:
+            ai = rho * a[i] + one_rho * gi
+            a[i] = ai
+            d = _sqrt(vi - ai * ai) + eps
+        else:
+            d = _sqrt(vi) + eps
+        if use_momentum:
+            bi = mu * b[i] + gi / d
+            b[i] = bi
+            p[i] = p[i] - lr * bi
+        else:
+            p[i] = p[i] - lr * (gi / d)
+
+
+cdef void rmsprop_update(const double* hyper, const double* coef, floating scale,
+                         floating lo, floating hi, floating wd, floating* p,
+                         const floating* g, floating* v, floating* a, floating* b,
+                         Py_ssize_t size) noexcept nogil:
+    """v <- rho v + (1-rho) g^2 ; d = sqrt(v) + eps, or centered sqrt(v - a^2) + eps with
+    a <- rho a + (1-rho) g ; p <- p - lr g / d, or with momentum b <- mu b + g / d and
+    p <- p - lr b. (``a``, ``b`` are NULL when unused.)"""
+    cdef floating lr = <floating> coef[0]
+    cdef floating rho = <floating> hyper[HYPER_RULE]
+    cdef floating one_rho = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    cdef floating mu = <floating> hyper[HYPER_RULE + 2]
+    cdef bint use_momentum = hyper[HYPER_RULE + 2] > 0
+    if hyper[HYPER_RULE + 3] != 0:
+        if use_momentum:
+            _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                          True, True)
+        else:
+            _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                          True, False)
+    elif use_momentum:
+        _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                      False, True)
+    else:
+        _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                      False, False)
+
+
+cdef inline void _adam_loop(floating step_size, floating bc2_sqrt, floating b1,
+                            floating one_b1, floating b2, floating one_b2, floating eps,
+                            floating scale, floating lo, floating hi, floating wd,
+                            floating* p, const floating* g, floating* m, floating* v,
+                            floating* vmax, Py_ssize_t size, bint amsgrad) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi, d
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        mi = b1 * m[i] + one_b1 * gi
+        m[i] = mi
+        vi = b2 * v[i] + one_b2 * gi * gi
+        v[i] = vi
+        if amsgrad:
+            vi = vmax[i] if vmax[i] > vi else vi
+            vmax[i] = vi
+        d = _sqrt(vi) / bc2_sqrt + eps
+        p[i] = p[i] - step_size * (mi / d)
+
+
+cdef void adam_update(const double* hyper, const double* coef, floating scale,
+                      floating lo, floating hi, floating wd, floating* p, const floating* g,
+                      floating* m, floating* v, floating* vmax, Py_ssize_t size) noexcept nogil:
+    """m <- b1 m + (1-b1) g ; v <- b2 v + (1-b2) g^2 ; amsgrad: vmax <- max(vmax, v) ;
+    p <- p - step_size m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)."""
+    cdef floating step_size = <floating> coef[0]
+    cdef floating bc2_sqrt = <floating> coef[1]
+    cdef floating b1 = <floating> hyper[HYPER_RULE]
+    cdef floating one_b1 = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating b2 = <floating> hyper[HYPER_RULE + 1]
+    cdef floating one_b2 = <floating> (1 - hyper[HYPER_RULE + 1])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 2]
+    if hyper[HYPER_RULE + 3] != 0:
+        _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd, p, g,
+                   m, v, vmax, size, True)
+    else:
+        _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd, p, g,
+                   m, v, vmax, size, False)
+
+
+cdef void adamax_update(const double* hyper, const double* coef, floating scale,
+                        floating lo, floating hi, floating wd, floating* p,
+                        const floating* g, floating* m, floating* u,
+                        Py_ssize_t size) noexcept nogil:
+    """m <- b1 m + (1-b1) g ; u <- max(b2 u, |g| + eps) ; p <- p - clr m / u."""
+    cdef Py_ssize_t i
+    cdef floating gi, mi, ui, ai
+    cdef floating clr = <floating> coef[0]
+    cdef floating b1 = <floating> hyper[HYPER_RULE]
+    cdef floating one_b1 = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating b2 = <floating> hyper[HYPER_RULE + 1]
+    cdef floating eps = <floating> hyper[HYPER_RULE + 2]
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        mi = b1 * m[i] + one_b1 * gi
+        m[i] = mi
+        ui = b2 * u[i]
+        ai = _fabs(gi) + eps
+        ui = ai if ai > ui else ui
+        u[i] = ui
+        p[i] = p[i] - clr * (mi / ui)
+
+
+cdef void nadam_update(const double* hyper, const double* coef, floating scale,
+                       floating lo, floating hi, floating wd, floating* p, const floating* g,
+                       floating* m, floating* v, Py_ssize_t size) noexcept nogil:
+    """m, v as Adam ; d = sqrt(v / (1 - b2^t)) + eps ;
+    p <- p - grad_coef g / d - momentum_coef m / d."""
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi, d
+    cdef floating grad_coef = <floating> coef[0]
+    cdef floating momentum_coef = <floating> coef[1]
+    cdef floating bc2 = <floating> coef[2]
+    cdef floating b1 = <floating> hyper[HYPER_RULE]
+    cdef floating one_b1 = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating b2 = <floating> hyper[HYPER_RULE + 1]
+    cdef floating one_b2 = <floating> (1 - hyper[HYPER_RULE + 1])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 2]
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        mi = b1 * m[i] + one_b1 * gi
+        m[i] = mi
+        vi = b2 * v[i] + one_b2 * gi * gi
+        v[i] = vi
+        d = _sqrt(vi / bc2) + eps
+        p[i] = p[i] - grad_coef * (gi / d)
+        p[i] = p[i] - momentum_coef * (mi / d)
+
+
+cdef void optimizer_update(int kind, const double* hyper, const double* coef, double scale,
+                           floating* p, const floating* g, floating* s0, floating* s1,
+                           floating* s2, Py_ssize_t size) noexcept nogil:
+    """One fused pass of rule ``kind`` over one parameter array and its state ``s0..s2``.
+
+    ``coef`` comes from optimizer_coefficients; ``scale`` is the global-norm clipping
+    factor of the step (1 when not clipping).
+    """
+    cdef floating sc = <floating> scale
+    cdef floating hi = <floating> hyper[HYPER_CLIPVALUE] if hyper[HYPER_CLIPVALUE] > 0 \
+        else <floating> INFINITY
+    cdef floating lo = -hi
+    cdef floating wd = <floating> hyper[HYPER_WEIGHT_DECAY]
     if kind == OPT_SGD:
-        for i in range(size):
-            gi = g[i] + wd * p[i] if wd != 0 else g[i]
-            p[i] = p[i] - lr * gi
+        sgd_update(<floating> coef[0], sc, lo, hi, wd, p, g, size)
+    elif kind == OPT_MOMENTUM:
+        momentum_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size)
+    elif kind == OPT_ADAGRAD:
+        adagrad_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size)
+    elif kind == OPT_ADADELTA:
+        adadelta_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
+    elif kind == OPT_RMSPROP:
+        # slots: v, then a if centered, then b if momentum > 0
+        if hyper[HYPER_RULE + 3] != 0:
+            rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size)
+        else:
+            rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, <floating*> NULL, s1, size)
+    elif kind == OPT_ADAM:
+        adam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size)
+    elif kind == OPT_ADAMAX:
+        adamax_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
+    elif kind == OPT_NADAM:
+        nadam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
 
 
 # --------------------------------------------------------------------------------------
@@ -393,3 +861,42 @@ def activation_backward_py(int kind, floating[:, ::1] z, floating[:, ::1] a,
                             &alpha[0] if n_alpha else NULL, n_alpha, &dal[0],
                             z.shape[0], z.shape[1])
     return d, (dalpha if n_alpha else None)
+
+
+def loss_delta_py(int loss, int out_kind, floating[:, ::1] z, floating[:, ::1] a,
+                  floating[:, ::1] y, floating[::1] w=None):
+    """Return (loss, dZ) computed by the compiled kernel (no prelu output)."""
+    dz = np.zeros_like(np.asarray(z))
+    cdef floating[:, ::1] dd = dz
+    cdef double value = loss_delta(loss, out_kind, &z[0, 0], &a[0, 0], &y[0, 0],
+                                   &w[0] if w is not None else NULL, &dd[0, 0], NULL, 0,
+                                   NULL, z.shape[0], z.shape[1])
+    return value, dz
+
+
+def regularize_py(floating[::1] p, double l1, double l2):
+    """Return (penalty, gradient added to zeros) computed by the compiled kernel."""
+    g = np.zeros_like(np.asarray(p))
+    cdef floating[::1] gg = g
+    cdef double value = regularize(&p[0], &gg[0], p.shape[0], l1, l2)
+    return value, g
+
+
+def learning_rate_at_py(const double[::1] hyper, double iteration):
+    """The compiled schedule: learning rate after ``iteration`` completed updates."""
+    return learning_rate_at(&hyper[0], iteration)
+
+
+def optimizer_constants():
+    """The rule ids and hyper-vector layout the kernels were compiled with."""
+    return {"SGD_KIND": OPT_SGD, "MOMENTUM_KIND": OPT_MOMENTUM, "ADAGRAD_KIND": OPT_ADAGRAD,
+            "ADADELTA_KIND": OPT_ADADELTA, "RMSPROP_KIND": OPT_RMSPROP,
+            "ADAM_KIND": OPT_ADAM, "ADAMAX_KIND": OPT_ADAMAX, "NADAM_KIND": OPT_NADAM,
+            "H_LR": HYPER_LR, "H_WEIGHT_DECAY": HYPER_WEIGHT_DECAY, "H_RULE": HYPER_RULE,
+            "H_SCHEDULE": HYPER_SCHEDULE, "H_DECAY_STEPS": HYPER_DECAY_STEPS,
+            "H_DECAY_RATE": HYPER_DECAY_RATE, "H_POWER": HYPER_POWER,
+            "H_STAIRCASE": HYPER_STAIRCASE, "H_CLIPNORM": HYPER_CLIPNORM,
+            "H_CLIPVALUE": HYPER_CLIPVALUE, "N_HYPER": N_HYPER,
+            "SCHEDULE_CONSTANT": SCHEDULE_CONSTANT,
+            "SCHEDULE_EXPONENTIAL": SCHEDULE_EXPONENTIAL,
+            "SCHEDULE_INVERSE": SCHEDULE_INVERSE, "MAX_SLOTS": MAX_SLOTS}
