@@ -44,8 +44,13 @@ def _number(run, min_time: float) -> int:
 
 
 def measure_regime(regime: R.Regime, peers: list[str], repeats: int,
-                   min_time: float) -> dict:
-    """Median time per ``run()`` of each peer, interleaved round by round."""
+                   min_time: float, settle: float) -> dict:
+    """Median time per ``run()`` of each peer, interleaved round by round.
+
+    Each measurement starts ``settle`` seconds after the previous one: BLAS and OpenMP
+    worker threads keep spinning for a while after their last call (OpenBLAS ~0.1 s),
+    and a peer measured while the previous peer's threads still spin loses a core.
+    """
     runners, numbers, samples, info = {}, {}, {}, {}
     for peer in peers:
         runners[peer] = R.make_runner(regime, peer)
@@ -58,6 +63,7 @@ def measure_regime(regime: R.Regime, peers: list[str], repeats: int,
         for _ in range(repeats):
             for peer in peers:
                 run, number = runners[peer].run, numbers[peer]
+                time.sleep(settle)
                 t0 = time.perf_counter()
                 for _ in range(number):
                     run()
@@ -131,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only this regime (repeatable)")
     parser.add_argument("--peer", action="append", choices=list(R.PEERS),
                         help="run only this peer (repeatable; fastmlp is always run)")
+    parser.add_argument("--settle", type=float, default=0.3,
+                        help="pause before each measurement, seconds (default %(default)s)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     args = parser.parse_args(argv)
@@ -149,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         peers = [p for p in regime.peers if p in available
                  and (args.peer is None or p in args.peer or p == "fastmlp")]
         print(f"{R.regime_label(regime)}: {', '.join(peers)} ...", file=sys.stderr, flush=True)
-        res = measure_regime(regime, peers, repeats, min_time)
+        res = measure_regime(regime, peers, repeats, min_time, args.settle)
         res["ratios"] = ratios(name, res)
         results[name] = res
 
