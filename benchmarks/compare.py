@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import regimes as R  # noqa: E402
+import regimes as R
 
 #: (regime, peer) -> (kind, bound): "min" speed-up over the peer, "max" ratio to gemm.
 TARGETS = {
@@ -106,7 +106,7 @@ def table(results: dict) -> str:
     head = ["regime", "fastmlp", "NumPy backend", "PyTorch", "scikit-learn", "GEMM only",
             "vs NumPy", "vs PyTorch", "vs scikit-learn", "vs GEMM-only"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, res in results.items():
+    for res in results.values():
         med, rat = res["medians_s"], res["ratios"]
         cells = [f"{res['label']} (per {res['unit']})"]
         for peer in R.PEERS:

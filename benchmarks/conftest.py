@@ -8,7 +8,6 @@ thread counts and the versions in ``extra_info``.
 import os
 
 import pytest
-
 import regimes as R
 
 

@@ -21,10 +21,11 @@ labels a model can learn so that no run diverges.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -279,9 +280,9 @@ def _sklearn(regime: Regime) -> Runner:
 
     X, labels = make_data(regime)
     opt_name = effective_optimizer(regime.optimizer)
-    kwargs = dict(solver="adam") if opt_name == "adam" else dict(
-        solver="sgd", momentum=0.9 if opt_name == "momentum" else 0.0,
-        nesterovs_momentum=False, learning_rate="constant")
+    kwargs = {"solver": "adam"} if opt_name == "adam" else {
+        "solver": "sgd", "momentum": 0.9 if opt_name == "momentum" else 0.0,
+        "nesterovs_momentum": False, "learning_rate": "constant"}
     clf = MLPClassifier(hidden_layer_sizes=regime.sizes[1:-1], activation=regime.hidden,
                         batch_size=regime.batch_size, learning_rate_init=regime.learning_rate,
                         alpha=0.0, shuffle=True, random_state=0, **kwargs)
@@ -312,7 +313,7 @@ def _gemm(regime: Regime) -> Runner:
     for rows in set(batches):
         acts = [mat(rows, s) for s in sizes]            # A_0 = X batch, A_l outputs
         deltas = [mat(rows, s) for s in sizes]          # dZ_l (and dA_{l-1} targets)
-        Ws = [mat(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        Ws = [mat(a, b) for a, b in itertools.pairwise(sizes)]
         dWs = [np.empty_like(w) for w in Ws]
         calls = []
         for i in range(len(Ws)):                        # Z_i = A_{i} W_i

@@ -6,7 +6,6 @@ batch, fastmlp's compiled backend side by side with its NumPy backend and PyTorc
 import dataclasses
 
 import pytest
-
 import regimes as R
 from conftest import runner_or_skip
 

@@ -4,7 +4,6 @@ side with its NumPy backend, PyTorch, scikit-learn and the GEMM-only limit, per 
     pytest benchmarks/test_bench_train.py --benchmark-group-by=group
 """
 import pytest
-
 import regimes as R
 from conftest import runner_or_skip
 

@@ -4,11 +4,10 @@ the compiled finiteness scan behind validation, the lean ``predict`` path, and t
 settings."""
 import numpy as np
 import pytest
+from conftest import TOL
 
 import fastmlp as fm
 from fastmlp import _validation
-
-from conftest import TOL
 
 compiled = pytest.mark.skipif("cython" not in fm.available_backends(),
                               reason="the compiled extension is not built")
