@@ -291,7 +291,7 @@ class Sequential:
             X = self._features(x)
             engine = self._engine(inference=True)
         else:  # an engine exists only for a built model: just the input checks
-            X = as_features(x, self.dtype, self._dense_layers()[0].input_dim)
+            X = as_features(x, self.dtype, engine.n_inputs)
         if name == "numpy":
             with np.errstate(all="ignore"):
                 out = engine.predict(X)

@@ -9,6 +9,8 @@ categorical losses), ``order`` is an ``intp`` permutation of the rows.
 
 Engine methods
 --------------
+``n_inputs`` (attribute)
+    The number of features the network takes (``NetSpec.sizes[0]``).
 ``predict(X) -> ndarray (n, n_out)``
     The network's output.
 ``layer_outputs(X) -> list[ndarray]``

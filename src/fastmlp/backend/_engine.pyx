@@ -427,6 +427,7 @@ cdef class Engine:
     cdef bint is_double
     cdef int itemsize
     cdef Py_ssize_t work_per_row     # multiply-adds of one row through the network
+    cdef readonly int n_inputs       # features the network takes (contract attribute)
     cdef object spec
     cdef object dtype
     cdef list _keep          # arrays whose memory the pointers refer to
@@ -460,6 +461,7 @@ cdef class Engine:
         self.net.loss = spec.loss
         self.net.opt_kind = spec.optimizer.kind
         self.net.max_width = max(spec.sizes)
+        self.n_inputs = spec.sizes[0]
         self.work_per_row = sum(spec.sizes[i] * spec.sizes[i + 1]
                                 for i in range(len(spec.sizes) - 1))
         self.net.layers = <Layer*> malloc(n_layers * sizeof(Layer))

@@ -389,6 +389,7 @@ class Engine:
 
     def __init__(self, spec: NetSpec) -> None:
         self.spec = spec
+        self.n_inputs = spec.sizes[0]
         n = len(spec.activations)
         self._regs = spec.regularizers or ((0.0, 0.0, 0.0, 0.0),) * n
 
