@@ -4,6 +4,8 @@ keep the optimizer state, stopping rules, and the model-selection tools."""
 import pickle
 import warnings
 
+import joblib
+
 import numpy as np
 import pytest
 
@@ -361,7 +363,7 @@ def test_not_fitted_and_wrong_features():
     with pytest.raises(NotFittedError):
         MLPClassifier().predict(X)
     with pytest.raises(AttributeError):
-        MLPClassifier().coefs_
+        _ = MLPClassifier().coefs_
     clf = MLPClassifier((4,), max_iter=2).fit(X, y)
     with pytest.raises(ValueError, match="4 features"):
         clf.predict(X[:, :3])
@@ -465,7 +467,7 @@ def test_pipeline_grid_search_two_jobs_and_cross_val_score():
     assert scores.shape == (5,) and scores.mean() > 0.95
 
 
-def test_pickle_and_clone():
+def test_pickle_and_clone(tmp_path):
     X, y = _scaled("iris")
     clf = MLPClassifier((8,), max_iter=50, random_state=0, warm_start=True)
     with warnings.catch_warnings():
@@ -480,6 +482,16 @@ def test_pickle_and_clone():
                                       clf.fit(X, y).predict_proba(X))
     fresh = clone(clf)
     assert fresh.get_params() == clf.get_params() and not hasattr(fresh, "model_")
+    # loaded as read-only memory maps (joblib, as parallel searches do): still predicts
+    # and keeps training, on writable copies
+    path = tmp_path / "clf.joblib"
+    joblib.dump(clf, path)
+    mapped = joblib.load(path, mmap_mode="r")
+    np.testing.assert_array_equal(mapped.predict_proba(X), clf.predict_proba(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mapped.fit(X, y)
+    assert mapped.model_.optimizer.iterations == clf.model_.optimizer.iterations + 50
     reg = MLPRegressor((4,), max_iter=5, random_state=0).fit(X, y * 1.0)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(reg)).predict(X), reg.predict(X))
 

@@ -131,6 +131,25 @@ def _config(opt: optimizers.Optimizer) -> dict[str, Any]:
     return {k: v for k, v in opt.get_config().items() if k != "learning_rate"}
 
 
+def _writable_state(model: Sequential) -> None:
+    """Replace read-only parameter and optimizer arrays by writable copies, in place.
+
+    ``joblib.load(..., mmap_mode="r")`` (scikit-learn's ``check_estimators_pickle``, and
+    joblib's memory-mapping of large arguments in parallel searches) hands back read-only
+    memory maps; the engines train and bind those arrays in place.
+    """
+    def own(a: np.ndarray) -> np.ndarray:
+        return a if a.flags.writeable and type(a) is np.ndarray else np.array(a)
+
+    for layer in model.layers:
+        if hasattr(layer, "params"):
+            layer.params = [own(p) for p in layer.params]
+    opt = model.optimizer
+    if opt is not None:
+        opt.slots = [[own(s) for s in slot] for slot in opt.slots]
+        opt.scalars = own(opt.scalars)
+
+
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -142,7 +161,7 @@ class _EpochRules(Callback):
     records ``loss_curve_``, counts epochs without improvement, keeps the best weights
     under early stopping, adapts the SGD learning rate, stops training."""
 
-    def __init__(self, est: "_BaseMLP", n_train: int, validation: tuple | None,
+    def __init__(self, est: _BaseMLP, n_train: int, validation: tuple | None,
                  sgd_schedule: bool) -> None:
         self.est = est
         self.n_train = n_train
@@ -285,7 +304,7 @@ class _BaseMLP(BaseEstimator):
             _check_bool(name, getattr(self, name))
         _check_real("validation_fraction", self.validation_fraction, 0.0, low_open=True,
                     high=1.0)
-        if not (self.n_iter_no_change == np.inf):
+        if self.n_iter_no_change != np.inf:
             check_int("n_iter_no_change", self.n_iter_no_change, 1)
         _check_real("momentum", self.momentum, 0.0, high=1.0, high_open=False)
 
@@ -329,6 +348,12 @@ class _BaseMLP(BaseEstimator):
     def intercepts_(self) -> list[np.ndarray]:
         """Bias vectors ``b (n_out,)`` of each layer (the model's own arrays)."""
         return [layer.b for layer in self.model_.layers]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        model = self.__dict__.get("model_")
+        if model is not None:
+            _writable_state(model)
 
     def _validated_X(self, X) -> np.ndarray:
         check_is_fitted(self)
