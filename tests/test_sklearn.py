@@ -279,6 +279,8 @@ def test_warm_start_changes():
         clf.set_params(solver="sgd").fit(X, y)             # another solver: a fresh one
         assert type(clf.model_.optimizer).__name__ == "Nesterov"
         assert clf.model_.optimizer.iterations == 3
+        clf.set_params(early_stopping=True).fit(X, y)       # switching it on works
+        assert len(clf.validation_scores_) == clf.n_iter_
     with pytest.raises(ValueError, match="same classes"):
         clf.fit(X[y < 2], y[y < 2])
 

@@ -483,6 +483,11 @@ class _BaseMLP(BaseEstimator):
                         self.alpha / (2.0 * batch_size * mean_weight))
         sgd_schedule = self._solver_name() in _SGD_SOLVERS and not isinstance(
             self.solver, optimizers.Optimizer)
+        if self.early_stopping and self.validation_scores_ is None:
+            # a warm fit switching early stopping on (scikit-learn fails here)
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        elif not self.early_stopping and self.best_loss_ is None:
+            self.best_loss_ = np.inf
         rules = _EpochRules(self, n_train, validation, sgd_schedule)
         self.n_iter_ = 0
         epochs = 1 if incremental else self.max_iter
