@@ -21,9 +21,9 @@ gradient ``delta = output - y`` is that of these sums). fastmlp's losses are Ker
 batch loss is ``sum_i w_i l'_i / |B|`` with ``l'_i`` the *mean* over outputs, the full
 squared error), so the estimator passes the per-row weights ``w_i = c s_i / mean(s)``
 with ``c = n_outputs / 2`` for regression, ``c = n_outputs`` for sigmoid outputs and
-``c = 1`` for softmax, and puts an
-L2 kernel regularizer ``alpha / (2 * batch_size * mean(s))`` on every layer
-(:func:`fastmlp.regularizers.l2`, kernels only). Both objectives are then equal; the only
+``c = 1`` for softmax, and puts an L2 kernel regularizer
+``alpha / (2 * batch_size * mean(s))`` on every layer (:func:`fastmlp.regularizers.l2`,
+kernels only). Both objectives are then equal; the only
 difference is that scikit-learn normalises the weights by each batch's sum and we by the
 training set's mean (identical without weights and in full-batch training). Training
 follows the same steps from the same weights, and ``loss_`` and ``loss_curve_`` are
@@ -52,10 +52,13 @@ What is different
   about ``1.0``). An :class:`~fastmlp.optimizers.Optimizer` instance is accepted too (a copy
   is trained; its own hyper-parameters are used). ``"lbfgs"`` is not available.
 * ``warm_start=True`` keeps the optimizer's state (moments, step count) between calls to
-  ``fit``; scikit-learn's own MLP starts a fresh optimizer every time.
+  ``fit``; scikit-learn's own MLP starts a fresh optimizer every time. Each warm ``fit``
+  restarts the learning rate at ``learning_rate_init``; changing ``solver`` or its other
+  hyper-parameters between fits starts a fresh optimizer.
 * ``activation`` takes fastmlp's hidden activations too (``"elu"``, ``"leaky_relu"``, ...).
-* Initial weights are Glorot-uniform with zero intercepts (scikit-learn also draws the
-  intercepts uniformly), drawn from a seed taken from ``random_state``.
+* Initial weights are Glorot-uniform with zero intercepts, drawn from a seed taken from
+  ``random_state`` (scikit-learn draws the intercepts uniformly too, and uses a narrower
+  range for ``activation="logistic"``).
 * float32 input trains a float32 network (scikit-learn keeps float32 too); sparse input is
   accepted and densified.
 * ``backend`` chooses fastmlp's backend for this estimator (default: the active one).
