@@ -26,6 +26,10 @@ Engine methods
     *before* updating at the first batch whose loss is not finite (that batch's loss is
     written, and not counted as completed), so the parameters stay those of the last
     finite step.
+``apply_gradients(grads)``
+    One optimizer step on every parameter with the given gradients (in
+    :meth:`Sequential.get_weights` order): the same update ``train`` runs after each
+    batch, for custom loops and for tests.
 """
 from __future__ import annotations
 

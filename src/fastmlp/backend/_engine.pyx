@@ -10,26 +10,21 @@ batch size and reused, so a training step allocates nothing. The maths is the on
 """
 cimport numpy as cnp
 from cython cimport floating
-from libc.math cimport isfinite
+from libc.math cimport isfinite, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 import numpy as np
 
 from ._blas cimport gemm
-from ._kernels cimport (ACT_LINEAR, ACT_PRELU, activation_backward, bias_activation_forward,
-                        column_sums, loss_delta, optimizer_update)
+from ._kernels cimport (ACT_LINEAR, ACT_PRELU, HYPER_CLIPNORM, MAX_SLOTS, N_HYPER,
+                        activation_backward, bias_activation_forward, column_sums,
+                        learning_rate_at, loss_delta, optimizer_coefficients,
+                        optimizer_update, squared_norm)
 
 cnp.import_array()
 
 NAME = "cython"
-
-cdef extern from *:
-    """
-    #define FASTMLP_MAX_SLOTS 3
-    """
-    int FASTMLP_MAX_SLOTS
-
 
 cdef struct Layer:
     int n_in, n_out, act, n_alpha
@@ -121,13 +116,27 @@ cdef double _backward(Net* net, const floating* x, const floating* y,
 
 
 cdef void _update(Net* net, floating* tag) noexcept nogil:
-    """One optimizer step on every parameter."""
+    """One optimizer step on every parameter (_numpy.optimizer_step): count the step,
+    evaluate its learning rate and the rule's scalars, measure the global gradient norm
+    when clipping by norm, then one fused pass per parameter array."""
     cdef int i
     cdef Param* q
+    cdef double coef[4]
+    cdef double lr, norm, scale = 1
+    cdef double clipnorm = net.hyper[HYPER_CLIPNORM]
     net.scalars[0] += 1
+    lr = learning_rate_at(net.hyper, net.scalars[0] - 1)
+    optimizer_coefficients(net.opt_kind, net.hyper, net.scalars, lr, coef)
+    if clipnorm > 0:
+        norm = 0
+        for i in range(net.n_params):
+            norm += squared_norm(<floating*> net.params[i].g, net.params[i].size)
+        norm = sqrt(norm)
+        if norm > clipnorm:
+            scale = clipnorm / norm
     for i in range(net.n_params):
         q = &net.params[i]
-        optimizer_update(net.opt_kind, net.hyper, net.scalars, <floating*> q.p,
+        optimizer_update(net.opt_kind, net.hyper, coef, scale, <floating*> q.p,
                          <floating*> q.g, <floating*> q.s[0], <floating*> q.s[1],
                          <floating*> q.s[2], q.size)
 
@@ -198,6 +207,8 @@ cdef class Engine:
     cdef list _work          # workspaces
     cdef list _grads
     cdef object _hyper
+    cdef object _bound_scalars   # the optimizer state arrays the pointers refer to
+    cdef list _bound_slots
 
     def __cinit__(self):
         self.net.layers = NULL
@@ -253,21 +264,41 @@ cdef class Engine:
         self._bind_optimizer()
 
     def _bind_optimizer(self):
-        """Point the engine at the optimizer's state arrays and scalars."""
+        """Point the engine at the optimizer's state arrays and scalars (checked first)."""
         cdef int i, k
         opt = self.spec.optimizer
         flat = self.spec.flat_params
-        self._hyper = np.zeros(8, dtype=np.float64)
+        scalars = opt.scalars
+        if (not opt.state_matches(flat) or opt.n_slots > MAX_SLOTS
+                or not isinstance(scalars, np.ndarray) or scalars.dtype != np.float64
+                or scalars.shape != (4,) or not scalars.flags.c_contiguous
+                or not scalars.flags.writeable):
+            raise RuntimeError(f"the state of {type(opt).__name__} does not match the model's "
+                               "parameters (build it on them first)")
+        self._hyper = np.zeros(N_HYPER, dtype=np.float64)
         self.net.hyper = <double*> _ptr(self._hyper)
-        self.net.scalars = <double*> _ptr(opt.scalars)
-        self._keep = list(flat) + [opt.scalars] + [s for slot in opt.slots for s in slot]
+        self.net.scalars = <double*> _ptr(scalars)
+        self.net.opt_kind = opt.kind
+        self._bound_scalars = scalars
+        self._bound_slots = [s for slot in opt.slots for s in slot]
+        self._keep = list(flat) + [scalars] + self._bound_slots
         for i in range(len(flat)):
             q = &self.net.params[i]
             q.size = flat[i].size
             q.p = _ptr(flat[i])
             q.g = _ptr(self._grads[i])
-            for k in range(3):
+            for k in range(MAX_SLOTS):
                 q.s[k] = _ptr(opt.slots[i][k]) if k < len(opt.slots[i]) else NULL
+
+    def _bound_to_current_state(self):
+        """Whether the pointers still refer to the optimizer's state arrays."""
+        opt = self.spec.optimizer
+        if opt.scalars is not self._bound_scalars or opt.kind != self.net.opt_kind:
+            return False
+        slots = [s for slot in opt.slots for s in slot]
+        return (len(slots) == len(self._bound_slots)
+                and all(a is b for a, b in zip(slots, self._bound_slots))
+                and opt.state_matches(self.spec.flat_params))
 
     cdef void _reserve(self, Py_ssize_t rows) except *:
         """Make the training workspaces hold ``rows`` rows (allocates only when growing)."""
@@ -300,6 +331,9 @@ cdef class Engine:
         self.net.capacity = rows
 
     cdef void _load_hyper(self) except *:
+        """Re-read the hyper-parameters (and rebind the state if it was replaced)."""
+        if not self._bound_to_current_state():
+            self._bind_optimizer()
         self._hyper[:] = self.spec.optimizer.hyper()
 
     # -- contract ------------------------------------------------------------------------
@@ -428,3 +462,20 @@ cdef class Engine:
                 done = _train(&self.net, <float*> xp, <float*> yp, n, &order[0],
                               batch_size, first, stop, &losses[0])
         return done
+
+    def apply_gradients(self, grads):
+        """One optimizer step on every parameter with the given gradients."""
+        flat = self.spec.flat_params
+        if len(grads) != len(flat):
+            raise ValueError(f"got {len(grads)} gradients for {len(flat)} parameters")
+        for i, (g, p) in enumerate(zip(grads, flat)):
+            if np.shape(g) != p.shape:
+                raise ValueError(f"gradient {i} has shape {np.shape(g)}, expected {p.shape}")
+        for g, buf in zip(grads, self._grads):
+            np.copyto(buf, g, casting="same_kind")
+        self._load_hyper()
+        with nogil:
+            if self.is_double:
+                _update(&self.net, <double*> NULL)
+            else:
+                _update(&self.net, <float*> NULL)

@@ -17,8 +17,37 @@ cdef enum:
     LOSS_BCE = 1
     LOSS_CCE = 2
 
+# optimizer rule ids (fastmlp.optimizers.*_KIND)
 cdef enum:
     OPT_SGD = 0
+    OPT_MOMENTUM = 1
+    OPT_ADAGRAD = 2
+    OPT_ADADELTA = 3
+    OPT_RMSPROP = 4
+    OPT_ADAM = 5
+    OPT_ADAMAX = 6
+    OPT_NADAM = 7
+
+# layout of Optimizer.hyper() (fastmlp.optimizers.H_*)
+cdef enum:
+    HYPER_LR = 0
+    HYPER_WEIGHT_DECAY = 1
+    HYPER_RULE = 2
+    HYPER_SCHEDULE = 8
+    HYPER_DECAY_STEPS = 9
+    HYPER_DECAY_RATE = 10
+    HYPER_POWER = 11
+    HYPER_STAIRCASE = 12
+    HYPER_CLIPNORM = 13
+    HYPER_CLIPVALUE = 14
+    N_HYPER = 16
+    MAX_SLOTS = 3
+
+# learning-rate schedules (fastmlp.optimizers.SCHEDULE_*)
+cdef enum:
+    SCHEDULE_CONSTANT = 0
+    SCHEDULE_EXPONENTIAL = 1
+    SCHEDULE_INVERSE = 2
 
 cdef void bias_activation_forward(int kind, floating* z, floating* a, const floating* b,
                                   const floating* alpha, int n_alpha,
@@ -35,6 +64,13 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
 cdef void column_sums(const floating* d, floating* out, Py_ssize_t rows,
                       Py_ssize_t cols) noexcept nogil
 
-cdef void optimizer_update(int kind, const double* hyper, double* scalars, floating* p,
-                           const floating* g, floating* s0, floating* s1, floating* s2,
-                           Py_ssize_t size) noexcept nogil
+cdef double learning_rate_at(const double* hyper, double iteration) noexcept nogil
+
+cdef double squared_norm(const floating* g, Py_ssize_t size) noexcept nogil
+
+cdef void optimizer_coefficients(int kind, const double* hyper, double* scalars, double lr,
+                                 double* coef) noexcept nogil
+
+cdef void optimizer_update(int kind, const double* hyper, const double* coef, double scale,
+                           floating* p, const floating* g, floating* s0, floating* s1,
+                           floating* s2, Py_ssize_t size) noexcept nogil

@@ -7,7 +7,8 @@ pass over memory, without the GIL and without allocation. Arrays are row-major
 wrappers so the tests can call each kernel on NumPy arrays.
 """
 from cython cimport floating
-from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, sqrt, tanh
+from libc.math cimport (INFINITY, exp, expm1, fabs, fabsf, floor, isfinite, log, log1p,
+                        pow, sqrt, sqrtf, tanh)
 
 import numpy as np
 
@@ -221,23 +222,353 @@ cdef void column_sums(const floating* d, floating* out, Py_ssize_t rows,
 
 
 # --------------------------------------------------------------------------------------
-# optimizer updates: one fused pass over each parameter array
+# optimizer updates: _numpy.optimizer_step and the *_update rules, line for line
 # --------------------------------------------------------------------------------------
-cdef void optimizer_update(int kind, const double* hyper, double* scalars, floating* p,
-                           const floating* g, floating* s0, floating* s1, floating* s2,
-                           Py_ssize_t size) noexcept nogil:
-    """Update ``p`` (and its state ``s0..s2``) in place; hyper = [lr, weight_decay, ...].
+cdef inline floating _sqrt(floating x) noexcept nogil:
+    """Correctly rounded square root in the array's own precision (as np.sqrt)."""
+    if floating is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
 
-    ``scalars[0]`` is the step count, already incremented for this step.
+
+cdef inline floating _fabs(floating x) noexcept nogil:
+    if floating is float:
+        return fabsf(x)
+    else:
+        return fabs(x)
+
+
+cdef double learning_rate_at(const double* hyper, double iteration) noexcept nogil:
+    """Learning rate after ``iteration`` completed updates (_numpy.learning_rate_at).
+
+    constant: lr ; exponential: lr * r^e ; inverse: lr / (1 + r e)^power, with
+    e = iteration / decay_steps (floored with staircase).
     """
+    cdef double lr = hyper[HYPER_LR]
+    cdef int kind = <int> hyper[HYPER_SCHEDULE]
+    cdef double e
+    if kind == SCHEDULE_CONSTANT:
+        return lr
+    e = iteration / hyper[HYPER_DECAY_STEPS]
+    if hyper[HYPER_STAIRCASE] != 0:
+        e = floor(e)
+    if kind == SCHEDULE_EXPONENTIAL:
+        return lr * pow(hyper[HYPER_DECAY_RATE], e)
+    return lr / pow(1 + hyper[HYPER_DECAY_RATE] * e, hyper[HYPER_POWER])
+
+
+cdef double squared_norm(const floating* g, Py_ssize_t size) noexcept nogil:
+    """sum(g^2), accumulated in double."""
     cdef Py_ssize_t i
-    cdef floating lr = <floating> hyper[0]
-    cdef floating wd = <floating> hyper[1]
+    cdef double s = 0
+    for i in range(size):
+        s += <double> g[i] * <double> g[i]
+    return s
+
+
+cdef void optimizer_coefficients(int kind, const double* hyper, double* scalars, double lr,
+                                 double* coef) noexcept nogil:
+    """The per-step scalars of a rule (float64), once per step, into ``coef[0..3]``.
+
+    ``scalars[0]`` is the step count t, already incremented; NAdam's running product
+    ``scalars[1]`` is advanced here (nadam_update's preamble).
+    """
+    cdef double t = scalars[0], b1, b2, mu, mu_next, psi
+    coef[0] = lr
+    coef[1] = 0
+    coef[2] = 0
+    coef[3] = 0
+    if kind == OPT_MOMENTUM:
+        coef[1] = 1 if t == 1 else 0                         # first step: b <- g
+    elif kind == OPT_ADAGRAD:
+        coef[0] = lr / (1 + (t - 1) * hyper[HYPER_RULE])     # lr / (1 + (t-1) lr_decay)
+    elif kind == OPT_ADAM:
+        coef[0] = lr / (1 - pow(hyper[HYPER_RULE], t))       # step size
+        coef[1] = sqrt(1 - pow(hyper[HYPER_RULE + 1], t))    # sqrt(1 - b2^t)
+    elif kind == OPT_ADAMAX:
+        coef[0] = lr / (1 - pow(hyper[HYPER_RULE], t))
+    elif kind == OPT_NADAM:
+        b1 = hyper[HYPER_RULE]
+        b2 = hyper[HYPER_RULE + 1]
+        psi = hyper[HYPER_RULE + 3]
+        mu = b1 * (1 - 0.5 * pow(0.96, t * psi))
+        mu_next = b1 * (1 - 0.5 * pow(0.96, (t + 1) * psi))
+        scalars[1] *= mu
+        coef[0] = lr * (1 - mu) / (1 - scalars[1])
+        coef[1] = lr * mu_next / (1 - scalars[1] * mu_next)
+        coef[2] = 1 - pow(b2, t)                              # bias correction 2
+
+
+# The update loops below are branch-free so that the compiler can vectorize them: the
+# options of a rule (first step, nesterov, centered, momentum, amsgrad) are arguments of a
+# ``cdef inline`` loop that each rule calls with constants, one call per combination, so
+# every call site compiles to its own specialised loop. Clipping and weight decay are
+# applied unconditionally with neutral values when off (scale 1, bounds +-inf, decay 0),
+# which leaves every value unchanged (at most the sign of a zero gradient differs).
+cdef inline floating _gradient(const floating* g, const floating* p, Py_ssize_t i,
+                               floating scale, floating lo, floating hi,
+                               floating wd) noexcept nogil:
+    """clip_gradients then weight decay: min(max(g_i * scale, lo), hi) + wd * p_i."""
+    cdef floating gi = g[i] * scale
+    gi = hi if gi > hi else gi
+    gi = lo if gi < lo else gi
+    return gi + wd * p[i]
+
+
+cdef void sgd_update(floating lr, floating scale, floating lo, floating hi, floating wd,
+                     floating* p, const floating* g, Py_ssize_t size) noexcept nogil:
+    """p <- p - lr g."""
+    cdef Py_ssize_t i
     cdef floating gi
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        p[i] = p[i] - lr * gi
+
+
+cdef inline void _momentum_loop(floating lr, floating mu, floating keep, floating scale,
+                                floating lo, floating hi, floating wd, floating* p,
+                                const floating* g, floating* b, Py_ssize_t size,
+                                bint first, bint nesterov) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, bi
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        bi = gi if first else mu * b[i] + keep * gi
+        b[i] = bi
+        p[i] = p[i] - lr * ((gi + mu * bi) if nesterov else bi)
+
+
+cdef void momentum_update(const double* hyper, const double* coef, floating scale,
+                          floating lo, floating hi, floating wd, floating* p,
+                          const floating* g, floating* b, Py_ssize_t size) noexcept nogil:
+    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
+    cdef floating lr = <floating> coef[0]
+    cdef floating mu = <floating> hyper[HYPER_RULE]
+    cdef floating keep = <floating> (1 - hyper[HYPER_RULE + 1])
+    cdef bint first = coef[1] != 0
+    if hyper[HYPER_RULE + 2] != 0:
+        if first:
+            _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True)
+        else:
+            _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True)
+    elif first:
+        _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False)
+    else:
+        _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False)
+
+
+cdef void adagrad_update(const double* hyper, const double* coef, floating scale,
+                         floating lo, floating hi, floating wd, floating* p,
+                         const floating* g, floating* G, Py_ssize_t size) noexcept nogil:
+    """G <- G + g^2 ; p <- p - clr g / (sqrt(G) + eps)."""
+    cdef Py_ssize_t i
+    cdef floating gi, Gi
+    cdef floating clr = <floating> coef[0]
+    cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        Gi = G[i] + gi * gi
+        G[i] = Gi
+        p[i] = p[i] - clr * (gi / (_sqrt(Gi) + eps))
+
+
+cdef void adadelta_update(const double* hyper, const double* coef, floating scale,
+                          floating lo, floating hi, floating wd, floating* p,
+                          const floating* g, floating* v, floating* u,
+                          Py_ssize_t size) noexcept nogil:
+    """v <- rho v + (1-rho) g^2 ; delta = sqrt(u + eps) / sqrt(v + eps) g ;
+    u <- rho u + (1-rho) delta^2 ; p <- p - lr delta."""
+    cdef Py_ssize_t i
+    cdef floating gi, vi, delta
+    cdef floating lr = <floating> coef[0]
+    cdef floating rho = <floating> hyper[HYPER_RULE]
+    cdef floating one_rho = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        vi = rho * v[i] + one_rho * gi * gi
+        v[i] = vi
+        delta = _sqrt(u[i] + eps) / _sqrt(vi + eps) * gi
+        u[i] = rho * u[i] + one_rho * delta * delta
+        p[i] = p[i] - lr * delta
+
+
+cdef inline void _rmsprop_loop(floating lr, floating rho, floating one_rho, floating eps,
+                               floating mu, floating scale, floating lo, floating hi,
+                               floating wd, floating* p, const floating* g, floating* v,
+                               floating* a, floating* b, Py_ssize_t size, bint centered,
+                               bint use_momentum) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, vi, ai, d, bi
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        vi = rho * v[i] + one_rho * gi * gi
+        v[i] = vi
+        if centered:
+            ai = rho * a[i] + one_rho * gi
+            a[i] = ai
+            d = _sqrt(vi - ai * ai) + eps
+        else:
+            d = _sqrt(vi) + eps
+        if use_momentum:
+            bi = mu * b[i] + gi / d
+            b[i] = bi
+            p[i] = p[i] - lr * bi
+        else:
+            p[i] = p[i] - lr * (gi / d)
+
+
+cdef void rmsprop_update(const double* hyper, const double* coef, floating scale,
+                         floating lo, floating hi, floating wd, floating* p,
+                         const floating* g, floating* v, floating* a, floating* b,
+                         Py_ssize_t size) noexcept nogil:
+    """v <- rho v + (1-rho) g^2 ; d = sqrt(v) + eps, or centered sqrt(v - a^2) + eps with
+    a <- rho a + (1-rho) g ; p <- p - lr g / d, or with momentum b <- mu b + g / d and
+    p <- p - lr b. (``a``, ``b`` are NULL when unused.)"""
+    cdef floating lr = <floating> coef[0]
+    cdef floating rho = <floating> hyper[HYPER_RULE]
+    cdef floating one_rho = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    cdef floating mu = <floating> hyper[HYPER_RULE + 2]
+    cdef bint use_momentum = hyper[HYPER_RULE + 2] > 0
+    if hyper[HYPER_RULE + 3] != 0:
+        if use_momentum:
+            _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                          True, True)
+        else:
+            _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                          True, False)
+    elif use_momentum:
+        _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                      False, True)
+    else:
+        _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                      False, False)
+
+
+cdef inline void _adam_loop(floating step_size, floating bc2_sqrt, floating b1,
+                            floating one_b1, floating b2, floating one_b2, floating eps,
+                            floating scale, floating lo, floating hi, floating wd,
+                            floating* p, const floating* g, floating* m, floating* v,
+                            floating* vmax, Py_ssize_t size, bint amsgrad) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi, d
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        mi = b1 * m[i] + one_b1 * gi
+        m[i] = mi
+        vi = b2 * v[i] + one_b2 * gi * gi
+        v[i] = vi
+        if amsgrad:
+            vi = vmax[i] if vmax[i] > vi else vi
+            vmax[i] = vi
+        d = _sqrt(vi) / bc2_sqrt + eps
+        p[i] = p[i] - step_size * (mi / d)
+
+
+cdef void adam_update(const double* hyper, const double* coef, floating scale,
+                      floating lo, floating hi, floating wd, floating* p, const floating* g,
+                      floating* m, floating* v, floating* vmax, Py_ssize_t size) noexcept nogil:
+    """m <- b1 m + (1-b1) g ; v <- b2 v + (1-b2) g^2 ; amsgrad: vmax <- max(vmax, v) ;
+    p <- p - step_size m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)."""
+    cdef floating step_size = <floating> coef[0]
+    cdef floating bc2_sqrt = <floating> coef[1]
+    cdef floating b1 = <floating> hyper[HYPER_RULE]
+    cdef floating one_b1 = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating b2 = <floating> hyper[HYPER_RULE + 1]
+    cdef floating one_b2 = <floating> (1 - hyper[HYPER_RULE + 1])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 2]
+    if hyper[HYPER_RULE + 3] != 0:
+        _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd, p, g,
+                   m, v, vmax, size, True)
+    else:
+        _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd, p, g,
+                   m, v, vmax, size, False)
+
+
+cdef void adamax_update(const double* hyper, const double* coef, floating scale,
+                        floating lo, floating hi, floating wd, floating* p,
+                        const floating* g, floating* m, floating* u,
+                        Py_ssize_t size) noexcept nogil:
+    """m <- b1 m + (1-b1) g ; u <- max(b2 u, |g| + eps) ; p <- p - clr m / u."""
+    cdef Py_ssize_t i
+    cdef floating gi, mi, ui, ai
+    cdef floating clr = <floating> coef[0]
+    cdef floating b1 = <floating> hyper[HYPER_RULE]
+    cdef floating one_b1 = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating b2 = <floating> hyper[HYPER_RULE + 1]
+    cdef floating eps = <floating> hyper[HYPER_RULE + 2]
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        mi = b1 * m[i] + one_b1 * gi
+        m[i] = mi
+        ui = b2 * u[i]
+        ai = _fabs(gi) + eps
+        ui = ai if ai > ui else ui
+        u[i] = ui
+        p[i] = p[i] - clr * (mi / ui)
+
+
+cdef void nadam_update(const double* hyper, const double* coef, floating scale,
+                       floating lo, floating hi, floating wd, floating* p, const floating* g,
+                       floating* m, floating* v, Py_ssize_t size) noexcept nogil:
+    """m, v as Adam ; d = sqrt(v / (1 - b2^t)) + eps ;
+    p <- p - grad_coef g / d - momentum_coef m / d."""
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi, d
+    cdef floating grad_coef = <floating> coef[0]
+    cdef floating momentum_coef = <floating> coef[1]
+    cdef floating bc2 = <floating> coef[2]
+    cdef floating b1 = <floating> hyper[HYPER_RULE]
+    cdef floating one_b1 = <floating> (1 - hyper[HYPER_RULE])
+    cdef floating b2 = <floating> hyper[HYPER_RULE + 1]
+    cdef floating one_b2 = <floating> (1 - hyper[HYPER_RULE + 1])
+    cdef floating eps = <floating> hyper[HYPER_RULE + 2]
+    for i in range(size):
+        gi = _gradient(g, p, i, scale, lo, hi, wd)
+        mi = b1 * m[i] + one_b1 * gi
+        m[i] = mi
+        vi = b2 * v[i] + one_b2 * gi * gi
+        v[i] = vi
+        d = _sqrt(vi / bc2) + eps
+        p[i] = p[i] - grad_coef * (gi / d)
+        p[i] = p[i] - momentum_coef * (mi / d)
+
+
+cdef void optimizer_update(int kind, const double* hyper, const double* coef, double scale,
+                           floating* p, const floating* g, floating* s0, floating* s1,
+                           floating* s2, Py_ssize_t size) noexcept nogil:
+    """One fused pass of rule ``kind`` over one parameter array and its state ``s0..s2``.
+
+    ``coef`` comes from optimizer_coefficients; ``scale`` is the global-norm clipping
+    factor of the step (1 when not clipping).
+    """
+    cdef floating sc = <floating> scale
+    cdef floating hi = <floating> hyper[HYPER_CLIPVALUE] if hyper[HYPER_CLIPVALUE] > 0 \
+        else <floating> INFINITY
+    cdef floating lo = -hi
+    cdef floating wd = <floating> hyper[HYPER_WEIGHT_DECAY]
     if kind == OPT_SGD:
-        for i in range(size):
-            gi = g[i] + wd * p[i] if wd != 0 else g[i]
-            p[i] = p[i] - lr * gi
+        sgd_update(<floating> coef[0], sc, lo, hi, wd, p, g, size)
+    elif kind == OPT_MOMENTUM:
+        momentum_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size)
+    elif kind == OPT_ADAGRAD:
+        adagrad_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size)
+    elif kind == OPT_ADADELTA:
+        adadelta_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
+    elif kind == OPT_RMSPROP:
+        # slots: v, then a if centered, then b if momentum > 0
+        if hyper[HYPER_RULE + 3] != 0:
+            rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size)
+        else:
+            rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, <floating*> NULL, s1, size)
+    elif kind == OPT_ADAM:
+        adam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size)
+    elif kind == OPT_ADAMAX:
+        adamax_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
+    elif kind == OPT_NADAM:
+        nadam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
 
 
 # --------------------------------------------------------------------------------------
@@ -271,3 +602,23 @@ def activation_backward_py(int kind, floating[:, ::1] z, floating[:, ::1] a,
                             &alpha[0] if n_alpha else NULL, n_alpha, &dal[0],
                             z.shape[0], z.shape[1])
     return d, (dalpha if n_alpha else None)
+
+
+def learning_rate_at_py(const double[::1] hyper, double iteration):
+    """The compiled schedule: learning rate after ``iteration`` completed updates."""
+    return learning_rate_at(&hyper[0], iteration)
+
+
+def optimizer_constants():
+    """The rule ids and hyper-vector layout the kernels were compiled with."""
+    return {"SGD_KIND": OPT_SGD, "MOMENTUM_KIND": OPT_MOMENTUM, "ADAGRAD_KIND": OPT_ADAGRAD,
+            "ADADELTA_KIND": OPT_ADADELTA, "RMSPROP_KIND": OPT_RMSPROP,
+            "ADAM_KIND": OPT_ADAM, "ADAMAX_KIND": OPT_ADAMAX, "NADAM_KIND": OPT_NADAM,
+            "H_LR": HYPER_LR, "H_WEIGHT_DECAY": HYPER_WEIGHT_DECAY, "H_RULE": HYPER_RULE,
+            "H_SCHEDULE": HYPER_SCHEDULE, "H_DECAY_STEPS": HYPER_DECAY_STEPS,
+            "H_DECAY_RATE": HYPER_DECAY_RATE, "H_POWER": HYPER_POWER,
+            "H_STAIRCASE": HYPER_STAIRCASE, "H_CLIPNORM": HYPER_CLIPNORM,
+            "H_CLIPVALUE": HYPER_CLIPVALUE, "N_HYPER": N_HYPER,
+            "SCHEDULE_CONSTANT": SCHEDULE_CONSTANT,
+            "SCHEDULE_EXPONENTIAL": SCHEDULE_EXPONENTIAL,
+            "SCHEDULE_INVERSE": SCHEDULE_INVERSE, "MAX_SLOTS": MAX_SLOTS}

@@ -6,6 +6,8 @@ and ``_engine.pyx`` follow them line for line. Arrays keep the model's dtype thr
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import activations as act
@@ -120,27 +122,181 @@ def loss_delta(kind, out_activation, z, a, y, alpha=None):
 
 
 # ---------------------------------------------------------------------------------------
-# Optimizer update rules: p, slots updated in place from gradient g
+# Optimizer update rules: torch.optim's single-tensor forms (see fastmlp.optimizers)
 # ---------------------------------------------------------------------------------------
-def sgd_update(p, g, slots, hyper, step):
-    """p <- p - lr * g."""
-    p -= p.dtype.type(hyper[0]) * g
+# ``optimizer_step`` evaluates the learning rate of the step, clips the gradients and adds
+# weight decay, then calls the rule. Each rule updates every parameter ``p`` and its state
+# ``slots`` in place. The scalars of a step are computed once in float64 (Python floats)
+# and cast to the parameters' dtype with ``t(...)``, as the compiled kernels do.
+def learning_rate_at(hyper, iteration):
+    """Learning rate of the update after ``iteration`` completed updates (the schedule).
+
+    constant: lr ; exponential: lr * r^e ; inverse: lr / (1 + r e)^power, where
+    e = iteration / decay_steps (floored with staircase).
+    """
+    lr = float(hyper[opt.H_LR])
+    kind = int(hyper[opt.H_SCHEDULE])
+    if kind == opt.SCHEDULE_CONSTANT:
+        return lr
+    e = float(iteration) / float(hyper[opt.H_DECAY_STEPS])
+    if hyper[opt.H_STAIRCASE] != 0:
+        e = float(math.floor(e))
+    if kind == opt.SCHEDULE_EXPONENTIAL:
+        return lr * float(hyper[opt.H_DECAY_RATE]) ** e
+    return lr / (1 + float(hyper[opt.H_DECAY_RATE]) * e) ** float(hyper[opt.H_POWER])
 
 
-UPDATES = {opt.SGD_KIND: sgd_update}
+def clip_gradients(grads, hyper):
+    """Global-norm clipping (g * c / ||g|| when ||g|| > c) or element clipping to [-c, c]."""
+    clipnorm, clipvalue = hyper[opt.H_CLIPNORM], hyper[opt.H_CLIPVALUE]
+    if clipnorm > 0:
+        norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
+        if norm > clipnorm:
+            return [g * g.dtype.type(clipnorm / norm) for g in grads]
+    elif clipvalue > 0:
+        return [np.clip(g, -g.dtype.type(clipvalue), g.dtype.type(clipvalue)) for g in grads]
+    return grads
+
+
+def sgd_update(params, grads, slots, hyper, lr, scalars):
+    """p <- p - lr g."""
+    for p, g in zip(params, grads):
+        t = p.dtype.type
+        p -= t(lr) * g
+
+
+def momentum_update(params, grads, slots, hyper, lr, scalars):
+    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
+    mu, dampening, nesterov = hyper[opt.H_RULE:opt.H_RULE + 3]
+    first = scalars[0] == 1
+    for p, g, (b,) in zip(params, grads, slots):
+        t = p.dtype.type
+        if first:
+            b[...] = g
+        else:
+            b[...] = t(mu) * b + t(1 - dampening) * g
+        direction = g + t(mu) * b if nesterov else b
+        p -= t(lr) * direction
+
+
+def adagrad_update(params, grads, slots, hyper, lr, scalars):
+    """G <- G + g^2 ; p <- p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(G) + eps)."""
+    lr_decay, eps = hyper[opt.H_RULE:opt.H_RULE + 2]
+    clr = lr / (1 + (float(scalars[0]) - 1) * lr_decay)
+    for p, g, (G,) in zip(params, grads, slots):
+        t = p.dtype.type
+        G += g * g
+        p -= t(clr) * (g / (np.sqrt(G) + t(eps)))
+
+
+def adadelta_update(params, grads, slots, hyper, lr, scalars):
+    """v <- rho v + (1-rho) g^2 ; delta = sqrt(u + eps) / sqrt(v + eps) g ;
+    u <- rho u + (1-rho) delta^2 ; p <- p - lr delta."""
+    rho, eps = hyper[opt.H_RULE:opt.H_RULE + 2]
+    for p, g, (v, u) in zip(params, grads, slots):
+        t = p.dtype.type
+        v[...] = t(rho) * v + t(1 - rho) * g * g
+        delta = np.sqrt(u + t(eps)) / np.sqrt(v + t(eps)) * g
+        u[...] = t(rho) * u + t(1 - rho) * delta * delta
+        p -= t(lr) * delta
+
+
+def rmsprop_update(params, grads, slots, hyper, lr, scalars):
+    """v <- rho v + (1-rho) g^2 ; d = sqrt(v) + eps, or centered sqrt(v - a^2) + eps with
+    a <- rho a + (1-rho) g ; p <- p - lr g / d, or with momentum b <- mu b + g / d and
+    p <- p - lr b. Slots: v, then a if centered, then b if momentum > 0."""
+    rho, eps, momentum, centered = hyper[opt.H_RULE:opt.H_RULE + 4]
+    for p, g, slot in zip(params, grads, slots):
+        t = p.dtype.type
+        v = slot[0]
+        v[...] = t(rho) * v + t(1 - rho) * g * g
+        if centered:
+            a = slot[1]
+            a[...] = t(rho) * a + t(1 - rho) * g
+            d = np.sqrt(v - a * a) + t(eps)
+        else:
+            d = np.sqrt(v) + t(eps)
+        if momentum > 0:
+            b = slot[-1]
+            b[...] = t(momentum) * b + g / d
+            p -= t(lr) * b
+        else:
+            p -= t(lr) * (g / d)
+
+
+def adam_update(params, grads, slots, hyper, lr, scalars):
+    """m <- b1 m + (1-b1) g ; v <- b2 v + (1-b2) g^2 ; amsgrad: vmax <- max(vmax, v) ;
+    p <- p - lr / (1 - b1^t) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)."""
+    beta1, beta2, eps, amsgrad = hyper[opt.H_RULE:opt.H_RULE + 4]
+    step = float(scalars[0])
+    step_size = lr / (1 - beta1 ** step)
+    bc2_sqrt = math.sqrt(1 - beta2 ** step)
+    for p, g, slot in zip(params, grads, slots):
+        t = p.dtype.type
+        m, v = slot[0], slot[1]
+        m[...] = t(beta1) * m + t(1 - beta1) * g
+        v[...] = t(beta2) * v + t(1 - beta2) * g * g
+        if amsgrad:
+            np.maximum(slot[2], v, out=slot[2])
+            v = slot[2]
+        d = np.sqrt(v) / t(bc2_sqrt) + t(eps)
+        p -= t(step_size) * (m / d)
+
+
+def adamax_update(params, grads, slots, hyper, lr, scalars):
+    """m <- b1 m + (1-b1) g ; u <- max(b2 u, |g| + eps) ; p <- p - lr / (1 - b1^t) * m / u."""
+    beta1, beta2, eps = hyper[opt.H_RULE:opt.H_RULE + 3]
+    clr = lr / (1 - beta1 ** float(scalars[0]))
+    for p, g, (m, u) in zip(params, grads, slots):
+        t = p.dtype.type
+        m[...] = t(beta1) * m + t(1 - beta1) * g
+        np.maximum(t(beta2) * u, np.abs(g) + t(eps), out=u)
+        p -= t(clr) * (m / u)
+
+
+def nadam_update(params, grads, slots, hyper, lr, scalars):
+    """mu_t = b1 (1 - 0.96^(t psi) / 2) ; Pi <- Pi mu_t (scalars[1]) ; m, v as Adam ;
+    d = sqrt(v / (1 - b2^t)) + eps ;
+    p <- p - lr (1 - mu_t) / (1 - Pi) g / d - lr mu_{t+1} / (1 - Pi mu_{t+1}) m / d."""
+    beta1, beta2, eps, psi = hyper[opt.H_RULE:opt.H_RULE + 4]
+    step = float(scalars[0])
+    bias_correction2 = 1 - beta2 ** step
+    mu = beta1 * (1 - 0.5 * 0.96 ** (step * psi))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * psi))
+    scalars[1] *= mu
+    mu_product = float(scalars[1])
+    grad_coef = lr * (1 - mu) / (1 - mu_product)
+    momentum_coef = lr * mu_next / (1 - mu_product * mu_next)
+    for p, g, (m, v) in zip(params, grads, slots):
+        t = p.dtype.type
+        m[...] = t(beta1) * m + t(1 - beta1) * g
+        v[...] = t(beta2) * v + t(1 - beta2) * g * g
+        d = np.sqrt(v / t(bias_correction2)) + t(eps)
+        p -= t(grad_coef) * (g / d)
+        p -= t(momentum_coef) * (m / d)
+
+
+UPDATES = {opt.SGD_KIND: sgd_update, opt.MOMENTUM_KIND: momentum_update,
+           opt.ADAGRAD_KIND: adagrad_update, opt.ADADELTA_KIND: adadelta_update,
+           opt.RMSPROP_KIND: rmsprop_update, opt.ADAM_KIND: adam_update,
+           opt.ADAMAX_KIND: adamax_update, opt.NADAM_KIND: nadam_update}
 
 
 def optimizer_step(optimizer, params, grads):
-    """One step of ``optimizer`` on every parameter (weight decay added to g first)."""
-    hyper = optimizer.hyper()
-    optimizer.scalars[0] += 1
-    step = int(optimizer.scalars[0])
-    update = UPDATES[optimizer.kind]
-    weight_decay = hyper[1]
-    for p, g, slots in zip(params, grads, optimizer.slots):
-        if weight_decay != 0:
-            g = g + p.dtype.type(weight_decay) * p
-        update(p, g, slots, hyper, step)
+    """One update of every parameter: count the step, evaluate its learning rate, clip the
+    gradients, add weight decay (g + wd p), apply the rule."""
+    if not optimizer.state_matches(params):
+        raise RuntimeError(f"the state of {type(optimizer).__name__} does not match the "
+                           "parameters it updates (build it on them first)")
+    hyper = optimizer.hyper().tolist()
+    scalars = optimizer.scalars
+    scalars[0] += 1
+    lr = learning_rate_at(hyper, scalars[0] - 1)
+    grads = clip_gradients(grads, hyper)
+    weight_decay = hyper[opt.H_WEIGHT_DECAY]
+    if weight_decay != 0:
+        grads = [g + p.dtype.type(weight_decay) * p for p, g in zip(params, grads)]
+    UPDATES[optimizer.kind](params, grads, optimizer.slots, hyper, lr, scalars)
 
 
 # ---------------------------------------------------------------------------------------
@@ -211,3 +367,6 @@ class Engine:
                 return i - first_batch
             optimizer_step(self.spec.optimizer, params, grads)
         return stop_batch - first_batch
+
+    def apply_gradients(self, grads):
+        optimizer_step(self.spec.optimizer, self.spec.flat_params, grads)
