@@ -19,13 +19,17 @@ ARCHS = [
     (("sigmoid", "softmax"), "tanh", 2, "mean_squared_error"),
     ((), "sigmoid", 3, "binary_crossentropy"),  # logistic regression, multilabel
     ((), "linear", 1, "mean_squared_error"),    # linear regression
+    (("gelu", "silu"), "linear", 2, "mean_absolute_error"),
+    (("selu", "mish"), "selu", 2, "huber"),
+    (("hard_sigmoid", "relu6"), "linear", 1, "hinge"),
+    (("relu6",), "gelu", 3, "mean_squared_error"),
 ]
 
 
 def _data(loss, k, n=37, d=5, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))
-    if loss == "binary_crossentropy":
+    if loss in ("binary_crossentropy", "hinge"):
         y = (rng.random((n, k)) > 0.5).astype(float)
     elif loss == "sparse_categorical_crossentropy":
         y = rng.integers(0, k, size=n)
@@ -36,9 +40,15 @@ def _data(loss, k, n=37, d=5, seed=0):
     return X, y
 
 
-def _model(backend, dtype, hidden, out, k, loss, lr=0.05):
-    layers = [fm.Dense(6, activation=a) for a in hidden] + [fm.Dense(k, activation=out)]
-    layers[0].input_dim = 5
+def _model(backend, dtype, hidden, out, k, loss, lr=0.05, dropout=0.0, reg=None,
+           input_dropout=0.0):
+    layers = [fm.Dropout(input_dropout)] if input_dropout else []
+    for a in hidden:
+        layers.append(fm.Dense(6, activation=a, kernel_regularizer=reg, bias_regularizer=reg))
+        if dropout:
+            layers.append(fm.Dropout(dropout))
+    layers.append(fm.Dense(k, activation=out, kernel_regularizer=reg))
+    layers[1 if input_dropout else 0].input_dim = 5
     model = fm.Sequential(layers, seed=42, dtype=dtype, backend=backend)
     model.compile(optimizer=fm.optimizers.SGD(learning_rate=lr), loss=loss)
     return model
@@ -72,6 +82,31 @@ def test_forward_gradients_and_training_agree(dtype, hidden, out, k, loss):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 1e-2)
 
 
+@pytest.mark.parametrize("hidden,out,k,loss", ARCHS[:4] + ARCHS[-4:])
+def test_training_with_dropout_weights_and_penalties_agrees(dtype, hidden, out, k, loss):
+    """Same seed, same dropout masks, same sample weights: the same training."""
+    X, y = _data(loss, k)
+    w = np.random.default_rng(3).random(X.shape[0]) * 2
+    reg = fm.regularizers.l1_l2(0.01, 0.02)
+    models = {b: _model(b, dtype, hidden, out, k, loss, dropout=0.3, reg=reg,
+                        input_dropout=0.1)
+              for b in ("numpy", "cython")}
+    hist = {b: m.fit(X, y, epochs=3, batch_size=8, shuffle=True, sample_weight=w, verbose=0)
+            for b, m in models.items()}
+    tol = TOL[dtype]
+    np.testing.assert_allclose(hist["cython"].history["loss"], hist["numpy"].history["loss"],
+                               rtol=tol * 10)
+    for a, b in zip(models["cython"].get_weights(), models["numpy"].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=tol * 10, atol=tol * 1e-1)
+    # dropout changed the training: without it the weights differ
+    plain = _model("cython", dtype, hidden, out, k, loss, reg=reg)
+    plain.fit(X, y, epochs=3, batch_size=8, shuffle=True, sample_weight=w, verbose=0)
+    assert not np.allclose(plain.get_weights()[0], models["cython"].get_weights()[0])
+    # evaluation is deterministic and agrees, with weights
+    e = {b: m.evaluate(X, y, sample_weight=w)["loss"] for b, m in models.items()}
+    assert e["cython"] == pytest.approx(e["numpy"], rel=tol * 10)
+
+
 @pytest.mark.parametrize("batch_size", [1, 5, None])
 def test_shuffled_training_agrees(batch_size):
     X, y = _data("binary_crossentropy", 1, n=23)
@@ -102,6 +137,7 @@ def test_activation_kernels_match_reference(dtype, kind, rng):
 
     code = activations.ACTIVATIONS[kind]
     z = (rng.normal(size=(7, 5)) * 3).astype(dtype)
+    z[0] = [-8.0, -3.5, 2.5, 6.5, 9.0]  # beyond the corners of relu6 and hard_sigmoid
     alpha = np.array([0.2, 0.1, 0.3, 0.05, 0.25], dtype=dtype) if kind == "prelu" else None
     a_ref = _numpy.activation_forward(code, z, alpha)
     a = _kernels.activation_forward_py(code, z, alpha)
@@ -115,6 +151,44 @@ def test_activation_kernels_match_reference(dtype, kind, rng):
         np.testing.assert_allclose(dalpha, dalpha_ref, rtol=TOL[dtype], atol=1e-6)
 
 
+@pytest.mark.parametrize("loss", list(fm.losses.LOSSES)[:3] + ["mean_absolute_error", "huber",
+                                                               "hinge"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_kernels_match_reference(dtype, loss, weighted, rng):
+    from fastmlp.backend import _kernels, _numpy
+
+    code = fm.losses.LOSSES[loss][0]
+    out = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}.get(
+        loss, "tanh")
+    out_code = activations.ACTIVATIONS[out]
+    z = (rng.normal(size=(6, 4)) * 2).astype(dtype)
+    a = _numpy.activation_forward(out_code, z)
+    if loss == "hinge":
+        y = rng.choice([-1.0, 1.0], size=z.shape).astype(dtype)
+    elif loss == "categorical_crossentropy":
+        y = np.eye(4, dtype=dtype)[rng.integers(0, 4, size=6)]
+    else:
+        y = rng.random(z.shape).astype(dtype) * 2
+    w = (rng.random(6) * 2).astype(dtype) if weighted else None
+    value, dz = _kernels.loss_delta_py(code, out_code, z, np.ascontiguousarray(a), y, w)
+    assert value == pytest.approx(_numpy.loss_value(code, z, a, y, w), rel=TOL[dtype])
+    dz_ref, _ = _numpy.loss_delta(code, out_code, z, a, y, w)
+    np.testing.assert_allclose(dz, dz_ref, rtol=TOL[dtype], atol=1e-7)
+
+
+def test_regularize_kernel_matches_reference(dtype, rng):
+    from fastmlp.backend import _kernels, _numpy
+
+    p = rng.normal(size=20).astype(dtype)
+    p[3] = 0  # sign(0) = 0
+    for l1, l2 in ((0.0, 0.1), (0.05, 0.0), (0.02, 0.3)):
+        value, g = _kernels.regularize_py(p, l1, l2)
+        value_ref, g_ref = _numpy.regularize(p, l1, l2)
+        assert value == pytest.approx(value_ref, rel=TOL[dtype])
+        np.testing.assert_allclose(g, g_ref, rtol=TOL[dtype])
+        assert g[3] == 2 * l2 * p[3] == 0
+
+
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 def test_row_major_gemm(dtype, trans_a, trans_b, rng):
@@ -125,3 +199,36 @@ def test_row_major_gemm(dtype, trans_a, trans_b, rng):
     expected = (a.T if trans_a else a) @ (b.T if trans_b else b)
     np.testing.assert_allclose(_blas.gemm_py(a, b, trans_a, trans_b), expected,
                                rtol=TOL[dtype])
+
+
+def test_dropout_masks_agree_across_many_compiled_calls(monkeypatch):
+    """Masks drawn chunk by chunk (here 1-2 batches per call, ragged last batch): the
+    compiled engine indexes each batch's rows of the chunk's masks as the reference does."""
+    import fastmlp.models
+
+    monkeypatch.setattr(fastmlp.models, "_MASK_ELEMENTS", 100)
+    X, y = _data("sparse_categorical_crossentropy", 4)
+    models = {b: _model(b, "float64", ("relu", "tanh"), "softmax", 4,
+                        "sparse_categorical_crossentropy", dropout=0.5, input_dropout=0.2)
+              for b in ("numpy", "cython")}
+    for m in models.values():
+        m.fit(X, y, epochs=2, batch_size=7, verbose=0)
+    for a, b in zip(models["numpy"].get_weights(), models["cython"].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_weighted_evaluation_in_blocks_agrees(dtype):
+    """The compiled loss runs in blocks of 1024 rows: each block reads its own weights."""
+    X, y = _data("huber", 2, n=2500)
+    w = np.random.default_rng(1).random(2500) * 3
+    reg = fm.regularizers.l1(0.01)
+    losses = {b: _model(b, dtype, ("selu",), "linear", 2, "huber", reg=reg).evaluate(
+        X, y, sample_weight=w)["loss"] for b in ("numpy", "cython")}
+    assert losses["cython"] == pytest.approx(losses["numpy"], rel=TOL[dtype])
+    w[1024:] = 0  # only the first block counts
+    first = _model("cython", dtype, ("selu",), "linear", 2, "huber", reg=reg)
+    expected = (first.evaluate(X[:1024], y[:1024], sample_weight=w[:1024])["loss"]
+                - first.evaluate(X[:1], y[:1], sample_weight=[0.0])["loss"]) * 1024 / 2500
+    penalty = first.evaluate(X[:1], y[:1], sample_weight=[0.0])["loss"]
+    assert first.evaluate(X, y, sample_weight=w)["loss"] == pytest.approx(expected + penalty,
+                                                                          rel=TOL[dtype] * 10)

@@ -8,16 +8,16 @@ Examples
 >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
 """
 from . import (activations, callbacks, datasets, initializers, losses, metrics, optimizers,
-               preprocessing)
+               preprocessing, regularizers)
 from .backend import available as available_backends
 from .backend import backend, use_backend
-from .layers import Dense
+from .layers import Dense, Dropout
 from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "Sequential", "StandardScaler", "TrainingDivergedError", "activations",
-           "available_backends", "backend", "callbacks", "datasets", "initializers", "losses",
-           "metrics", "optimizers", "preprocessing", "train_test_split", "use_backend",
-           "__version__"]
+__all__ = ["Dense", "Dropout", "Sequential", "StandardScaler", "TrainingDivergedError",
+           "activations", "available_backends", "backend", "callbacks", "datasets",
+           "initializers", "losses", "metrics", "optimizers", "preprocessing", "regularizers",
+           "train_test_split", "use_backend", "__version__"]

@@ -137,8 +137,81 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
             raise ValueError(f"categorical_crossentropy needs rows of {name} that sum to 1 "
                              f"(one-hot); {int(bad.sum())} row(s) do not, the first is row "
                              f"{row} summing to {sums[row]!r}")
+    elif loss == "hinge":
+        present = set(np.unique(values).tolist())
+        if present <= {0.0, 1.0}:
+            values = 2 * values - 1  # Keras converts 0/1 labels to -1/1
+        elif not present <= {-1.0, 1.0}:
+            raise ValueError(f"hinge needs labels in {{-1, 1}} (or {{0, 1}}, converted to "
+                             f"-1/1); {name} holds {sorted(present)[:5]}")
     out = np.ascontiguousarray(values, dtype=dtype)
     check_finite(out, name)
+    return out
+
+
+def as_sample_weight(sample_weight: Any, class_weight: Any, y: Any, loss: str, n_out: int,
+                     n_rows: int, dtype: np.dtype,
+                     name: str = "sample_weight") -> np.ndarray | None:
+    """Per-row loss weights ``(n,)`` of ``dtype`` from ``sample_weight`` and/or
+    ``class_weight`` (their product, as in Keras), or ``None`` when neither is given.
+
+    ``y`` are the targets as the user gave them (already checked by :func:`as_targets`):
+    ``class_weight`` maps each class to a weight; a class missing from the dict weighs 1
+    (Keras), a key that is not a class of the model's output is an error.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    weights = np.ones(n_rows, dtype=np.float64)
+    if sample_weight is not None:
+        arr = _as_array(sample_weight, name)
+        _check_kind(arr, name)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1 or arr.shape[0] != n_rows:
+            raise ValueError(f"{name} must hold one weight per sample, shape ({n_rows},), "
+                             f"got shape {arr.shape}")
+        values = arr.astype(np.float64, copy=True)
+        check_finite(values, name)
+        if (values < 0).any():
+            first = int(np.argmax(values < 0))
+            raise ValueError(f"{name} must be >= 0; {int((values < 0).sum())} value(s) are "
+                             f"negative, the first {values[first]!r} at index {first}")
+        weights = values
+    if class_weight is not None:
+        weights = weights * _class_weights(class_weight, y, loss, n_out, n_rows)
+    return np.ascontiguousarray(weights, dtype=dtype)
+
+
+def _class_weights(class_weight: Any, y: Any, loss: str, n_out: int,
+                   n_rows: int) -> np.ndarray:
+    """The weight of each row's class."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict {{class: weight}}, got "
+                        f"{type(class_weight).__name__}")
+    values = np.asarray(y, dtype=np.float64)
+    if loss == "sparse_categorical_crossentropy":
+        labels, classes = values.reshape(-1), list(range(n_out))
+    elif loss == "categorical_crossentropy":
+        labels, classes = values.argmax(axis=1).astype(np.float64), list(range(n_out))
+    elif loss in ("binary_crossentropy", "hinge") and n_out == 1:
+        labels = values.reshape(-1)
+        classes = [-1, 1] if loss == "hinge" and (labels == -1).any() else [0, 1]
+    else:
+        raise ValueError(f"class_weight needs single-label classification targets (softmax "
+                         f"with a categorical cross-entropy, or one sigmoid/hinge output); "
+                         f"loss {loss!r} with {n_out} output(s) takes sample_weight instead")
+    out = np.ones(n_rows, dtype=np.float64)
+    for key, weight in class_weight.items():
+        if (isinstance(key, bool) or not isinstance(key, (int, np.integer, float, np.floating))
+                or key != int(key) or int(key) not in classes):
+            raise ValueError(f"class_weight has key {key!r}, which is not a class of this "
+                             f"model's output; valid classes: {classes}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer,
+                                                                 np.floating)):
+            raise TypeError(f"class_weight[{key!r}] must be a number, got {weight!r}")
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"class_weight[{key!r}] must be finite and >= 0, got {weight!r}")
+        out[labels == int(key)] = float(weight)
     return out
 
 

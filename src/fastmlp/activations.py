@@ -17,14 +17,30 @@ prelu          x if x > 0 else a x  (a learnable, init 0.25)   1 if x > 0 else a
 elu            x if x > 0 else exp(x) - 1                      1 if x > 0 else f + 1
 softplus       max(x, 0) + log1p(exp(-|x|))                    sigmoid(x)
 softmax        exp(x - max) / sum(exp(x - max)) over each row  Jacobian-vector product
+gelu           x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2     Phi(x) + x phi(x)
+silu / swish   x sigmoid(x)                                    s (1 + x (1 - s))
+selu           scale x if x > 0 else scale alpha (exp(x) - 1)  scale if x > 0 else f + scale alpha
+mish           x tanh(softplus(x))                             t + x sigmoid(x) (1 - t^2)
+hard_sigmoid   relu6(x + 3) / 6  (Keras 3, PyTorch)            1/6 if -3 < x < 3 else 0
+relu6          min(max(x, 0), 6)                               1 if 0 < x < 6 else 0
 =============  ==============================================  ===========================
 
+``gelu`` is the exact form with the error function (not the tanh approximation), as in
+PyTorch's ``nn.GELU()`` and Keras' ``gelu(approximate=False)``; ``Phi``/``phi`` are the
+standard normal CDF and density. ``selu`` uses the constants of Klambauer et al. (2017),
+as PyTorch does: ``alpha = 1.6732632423543772848170429916717``,
+``scale = 1.0507009873554804934193349852946``. ``hard_sigmoid`` is the Keras 3 / PyTorch
+definition ``relu6(x + 3) / 6`` (slope 1/6), not Keras 2's ``0.2 x + 0.5``. In ``mish``,
+``t = tanh(softplus(x))``.
+
 The derivative of ``relu`` (and of the other piecewise functions) at exactly 0 is taken
-from the left branch, as PyTorch does.
+from the left branch, as PyTorch does; ``hard_sigmoid`` and ``relu6`` have derivative 0 at
+their corners (PyTorch's open intervals).
 """
 from __future__ import annotations
 
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, PRELU, ELU, SOFTPLUS, SOFTMAX = range(9)
+GELU, SILU, SELU, MISH, HARD_SIGMOID, RELU6 = range(9, 15)
 
 #: Public name -> integer id shared by both backends.
 ACTIVATIONS: dict[str, int] = {
@@ -37,14 +53,23 @@ ACTIVATIONS: dict[str, int] = {
     "elu": ELU,
     "softplus": SOFTPLUS,
     "softmax": SOFTMAX,
+    "gelu": GELU,
+    "silu": SILU,
+    "selu": SELU,
+    "mish": MISH,
+    "hard_sigmoid": HARD_SIGMOID,
+    "relu6": RELU6,
 }
-_ALIASES = {None: "linear", "identity": "linear", "logistic": "sigmoid"}
+_ALIASES = {None: "linear", "identity": "linear", "logistic": "sigmoid", "swish": "silu"}
 
 #: Slope of ``leaky_relu`` for negative inputs, and scale of ``elu`` (fixed, as in Keras).
 LEAKY_RELU_SLOPE = 0.01
 ELU_ALPHA = 1.0
 #: Initial slope of ``prelu`` (as in PyTorch's ``nn.PReLU``).
 PRELU_INIT = 0.25
+#: ``selu`` constants (Klambauer et al. 2017, as in PyTorch's ``nn.SELU``).
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def get(name: str | None) -> str:
@@ -54,7 +79,7 @@ def get(name: str | None) -> str:
     ----------
     name : str or None
         One of :data:`ACTIVATIONS` (``None`` and ``"identity"`` mean ``"linear"``,
-        ``"logistic"`` means ``"sigmoid"``).
+        ``"logistic"`` means ``"sigmoid"``, ``"swish"`` means ``"silu"``).
 
     Raises
     ------
@@ -66,7 +91,7 @@ def get(name: str | None) -> str:
     >>> get("relu")
     'relu'
     """
-    key = _ALIASES.get(name, name)
+    key = _ALIASES.get(name.lower() if isinstance(name, str) else name, name)
     if not isinstance(key, str) or key.lower() not in ACTIVATIONS:
         raise ValueError(
             f"unknown activation {name!r}; valid activations are: {', '.join(ACTIVATIONS)}"

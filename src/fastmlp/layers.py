@@ -1,11 +1,13 @@
-"""Layers. A :class:`Dense` layer owns its parameters as NumPy arrays."""
+"""Layers. A :class:`Dense` layer owns its parameters as NumPy arrays; :class:`Dropout`
+has none."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from . import activations, initializers
+from . import activations, initializers, regularizers
+from ._validation import check_fraction
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -32,6 +34,11 @@ class Dense:
         Initializer of ``b`` (drawn as a ``(1, units)`` matrix).
     prelu_shared : bool, default False
         For ``activation="prelu"``: one slope shared by all units instead of one per unit.
+    kernel_regularizer, bias_regularizer : optional
+        Penalty on ``W`` / ``b`` added to the loss and its gradient: a
+        :mod:`fastmlp.regularizers` object (``l1(0.01)``, ``l2(0.01)``, ``l1_l2(..)``), one
+        of the names ``"l1"``, ``"l2"``, ``"l1_l2"``, or ``None``. Not the optimizer's
+        ``weight_decay`` (see :mod:`fastmlp.regularizers`).
     name : str, optional
 
     Attributes
@@ -51,6 +58,7 @@ class Dense:
     def __init__(self, units: int, activation: str | None = "linear",
                  input_dim: int | None = None, kernel_initializer: str = "glorot_uniform",
                  bias_initializer: str = "zeros", prelu_shared: bool = False,
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  name: str | None = None) -> None:
         self.units = _check_positive_int("units", units)
         self.activation = activations.get(activation)
@@ -59,6 +67,8 @@ class Dense:
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.prelu_shared = bool(prelu_shared)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.name = name
         self.params: list[np.ndarray] = []
 
@@ -107,8 +117,61 @@ class Dense:
         return {"units": self.units, "activation": self.activation,
                 "input_dim": self.input_dim, "kernel_initializer": self.kernel_initializer,
                 "bias_initializer": self.bias_initializer, "prelu_shared": self.prelu_shared,
+                "kernel_regularizer": (None if self.kernel_regularizer is None
+                                       else self.kernel_regularizer.get_config()),
+                "bias_regularizer": (None if self.bias_regularizer is None
+                                     else self.bias_regularizer.get_config()),
                 "name": self.name}
 
     def __repr__(self) -> str:
         extra = f", input_dim={self.input_dim}" if self.input_dim is not None else ""
         return f"Dense({self.units}, activation={self.activation!r}{extra})"
+
+
+class Dropout:
+    """Inverted dropout on the output of the preceding Dense layer (or on the inputs).
+
+    During ``fit`` each unit of the previous layer's output is kept with probability
+    ``1 - rate`` and scaled by ``1 / (1 - rate)``, or set to 0; in ``predict``,
+    ``evaluate``, ``compute_gradients`` and ``layer_outputs`` the layer is the identity.
+    The masks are drawn from the model's seeded generator, so a seeded fit is reproducible
+    and both backends see the same masks. Dropout has no weights.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        Fraction of the units to drop.
+    name : str, optional
+
+    Notes
+    -----
+    A Dropout layer drops units of the previous Dense layer's output, or of the network's
+    inputs when it comes first; it must be followed by a Dense layer (dropout on the
+    output is not supported). Two Dropout layers in a row act as one of rate
+    ``1 - (1 - r1) (1 - r2)``.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> model = fm.Sequential([fm.Dense(64, activation="relu", input_dim=8),
+    ...                        fm.Dropout(0.5), fm.Dense(1)])
+    >>> model.layers[1]
+    Dropout(0.5)
+    """
+
+    def __init__(self, rate: float, name: str | None = None) -> None:
+        self.rate = check_fraction("Dropout rate", rate)
+        self.name = name
+        self.params: list[np.ndarray] = []
+
+    built = True
+
+    def count_params(self, n_in: int | None = None) -> int:
+        return 0
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this layer."""
+        return {"rate": self.rate, "name": self.name}
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate!r})"

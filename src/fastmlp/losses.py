@@ -1,7 +1,17 @@
 """Loss functions: names, ids and documentation.
 
 Losses are means over the batch (and, for element-wise losses, over the outputs too, as
-Keras computes them). The formulas live once per backend (:mod:`fastmlp.backend._numpy`
+Keras computes them). With sample weights ``w`` (``fit(sample_weight=...)``,
+``class_weight``) the loss of a batch of ``n`` rows is, as in Keras' default
+``"sum_over_batch_size"`` reduction,
+
+    ``L = sum_i w_i l_i / n``
+
+where ``l_i`` is row ``i``'s loss (the mean over its outputs for the element-wise losses,
+the sum over classes for categorical cross-entropy). With every ``w_i = 1`` this is the
+unweighted mean; the gradients are weighted the same way (row ``i`` of ``dL/dZ`` is scaled
+by ``w_i``). Regularization penalties of the layers (:mod:`fastmlp.regularizers`) are added
+to the batch's loss. The formulas live once per backend (:mod:`fastmlp.backend._numpy`
 and ``_kernels.pyx``); this module maps names to ids and states the contract.
 
 ``mean_squared_error``
@@ -15,10 +25,23 @@ and ``_kernels.pyx``); this module maps names to ids and states the contract.
 ``sparse_categorical_crossentropy``
     The same with integer class labels ``y`` of shape ``(n,)``; the model one-hot encodes
     them once per ``fit``.
+``mean_absolute_error``
+    ``L = mean(|A - Y|)``; derivative ``sign(A - Y)`` (0 where ``A == Y``).
+``huber``
+    Keras' Huber loss with ``delta = 1``: per element ``0.5 e^2`` if ``|e| <= delta`` else
+    ``delta (|e| - 0.5 delta)``, ``e = A - Y``; derivative ``e`` clipped to
+    ``[-delta, delta]``.
+``hinge``
+    Keras' hinge loss ``L = mean(max(1 - y a, 0))`` for labels ``y`` in ``{-1, 1}``; 0/1
+    labels are converted to -1/1 first (as Keras does). Derivative ``-y`` where
+    ``1 - y a > 0``, else 0. Use it with a ``linear`` (or ``tanh``) output.
 """
 from __future__ import annotations
 
-MSE, BCE, CCE = range(3)
+MSE, BCE, CCE, MAE, HUBER, HINGE = range(6)
+
+#: ``delta`` of the Huber loss (Keras' default).
+HUBER_DELTA = 1.0
 
 #: Public name -> (engine id, required output activation or None).
 LOSSES: dict[str, tuple[int, str | None]] = {
@@ -26,9 +49,13 @@ LOSSES: dict[str, tuple[int, str | None]] = {
     "binary_crossentropy": (BCE, "sigmoid"),
     "categorical_crossentropy": (CCE, "softmax"),
     "sparse_categorical_crossentropy": (CCE, "softmax"),
+    "mean_absolute_error": (MAE, None),
+    "huber": (HUBER, None),
+    "hinge": (HINGE, None),
 }
 _ALIASES = {"mse": "mean_squared_error", "bce": "binary_crossentropy",
-            "log_loss": "binary_crossentropy", "cce": "categorical_crossentropy"}
+            "log_loss": "binary_crossentropy", "cce": "categorical_crossentropy",
+            "mae": "mean_absolute_error", "huber_loss": "huber"}
 
 
 def get(name: str) -> str:

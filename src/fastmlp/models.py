@@ -12,15 +12,18 @@ from . import activations, losses, metrics as _metrics, optimizers
 from .backend import backend as active_backend
 from .backend import check_name as check_backend_name
 from .backend import get as get_backend
-from ._validation import (as_features, as_targets, check_dtype, check_fraction, check_int,
-                          check_weights)
+from ._validation import (as_features, as_sample_weight, as_targets, check_dtype,
+                          check_fraction, check_int, check_weights)
 from .backend._contract import NetSpec
 from .callbacks import Callback, History
-from .layers import Dense
+from .layers import Dense, Dropout
 
 #: Work (multiply-adds) per compiled call when training: keeps each call near 0.1 s so
 #: progress, callbacks and Ctrl-C get through promptly.
 _CHUNK_FLOPS = 2e8
+#: Dropout-mask values drawn per compiled call at most (each chunk's masks are drawn at
+#: once from the model's generator).
+_MASK_ELEMENTS = 1 << 20
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -35,7 +38,7 @@ class Sequential:
 
     Parameters
     ----------
-    layers : list of Dense, optional
+    layers : list of Dense and Dropout, optional
     seed : int, optional
         Seeds the one random generator behind initial weights and shuffling: the same seed
         gives the same weights bit for bit on one backend and thread count.
@@ -59,7 +62,7 @@ class Sequential:
     def __init__(self, layers: Iterable[Dense] | None = None, seed: int | None = None,
                  dtype: str | np.dtype = "float64", backend: str | None = None,
                  name: str | None = None) -> None:
-        self.layers: list[Dense] = []
+        self.layers: list[Dense | Dropout] = []
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.dtype = check_dtype(dtype)
@@ -78,32 +81,53 @@ class Sequential:
     # ------------------------------------------------------------------------------------
     # construction
     # ------------------------------------------------------------------------------------
-    def add(self, layer: Dense) -> None:
+    def add(self, layer: Dense | Dropout) -> None:
         """Append a layer (before the model is built)."""
-        if not isinstance(layer, Dense):
-            raise TypeError(f"Sequential takes Dense layers, got {type(layer).__name__}")
-        if self.built:
+        if not isinstance(layer, (Dense, Dropout)):
+            raise TypeError(f"Sequential takes Dense and Dropout layers, got "
+                            f"{type(layer).__name__}")
+        if self.built and self._dense_layers():
             raise RuntimeError("cannot add layers to a model that is already built")
         if layer.name is None:
-            layer.name = f"dense_{len(self.layers)}"
+            kind = "dense" if isinstance(layer, Dense) else "dropout"
+            layer.name = f"{kind}_{len(self.layers)}"
         self.layers.append(layer)
+
+    def _dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    def _dropout_rates(self) -> tuple[float, ...]:
+        """The dropout rate on the inputs, then on each Dense layer's output (0: none)."""
+        rates: list[float] = [0.0]
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                rates.append(0.0)
+            else:  # consecutive Dropouts keep (1 - r1) (1 - r2) of the units
+                rates[-1] = 1 - (1 - rates[-1]) * (1 - layer.rate)
+        return tuple(rates)
 
     @property
     def built(self) -> bool:
-        return bool(self.layers) and all(layer.built for layer in self.layers)
+        dense = self._dense_layers()
+        return bool(dense) and all(layer.built for layer in dense)
 
     @property
     def input_dim(self) -> int | None:
-        return self.layers[0].input_dim if self.layers else None
+        dense = self._dense_layers()
+        return dense[0].input_dim if dense else None
 
     @property
     def output_dim(self) -> int:
         self._require_layers()
-        return self.layers[-1].units
+        return self._dense_layers()[-1].units
 
     def _require_layers(self) -> None:
-        if not self.layers:
+        if not self._dense_layers():
             raise RuntimeError("the model has no layers; add Dense layers first")
+        if isinstance(self.layers[-1], Dropout):
+            raise ValueError(  # noqa: TRY004 (a wrong layer order, not a wrong type)
+                "the last layer must be Dense (a Dropout layer must be followed by a Dense "
+                "layer)")
 
     def build(self, input_dim: int | None = None) -> "Sequential":
         """Create the weights for ``input_dim`` inputs (drawn from the model's seed).
@@ -121,11 +145,11 @@ class Sequential:
                 raise ValueError(f"the model is built for {self.input_dim} inputs, "
                                  f"not {input_dim}")
             return self
-        n_in = input_dim if input_dim is not None else self.layers[0].input_dim
+        n_in = input_dim if input_dim is not None else self.input_dim
         if n_in is None:
             raise RuntimeError("the input size is not known: give the first Dense an "
                                "input_dim, call model.build(input_dim), or fit on data")
-        for layer in self.layers:
+        for layer in self._dense_layers():
             layer.build(n_in, self.rng, self.dtype)
             n_in = layer.units
         if self.optimizer is not None:
@@ -137,7 +161,7 @@ class Sequential:
         """Build on first use when the first layer knows its input size (as Keras does)."""
         if not self.built:
             self._require_layers()
-            if self.layers[0].input_dim is None:
+            if self.input_dim is None:
                 raise RuntimeError("the model is not built: the input size is not known yet "
                                    "(give the first Dense an input_dim, fit it, or call "
                                    "model.build(input_dim))")
@@ -162,7 +186,7 @@ class Sequential:
         opt = optimizers.get(optimizer)
         loss = losses.get(loss)
         required = losses.LOSSES[loss][1]
-        out_act = self.layers[-1].activation
+        out_act = self.layers[-1].activation  # the last layer is Dense
         if required is not None and out_act != required:
             raise ValueError(f"loss {loss!r} needs a {required!r} output layer (it is fused "
                              f"with it); the last layer's activation is {out_act!r}")
@@ -199,12 +223,18 @@ class Sequential:
         name = self.backend
         engine = self._engines.get(name)
         if engine is None:
+            dense = self._dense_layers()
+            input_rate, *rates = self._dropout_rates()
+            regs = tuple(_penalty_factors(layer) for layer in dense)
             spec = NetSpec(dtype=self.dtype,
-                           sizes=(self.input_dim, *[layer.units for layer in self.layers]),
+                           sizes=(self.input_dim, *[layer.units for layer in dense]),
                            activations=tuple(activations.ACTIVATIONS[layer.activation]
-                                             for layer in self.layers),
-                           params=[layer.params for layer in self.layers],
-                           loss=losses.LOSSES[self.loss][0], optimizer=self.optimizer)
+                                             for layer in dense),
+                           params=[layer.params for layer in dense],
+                           loss=losses.LOSSES[self.loss][0], optimizer=self.optimizer,
+                           dropout=tuple(rates) if any(rates) else (),
+                           input_dropout=input_rate,
+                           regularizers=regs if any(any(r) for r in regs) else ())
             engine = get_backend(name).Engine(spec)
             self._engines[name] = engine
         return engine
@@ -229,23 +259,36 @@ class Sequential:
         X = self._features(x)
         return self._engine().layer_outputs(X)
 
-    def compute_gradients(self, x: Any, y: Any) -> tuple[float, list[np.ndarray]]:
-        """The mean loss on ``(x, y)`` and its gradient for every weight (``get_weights``
-        order), without changing the model."""
+    def compute_gradients(self, x: Any, y: Any,
+                          sample_weight: Any = None) -> tuple[float, list[np.ndarray]]:
+        """The loss on ``(x, y)`` (weighted by ``sample_weight``, plus the regularization
+        penalties) and its gradient for every weight (``get_weights`` order), without
+        changing the model. Dropout is off (as in ``evaluate``)."""
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
-        loss, grads = self._engine().gradients(X, Y)
+        W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim, X.shape[0],
+                             self.dtype)
+        loss, grads = self._engine().gradients(X, Y, W)
         return float(loss), grads
 
-    def evaluate(self, x: Any, y: Any, verbose: int = 0) -> dict[str, float]:
-        """Loss and metrics on ``(x, y)`` as a dict, e.g. ``{"loss": .., "accuracy": ..}``."""
+    def evaluate(self, x: Any, y: Any, verbose: int = 0,
+                 sample_weight: Any = None) -> dict[str, float]:
+        """Loss and metrics on ``(x, y)`` as a dict, e.g. ``{"loss": .., "accuracy": ..}``.
+
+        The loss is ``sum_i w_i l_i / n`` with ``sample_weight`` ``w`` (the plain mean
+        without), plus the layers' regularization penalties, as in Keras; dropout is off.
+        Metrics are unweighted.
+        """
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
-        return self._evaluate_arrays(X, Y)
+        W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim, X.shape[0],
+                             self.dtype)
+        return self._evaluate_arrays(X, Y, W)
 
-    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray,
+                         W: np.ndarray | None = None) -> dict[str, float]:
         engine = self._engine()
-        logs = {"loss": float(engine.loss(X, Y))}
+        logs = {"loss": float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W))}
         if self.metrics:
             P = engine.predict(X)
             for name in self.metrics:
@@ -259,7 +302,8 @@ class Sequential:
             shuffle: bool = True, validation_split: float = 0.0,
             validation_data: tuple[Any, Any] | None = None, verbose: int = 1,
             callbacks: Iterable[Callback] | None = None, initial_epoch: int = 0,
-            on_divergence: str = "raise") -> History:
+            on_divergence: str = "raise", sample_weight: Any = None,
+            class_weight: dict[Any, float] | None = None) -> History:
         """Train for ``epochs`` passes over ``(x, y)``.
 
         Parameters
@@ -278,7 +322,7 @@ class Sequential:
         validation_split : float in [0, 1)
             Hold out this fraction of the rows, taken from the end as Keras does, before
             shuffling.
-        validation_data : (x_val, y_val), optional
+        validation_data : (x_val, y_val) or (x_val, y_val, val_sample_weight), optional
             Overrides ``validation_split``.
         verbose : {0, 1, 2}
             0 silent, 1 a progress bar per epoch, 2 one line per epoch.
@@ -289,6 +333,20 @@ class Sequential:
             What to do when the loss becomes NaN or infinite: the model keeps the weights
             of the last finite step, then raises :class:`TrainingDivergedError` or warns
             and returns.
+        sample_weight : array (n_samples,), optional
+            Non-negative weight of each sample's loss: a batch's loss is
+            ``sum_i w_i l_i / batch_size`` (Keras' reduction), and so are its gradients.
+        class_weight : dict {class: weight}, optional
+            For single-label classification: each sample's loss is weighted by its class's
+            weight (classes missing from the dict weigh 1); multiplied with
+            ``sample_weight`` when both are given. ``{c: n / (n_classes * n_c)}`` is the
+            usual "balanced" choice.
+
+        Notes
+        -----
+        Dropout layers are active here only: their masks are drawn from the model's
+        generator for each compiled call's rows, so the same seed, data and batch size
+        give the same masks, on either backend.
 
         Returns
         -------
@@ -324,12 +382,20 @@ class Sequential:
             self.build(first.shape[1])
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
-        X_val = Y_val = None
+        W = as_sample_weight(sample_weight, class_weight, y, self.loss, self.output_dim,
+                             X.shape[0], self.dtype)
+        X_val = Y_val = W_val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val)")
+            if (not isinstance(validation_data, (tuple, list))
+                    or len(validation_data) not in (2, 3)):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                                 "(x_val, y_val, val_sample_weight)")
             X_val = self._features(validation_data[0], "x_val")
             Y_val = self._targets(validation_data[1], X_val.shape[0], "y_val")
+            if len(validation_data) == 3:
+                W_val = as_sample_weight(validation_data[2], None, validation_data[1],
+                                         self.loss, self.output_dim, X_val.shape[0],
+                                         self.dtype, "val_sample_weight")
         elif validation_split > 0:
             n_val = int(X.shape[0] * validation_split)
             if n_val < 1 or n_val >= X.shape[0]:
@@ -338,6 +404,8 @@ class Sequential:
                                  f"out of {X.shape[0]}; both need at least one")
             X, X_val = X[:-n_val], X[-n_val:]
             Y, Y_val = Y[:-n_val], Y[-n_val:]
+            if W is not None:
+                W, W_val = np.ascontiguousarray(W[:-n_val]), np.ascontiguousarray(W[-n_val:])
 
         engine = self._engine()
         n = X.shape[0]
@@ -346,6 +414,15 @@ class Sequential:
         work = 6.0 * bs * self.count_params()
         chunk = int(max(1, min(n_batches, _CHUNK_FLOPS // max(work, 1.0))))
         losses_buf = np.empty(chunk, dtype=np.float64)
+        rates = self._dropout_rates()
+        use_dropout = any(rates)
+        if use_dropout:  # the chunk's dropout masks stay near 8 MB (float64)
+            widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+            dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
+            chunk = max(1, min(chunk, _MASK_ELEMENTS // (bs * dropped)))
+        train_extra: dict[str, Any] = {}
+        if W is not None:
+            train_extra["sample_weight"] = W
 
         history = History()
         self.history = history
@@ -366,7 +443,13 @@ class Sequential:
                 start = time.perf_counter()
                 for first in range(0, n_batches, chunk):
                     stop = min(first + chunk, n_batches)
-                    done = engine.train(X, Y, order, bs, first, stop, losses_buf)
+                    if use_dropout:
+                        rows = min(stop * bs, n) - first * bs
+                        input_mask, *masks = self._dropout_masks(rates, rows)
+                        train_extra["masks"] = masks
+                        train_extra["input_mask"] = input_mask
+                    done = engine.train(X, Y, order, bs, first, stop, losses_buf,
+                                        **train_extra)
                     sizes = np.full(done, bs, dtype=np.float64)
                     if first + done == n_batches and done:
                         sizes[-1] = n - (n_batches - 1) * bs
@@ -382,7 +465,7 @@ class Sequential:
                 for name in self.metrics:
                     logs[name] = _metrics.METRICS[name](Y, engine.predict(X))
                 if X_val is not None:
-                    for key, value in self._evaluate_arrays(X_val, Y_val).items():
+                    for key, value in self._evaluate_arrays(X_val, Y_val, W_val).items():
                         logs[f"val_{key}"] = value
                 if bar is not None:
                     bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
@@ -401,6 +484,23 @@ class Sequential:
         finally:
             self._training = False
         return history
+
+    def _dropout_masks(self, rates: tuple[float, ...], rows: int) -> list[np.ndarray | None]:
+        """Inverted-dropout multipliers for ``rows`` training rows: for the inputs, then
+        for each Dense layer's output (``None`` where there is no dropout).
+
+        Drawn from the model's generator in that order: ``u ~ U[0, 1)`` in the model's
+        dtype, the unit kept where ``u >= rate`` and then scaled by ``1 / (1 - rate)``.
+        """
+        masks: list[np.ndarray | None] = []
+        widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+        for rate, width in zip(rates, widths):
+            if rate == 0:
+                masks.append(None)
+                continue
+            u = self.rng.random((rows, width), dtype=self.dtype)
+            masks.append((u >= rate) * self.dtype.type(1 / (1 - rate)))
+        return masks
 
     @staticmethod
     def _progress_bar(epoch: int, epochs: int, n_batches: int, verbose: int):
@@ -446,10 +546,12 @@ class Sequential:
             np.copyto(p, c)
 
     def _param_counts(self) -> list[int]:
+        """Parameter count of every layer in ``self.layers`` (0 for Dropout)."""
         counts, n_in = [], self.input_dim
         for layer in self.layers:
             counts.append(layer.count_params(n_in))
-            n_in = layer.units if n_in is not None else None
+            if isinstance(layer, Dense):
+                n_in = layer.units if n_in is not None else None
         return counts
 
     def count_params(self) -> int:
@@ -459,9 +561,15 @@ class Sequential:
     def summary(self, print_fn=print) -> None:
         """Print a table of layers, output shapes and parameter counts."""
         rows = [("Layer (type)", "Activation", "Output shape", "Param #")]
+        units = self.input_dim
         for layer, count in zip(self.layers, self._param_counts()):
-            rows.append((f"{layer.name} (Dense)", layer.activation, f"(None, {layer.units})",
-                         f"{count:,}"))
+            if isinstance(layer, Dense):
+                units = layer.units
+                rows.append((f"{layer.name} (Dense)", layer.activation, f"(None, {units})",
+                             f"{count:,}"))
+            else:
+                rows.append((f"{layer.name} (Dropout)", f"rate={layer.rate:g}",
+                             f"(None, {units})", "0"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
         line = "─" * sum(widths)
         out = [f'Model: "{self.name}"  (dtype {self.dtype.name}, backend {self.backend})',
@@ -475,3 +583,9 @@ class Sequential:
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{layers}], dtype={self.dtype.name!r})"
+
+
+def _penalty_factors(layer: Dense) -> tuple[float, float, float, float]:
+    """``(kernel_l1, kernel_l2, bias_l1, bias_l2)`` of a Dense layer's regularizers."""
+    k, b = layer.kernel_regularizer, layer.bias_regularizer
+    return (k.l1 if k else 0.0, k.l2 if k else 0.0, b.l1 if b else 0.0, b.l2 if b else 0.0)

@@ -13,19 +13,29 @@ Engine methods
     The network's output.
 ``layer_outputs(X) -> list[ndarray]``
     The activation of every layer, first to last.
-``loss(X, Y) -> float``
-    The mean loss on ``(X, Y)``.
-``gradients(X, Y) -> (loss, grads)``
+``loss(X, Y, sample_weight=None) -> float``
+    The mean loss on ``(X, Y)`` (weighted: ``sum_i w_i l_i / n``), plus the layers'
+    regularization penalties. Dropout is off.
+``gradients(X, Y, sample_weight=None, masks=None, input_mask=None) -> (loss, grads)``
     The loss and the gradient of every parameter (in :meth:`Sequential.get_weights`
-    order), without changing anything.
-``train(X, Y, order, batch_size, first_batch, stop_batch, losses) -> int``
+    order), without changing anything. Dropout is off unless ``masks`` / ``input_mask``
+    are given (as for ``train``, with ``X``'s rows).
+``train(X, Y, order, batch_size, first_batch, stop_batch, losses, sample_weight=None,
+masks=None, input_mask=None) -> int``
     Run mini-batches ``first_batch .. stop_batch - 1`` of the epoch whose row order is
     ``order`` (batch ``i`` holds rows ``order[i*batch_size : (i+1)*batch_size]``): forward,
     loss, backward and optimizer update of every layer. Writes each batch's mean loss into
     ``losses[i - first_batch]`` and returns the number of batches completed; it stops
     *before* updating at the first batch whose loss is not finite (that batch's loss is
     written, and not counted as completed), so the parameters stay those of the last
-    finite step.
+    finite step. ``sample_weight`` ``(n,)`` is indexed like the rows of ``X`` (gathered by
+    ``order``). ``masks`` is ``None`` or one entry per layer: ``None`` for a layer without
+    dropout, else the inverted-dropout multipliers (0 or ``1 / (1 - rate)``) of the
+    chunk's rows in batch order, shape ``(rows of batches first..stop-1, n_out)``; batch
+    ``i`` uses rows ``(i - first_batch) * batch_size`` onwards. The layer's output is
+    multiplied by its mask before it feeds the next layer (and ``f'(Z)`` still sees the
+    undropped output). ``input_mask`` ``(rows, n_in)``, in the same row order, multiplies
+    the batch's inputs (dropout on the inputs), or is ``None``.
 ``apply_gradients(grads)``
     One optimizer step on every parameter with the given gradients (in
     :meth:`Sequential.get_weights` order): the same update ``train`` runs after each
@@ -60,6 +70,13 @@ class NetSpec:
     optimizer : Optimizer
         Its ``kind``, ``hyper()``, ``slots`` (aligned with the flattened params) and
         ``scalars`` (step count first) are read and updated in place.
+    dropout : tuple of float
+        Dropout rate applied to each layer's output during training (0: none); empty
+        means none on any layer's output.
+    input_dropout : float
+        Dropout rate on the inputs during training (0: none).
+    regularizers : tuple of (kernel_l1, kernel_l2, bias_l1, bias_l2)
+        Per layer penalty factors (:mod:`fastmlp.regularizers`); empty means none.
     """
 
     dtype: np.dtype
@@ -68,6 +85,9 @@ class NetSpec:
     params: list[list[np.ndarray]]
     loss: int
     optimizer: Optimizer
+    dropout: tuple[float, ...] = ()
+    input_dropout: float = 0.0
+    regularizers: tuple[tuple[float, float, float, float], ...] = ()
 
     @property
     def flat_params(self) -> list[np.ndarray]:

@@ -3,10 +3,13 @@
 One call runs a whole chunk of mini-batches without the GIL: gather the batch's rows,
 forward through every layer (GEMM through BLAS, bias and activation fused), loss and
 output delta (fused with sigmoid/softmax), backward (GEMMs with the transposes folded into
-the call), and the optimizer update of every parameter. Parameters and optimizer state
-are the NumPy arrays the model owns (updated in place); workspaces are allocated once per
-batch size and reused, so a training step allocates nothing. The maths is the one of
-:mod:`fastmlp.backend._numpy`.
+the call), and the optimizer update of every parameter. Optional features cost nothing
+when off: dropout (a mask multiply on a layer's output, forward and backward, only for
+layers that have one), sample weights (a per-row factor inside the loss kernel) and L1/L2
+penalties (one pass over the regularized parameters after their gradient GEMM).
+Parameters and optimizer state are the NumPy arrays the model owns (updated in place);
+workspaces are allocated once per batch size and reused, so a training step allocates
+nothing. The maths is the one of :mod:`fastmlp.backend._numpy`.
 """
 cimport numpy as cnp
 from cython cimport floating
@@ -19,8 +22,8 @@ import numpy as np
 from ._blas cimport gemm
 from ._kernels cimport (ACT_LINEAR, ACT_PRELU, HYPER_CLIPNORM, MAX_SLOTS, N_HYPER,
                         activation_backward, bias_activation_forward, column_sums,
-                        learning_rate_at, loss_delta, optimizer_coefficients,
-                        optimizer_update, squared_norm)
+                        learning_rate_at, loss_delta, multiply, optimizer_coefficients,
+                        optimizer_update, regularize, squared_norm)
 
 cnp.import_array()
 
@@ -36,6 +39,11 @@ cdef struct Layer:
     void* dalpha
     void* Z          # workspace (capacity, n_out)
     void* A          # workspace (capacity, n_out); == Z for a linear layer
+    void* D          # workspace A * mask (capacity, n_out), only with dropout
+    void* mask_base  # the chunk's dropout multipliers (rows, n_out), or NULL
+    void* mask       # this batch's rows of mask_base; NULL: no dropout now
+    bint has_reg
+    double kl1, kl2, bl1, bl2
 
 
 cdef struct Param:
@@ -52,6 +60,8 @@ cdef struct Net:
     Py_ssize_t capacity     # rows the workspaces hold
     void* xb                # gathered batch inputs (capacity, n_in)
     void* yb                # gathered batch targets (capacity, n_out)
+    void* wb                # gathered batch sample weights (capacity,)
+    void* input_mask_base   # the chunk's dropout multipliers of the inputs, or NULL
     void* d0                # delta ping-pong buffers (capacity, max_width)
     void* d1
     double* hyper
@@ -76,12 +86,31 @@ cdef void _forward(Net* net, const floating* x, Py_ssize_t rows) noexcept nogil:
              <floating*> L.W, L.n_out, <floating> 0, <floating*> L.Z, L.n_out)
         bias_activation_forward(L.act, <floating*> L.Z, <floating*> L.A, <floating*> L.b,
                                 <floating*> L.alpha, L.n_alpha, rows, L.n_out)
-        a_prev = <floating*> L.A
+        if L.mask != NULL:  # inverted dropout: the next layer sees A * mask
+            multiply(<floating*> L.A, <floating*> L.mask, <floating*> L.D, rows * L.n_out)
+            a_prev = <floating*> L.D
+        else:
+            a_prev = <floating*> L.A
 
 
-cdef double _backward(Net* net, const floating* x, const floating* y,
+cdef double _penalty(Net* net, floating* tag) noexcept nogil:
+    """The layers' L1/L2 penalty (no gradient)."""
+    cdef int l
+    cdef Layer* L
+    cdef double total = 0.0
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        if L.has_reg:
+            total += regularize(<floating*> L.W, <floating*> NULL, L.n_in * L.n_out,
+                                L.kl1, L.kl2)
+            total += regularize(<floating*> L.b, <floating*> NULL, L.n_out, L.bl1, L.bl2)
+    return total
+
+
+cdef double _backward(Net* net, const floating* x, const floating* y, const floating* w,
                       Py_ssize_t rows) noexcept nogil:
-    """Loss of the batch in the workspaces, and every parameter's gradient."""
+    """Loss of the batch in the workspaces (``w``: row weights or NULL) plus the
+    penalties, and every parameter's gradient."""
     cdef int l
     cdef Layer* L = &net.layers[net.n_layers - 1]
     cdef Layer* P
@@ -89,23 +118,32 @@ cdef double _backward(Net* net, const floating* x, const floating* y,
     cdef floating* dnext = <floating*> net.d1
     cdef floating* tmp
     cdef const floating* a_prev
-    cdef double loss = loss_delta(net.loss, L.act, <floating*> L.Z, <floating*> L.A, y, dz,
-                                  <floating*> L.alpha, L.n_alpha, <floating*> L.dalpha,
+    cdef double loss = loss_delta(net.loss, L.act, <floating*> L.Z, <floating*> L.A, y, w,
+                                  dz, <floating*> L.alpha, L.n_alpha, <floating*> L.dalpha,
                                   rows, L.n_out)
     if not isfinite(loss):
         return loss
     for l in range(net.n_layers - 1, -1, -1):
         L = &net.layers[l]
-        a_prev = x if l == 0 else <floating*> net.layers[l - 1].A
-        # dW = A_prev^T dZ ; db = sum_rows dZ
+        if l == 0:
+            a_prev = x
+        else:
+            P = &net.layers[l - 1]
+            a_prev = <floating*> (P.D if P.mask != NULL else P.A)
+        # dW = A_prev^T dZ ; db = sum_rows dZ  (+ the penalties' gradients)
         gemm(True, False, L.n_in, L.n_out, <int> rows, <floating> 1, a_prev, L.n_in, dz,
              L.n_out, <floating> 0, <floating*> L.dW, L.n_out)
         column_sums(dz, <floating*> L.db, rows, L.n_out)
+        if L.has_reg:
+            loss += regularize(<floating*> L.W, <floating*> L.dW, L.n_in * L.n_out,
+                               L.kl1, L.kl2)
+            loss += regularize(<floating*> L.b, <floating*> L.db, L.n_out, L.bl1, L.bl2)
         if l > 0:
-            # dA_prev = dZ W^T ; dZ_prev = dA_prev * f'(Z_prev)
-            P = &net.layers[l - 1]
+            # dA_prev = dZ W^T (* mask) ; dZ_prev = dA_prev * f'(Z_prev)
             gemm(False, True, <int> rows, L.n_in, L.n_out, <floating> 1, dz, L.n_out,
                  <floating*> L.W, L.n_out, <floating> 0, dnext, L.n_in)
+            if P.mask != NULL:
+                multiply(dnext, <floating*> P.mask, dnext, rows * P.n_out)
             activation_backward(P.act, <floating*> P.Z, <floating*> P.A, dnext,
                                 <floating*> P.alpha, P.n_alpha, <floating*> P.dalpha,
                                 rows, P.n_out)
@@ -141,15 +179,22 @@ cdef void _update(Net* net, floating* tag) noexcept nogil:
                          <floating*> q.s[2], q.size)
 
 
-cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, Py_ssize_t n,
-                       const Py_ssize_t* order, Py_ssize_t batch_size, Py_ssize_t first,
-                       Py_ssize_t stop, double* losses) noexcept nogil:
-    """Run batches first..stop-1; return how many completed (stop at a non-finite loss)."""
+cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const floating* w,
+                       Py_ssize_t n, const Py_ssize_t* order, Py_ssize_t batch_size,
+                       Py_ssize_t first, Py_ssize_t stop, double* losses,
+                       bint dropout) noexcept nogil:
+    """Run batches first..stop-1; return how many completed (stop at a non-finite loss).
+
+    ``w``: sample weights indexed like ``x``'s rows, or NULL; ``dropout``: point each
+    layer's ``mask`` at the batch's rows of its ``mask_base``.
+    """
     cdef Py_ssize_t bi, r, start, rows
-    cdef int n_in = net.layers[0].n_in
+    cdef int l, n_in = net.layers[0].n_in
     cdef int n_out = net.layers[net.n_layers - 1].n_out
     cdef floating* xb = <floating*> net.xb
     cdef floating* yb = <floating*> net.yb
+    cdef floating* wb = <floating*> net.wb if w != NULL else NULL
+    cdef Layer* L
     cdef double loss
     for bi in range(first, stop):
         start = bi * batch_size
@@ -157,8 +202,19 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, Py_ssize_
         for r in range(rows):
             memcpy(xb + r * n_in, x + order[start + r] * n_in, n_in * sizeof(floating))
             memcpy(yb + r * n_out, y + order[start + r] * n_out, n_out * sizeof(floating))
+        if w != NULL:
+            for r in range(rows):
+                wb[r] = w[order[start + r]]
+        if net.input_mask_base != NULL:  # dropout on the inputs, in the gathered copy
+            multiply(xb, (<floating*> net.input_mask_base) + (bi - first) * batch_size * n_in,
+                     xb, rows * n_in)
+        if dropout:
+            for l in range(net.n_layers):
+                L = &net.layers[l]
+                if L.mask_base != NULL:
+                    L.mask = (<floating*> L.mask_base) + (bi - first) * batch_size * L.n_out
         _forward(net, xb, rows)
-        loss = _backward(net, xb, yb, rows)
+        loss = _backward(net, xb, yb, wb, rows)
         losses[bi - first] = loss
         if not isfinite(loss):
             return bi - first
@@ -205,6 +261,7 @@ cdef class Engine:
     cdef object dtype
     cdef list _keep          # arrays whose memory the pointers refer to
     cdef list _work          # workspaces
+    cdef list _drop_work     # dropout workspaces D
     cdef list _grads
     cdef object _hyper
     cdef object _bound_scalars   # the optimizer state arrays the pointers refer to
@@ -258,9 +315,19 @@ cdef class Engine:
                 L.dalpha = NULL
             L.Z = NULL
             L.A = NULL
+            L.D = NULL
+            L.mask_base = NULL
+            L.mask = NULL
+            if spec.regularizers:
+                L.kl1, L.kl2, L.bl1, L.bl2 = spec.regularizers[l]
+            else:
+                L.kl1 = L.kl2 = L.bl1 = L.bl2 = 0.0
+            L.has_reg = L.kl1 != 0 or L.kl2 != 0 or L.bl1 != 0 or L.bl2 != 0
             j += len(layer_params)
         self.net.capacity = 0
+        self.net.input_mask_base = NULL
         self._work = []
+        self._drop_work = []
         self._bind_optimizer()
 
     def _bind_optimizer(self):
@@ -311,7 +378,10 @@ cdef class Engine:
         yb = np.empty((rows, self.net.layers[self.net.n_layers - 1].n_out), dtype=self.dtype)
         d0 = np.empty((rows, self.net.max_width), dtype=self.dtype)
         d1 = np.empty((rows, self.net.max_width), dtype=self.dtype)
+        wb = np.empty(rows, dtype=self.dtype)
         work += [xb, yb, d0, d1]
+        self._drop_work = [wb]
+        self.net.wb = _ptr(wb)
         self.net.xb = _ptr(xb)
         self.net.yb = _ptr(yb)
         self.net.d0 = _ptr(d0)
@@ -327,6 +397,10 @@ cdef class Engine:
                 a = np.empty((rows, L.n_out), dtype=self.dtype)
                 work.append(a)
                 L.A = _ptr(a)
+            if spec.dropout and spec.dropout[l] > 0:
+                dropped = np.empty((rows, L.n_out), dtype=self.dtype)
+                self._drop_work.append(dropped)
+                L.D = _ptr(dropped)
         self._work = work
         self.net.capacity = rows
 
@@ -400,9 +474,55 @@ cdef class Engine:
                 k += 1
         return arrays
 
-    def loss(self, cnp.ndarray x, cnp.ndarray y):
+    cdef void _set_masks(self, masks, Py_ssize_t rows) except *:
+        """Point each layer's ``mask_base`` at its mask (checked: ``rows`` rows)."""
+        cdef int l
+        for l in range(self.net.n_layers):
+            L = &self.net.layers[l]
+            m = masks[l] if masks is not None else None
+            if m is None:
+                L.mask_base = NULL
+                continue
+            if L.D == NULL:
+                raise ValueError(f"layer {l} has no dropout, but a mask was given")
+            if (not isinstance(m, np.ndarray) or m.dtype != self.dtype
+                    or m.shape != (rows, L.n_out) or not m.flags.c_contiguous):
+                raise ValueError(f"the dropout mask of layer {l} must be a C-contiguous "
+                                 f"{self.dtype} array of shape {(rows, L.n_out)}")
+            L.mask_base = _ptr(m)
+
+    cdef void* _input_mask_ptr(self, input_mask, Py_ssize_t rows) except? NULL:
+        if input_mask is None:
+            return NULL
+        if self.spec.input_dropout <= 0:
+            raise ValueError("the network has no dropout on its inputs, but a mask was given")
+        shape = (rows, self.net.layers[0].n_in)
+        if (not isinstance(input_mask, np.ndarray) or input_mask.dtype != self.dtype
+                or input_mask.shape != shape or not input_mask.flags.c_contiguous):
+            raise ValueError(f"the input dropout mask must be a C-contiguous {self.dtype} "
+                             f"array of shape {shape}")
+        return _ptr(input_mask)
+
+    cdef void _clear_masks(self) noexcept:
+        cdef int l
+        self.net.input_mask_base = NULL
+        for l in range(self.net.n_layers):
+            self.net.layers[l].mask_base = NULL
+            self.net.layers[l].mask = NULL
+
+    cdef void* _weights_ptr(self, sample_weight, Py_ssize_t n) except? NULL:
+        if sample_weight is None:
+            return NULL
+        if (not isinstance(sample_weight, np.ndarray) or sample_weight.dtype != self.dtype
+                or sample_weight.shape != (n,) or not sample_weight.flags.c_contiguous):
+            raise ValueError(f"sample_weight must be a C-contiguous {self.dtype} array of "
+                             f"shape ({n},)")
+        return _ptr(sample_weight)
+
+    def loss(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None):
         cdef Py_ssize_t n = x.shape[0], r0, rows, block = 1024
         cdef double total = 0.0
+        cdef char* wp = <char*> self._weights_ptr(sample_weight, n)
         cdef Layer* L = &self.net.layers[self.net.n_layers - 1]
         cdef int n_in = self.net.layers[0].n_in
         cdef char* xp = <char*> cnp.PyArray_DATA(x)
@@ -417,50 +537,84 @@ cdef class Engine:
                     _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
                     total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
                                                <double*> L.A,
-                                               <double*> (yp + r0 * L.n_out * 8), NULL,
+                                               <double*> (yp + r0 * L.n_out * 8),
+                                               <double*> (wp + r0 * 8) if wp else NULL,
+                                               NULL,
                                                <double*> L.alpha, L.n_alpha, NULL,
                                                rows, L.n_out)
                 else:
                     _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
                     total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
                                                <float*> L.A,
-                                               <float*> (yp + r0 * L.n_out * 4), NULL,
+                                               <float*> (yp + r0 * L.n_out * 4),
+                                               <float*> (wp + r0 * 4) if wp else NULL,
+                                               NULL,
                                                <float*> L.alpha, L.n_alpha, NULL,
                                                rows, L.n_out)
                 r0 += rows
-        return total / n
+            if self.is_double:
+                total = total / n + _penalty(&self.net, <double*> NULL)
+            else:
+                total = total / n + _penalty(&self.net, <float*> NULL)
+        return total
 
-    def gradients(self, cnp.ndarray x, cnp.ndarray y):
-        cdef Py_ssize_t n = x.shape[0]
+    def gradients(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None, masks=None,
+                  input_mask=None):
+        cdef Py_ssize_t n = x.shape[0], l
         cdef double loss
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
+        cdef void* wp = self._weights_ptr(sample_weight, n)
+        cdef void* mp = self._input_mask_ptr(input_mask, n)
         self._reserve(n)
+        if mp != NULL:  # X * mask into the input workspace
+            xp = self.net.xb
+            with nogil:
+                if self.is_double:
+                    multiply(<double*> cnp.PyArray_DATA(x), <double*> mp, <double*> xp,
+                             n * self.net.layers[0].n_in)
+                else:
+                    multiply(<float*> cnp.PyArray_DATA(x), <float*> mp, <float*> xp,
+                             n * self.net.layers[0].n_in)
+        self._set_masks(masks, n)
+        for l in range(self.net.n_layers):
+            self.net.layers[l].mask = self.net.layers[l].mask_base
         with nogil:
             if self.is_double:
                 _forward(&self.net, <double*> xp, n)
-                loss = _backward(&self.net, <double*> xp, <double*> yp, n)
+                loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
             else:
                 _forward(&self.net, <float*> xp, n)
-                loss = _backward(&self.net, <float*> xp, <float*> yp, n)
+                loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
+        self._clear_masks()
         return loss, [g.copy() for g in self._grads]
 
     def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
-              Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses):
+              Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses,
+              sample_weight=None, masks=None, input_mask=None):
         cdef Py_ssize_t n = x.shape[0], done
         if stop <= first:
             return 0
+        cdef Py_ssize_t chunk_rows = min(stop * batch_size, n) - first * batch_size
+        cdef void* wp = self._weights_ptr(sample_weight, n)
+        cdef void* mp = self._input_mask_ptr(input_mask, chunk_rows)
+        cdef bint dropout = masks is not None
         self._reserve(min(batch_size, n))
         self._load_hyper()
+        if dropout:
+            self._set_masks(masks, chunk_rows)
+        self.net.input_mask_base = mp
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
         with nogil:
             if self.is_double:
-                done = _train(&self.net, <double*> xp, <double*> yp, n, &order[0],
-                              batch_size, first, stop, &losses[0])
+                done = _train(&self.net, <double*> xp, <double*> yp, <double*> wp, n,
+                              &order[0], batch_size, first, stop, &losses[0], dropout)
             else:
-                done = _train(&self.net, <float*> xp, <float*> yp, n, &order[0],
-                              batch_size, first, stop, &losses[0])
+                done = _train(&self.net, <float*> xp, <float*> yp, <float*> wp, n,
+                              &order[0], batch_size, first, stop, &losses[0], dropout)
+        if dropout or mp != NULL:
+            self._clear_masks()
         return done
 
     def apply_gradients(self, grads):

@@ -11,11 +11,20 @@ cdef enum:
     ACT_ELU = 6
     ACT_SOFTPLUS = 7
     ACT_SOFTMAX = 8
+    ACT_GELU = 9
+    ACT_SILU = 10
+    ACT_SELU = 11
+    ACT_MISH = 12
+    ACT_HARD_SIGMOID = 13
+    ACT_RELU6 = 14
 
 cdef enum:
     LOSS_MSE = 0
     LOSS_BCE = 1
     LOSS_CCE = 2
+    LOSS_MAE = 3
+    LOSS_HUBER = 4
+    LOSS_HINGE = 5
 
 # optimizer rule ids (fastmlp.optimizers.*_KIND)
 cdef enum:
@@ -58,8 +67,15 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
                               Py_ssize_t rows, Py_ssize_t cols) noexcept nogil
 
 cdef double loss_delta(int loss, int out_kind, const floating* z, const floating* a,
-                       const floating* y, floating* dz, const floating* alpha, int n_alpha,
-                       floating* dalpha, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil
+                       const floating* y, const floating* w, floating* dz,
+                       const floating* alpha, int n_alpha, floating* dalpha,
+                       Py_ssize_t rows, Py_ssize_t cols) noexcept nogil
+
+cdef double regularize(const floating* p, floating* g, Py_ssize_t size, double l1,
+                       double l2) noexcept nogil
+
+cdef void multiply(const floating* x, const floating* m, floating* out,
+                   Py_ssize_t size) noexcept nogil
 
 cdef void column_sums(const floating* d, floating* out, Py_ssize_t rows,
                       Py_ssize_t cols) noexcept nogil

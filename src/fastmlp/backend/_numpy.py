@@ -44,6 +44,17 @@ def log_softmax(z):
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def gelu_cdf(z):
+    """Phi(z) = (1 + erf(z / sqrt 2)) / 2, the standard normal CDF."""
+    from scipy.special import erf  # imported on first use: keeps `import fastmlp` light
+
+    return (1 + erf(z * z.dtype.type(_SQRT1_2))) / 2
+
+
+_SQRT1_2 = 0.70710678118654752440        # 1 / sqrt(2)
+_INV_SQRT_2PI = 0.39894228040143267794   # 1 / sqrt(2 pi)
+
+
 def activation_forward(kind, z, alpha=None):
     """A = f(Z) for activation id ``kind`` (``alpha``: the prelu slopes)."""
     if kind == act.LINEAR:
@@ -64,6 +75,19 @@ def activation_forward(kind, z, alpha=None):
         return softplus(z)
     if kind == act.SOFTMAX:
         return softmax(z)
+    if kind == act.GELU:
+        return z * gelu_cdf(z)
+    if kind == act.SILU:
+        return z * sigmoid(z)
+    if kind == act.SELU:
+        scale, alpha_ = z.dtype.type(act.SELU_SCALE), z.dtype.type(act.SELU_ALPHA)
+        return np.where(z > 0, scale * z, scale * (alpha_ * np.expm1(np.minimum(z, 0))))
+    if kind == act.MISH:
+        return z * np.tanh(softplus(z))
+    if kind == act.HARD_SIGMOID:
+        return np.minimum(np.maximum(z + 3, 0), 6) / 6
+    if kind == act.RELU6:
+        return np.minimum(np.maximum(z, 0), 6)
     raise ValueError(f"unknown activation id {kind}")
 
 
@@ -92,33 +116,91 @@ def activation_backward(kind, z, a, da, alpha=None):
         return da * sigmoid(z), None
     if kind == act.SOFTMAX:
         return a * (da - (da * a).sum(axis=1, keepdims=True)), None
+    if kind == act.GELU:  # Phi(z) + z phi(z)
+        pdf = z.dtype.type(_INV_SQRT_2PI) * np.exp(-(z * z) / 2)
+        return da * (gelu_cdf(z) + z * pdf), None
+    if kind == act.SILU:  # s (1 + z (1 - s))
+        s = sigmoid(z)
+        return da * (s * (1 + z * (1 - s))), None
+    if kind == act.SELU:  # scale for z > 0, f + scale alpha below
+        scale, alpha_ = z.dtype.type(act.SELU_SCALE), z.dtype.type(act.SELU_ALPHA)
+        return np.where(z > 0, da * scale, da * (a + scale * alpha_)), None
+    if kind == act.MISH:  # t + z sigmoid(z) (1 - t^2), t = tanh(softplus(z))
+        t = np.tanh(softplus(z))
+        return da * (t + z * sigmoid(z) * (1 - t * t)), None
+    if kind == act.HARD_SIGMOID:
+        return np.where((z > -3) & (z < 3), da / 6, 0).astype(z.dtype), None
+    if kind == act.RELU6:
+        return np.where((z > 0) & (z < 6), da, 0).astype(z.dtype), None
     raise ValueError(f"unknown activation id {kind}")
 
 
 # ---------------------------------------------------------------------------------------
 # Losses: value, and the gradient with respect to the output layer's Z
 # ---------------------------------------------------------------------------------------
-def loss_value(kind, z, a, y):
-    """Mean loss of outputs ``a = f(z)`` against targets ``y``."""
+def row_losses(kind, z, a, y):
+    """Each row's loss ``l_i`` of outputs ``a = f(z)`` against targets ``y``."""
     if kind == lo.MSE:
-        return float(np.mean((a - y) ** 2))
+        return ((a - y) ** 2).mean(axis=1)
     if kind == lo.BCE:  # from the logits z of the sigmoid output
-        return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+        return (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean(axis=1)
     if kind == lo.CCE:  # from the logits z of the softmax output
-        return float(-np.sum(y * log_softmax(z)) / z.shape[0])
+        return -(y * log_softmax(z)).sum(axis=1)
+    if kind == lo.MAE:
+        return np.abs(a - y).mean(axis=1)
+    if kind == lo.HUBER:
+        delta = a.dtype.type(lo.HUBER_DELTA)
+        e = np.abs(a - y)
+        return np.where(e <= delta, e * e / 2, delta * (e - delta / 2)).mean(axis=1)
+    if kind == lo.HINGE:  # y in {-1, 1}
+        return np.maximum(1 - y * a, 0).mean(axis=1)
     raise ValueError(f"unknown loss id {kind}")
 
 
-def loss_delta(kind, out_activation, z, a, y, alpha=None):
-    """dL/dZ of the output layer, ``(dZ, dalpha)``; cross-entropies fused with their output."""
+def loss_value(kind, z, a, y, w=None):
+    """Batch loss ``sum_i w_i l_i / n`` (the plain mean without weights)."""
+    per_row = row_losses(kind, z, a, y)
+    if w is None:
+        return float(np.sum(per_row) / y.shape[0])
+    return float(np.sum(w * per_row) / y.shape[0])
+
+
+def loss_delta(kind, out_activation, z, a, y, w=None, alpha=None):
+    """dL/dZ of the output layer, ``(dZ, dalpha)``; cross-entropies fused with their output.
+
+    Row ``i`` is scaled by its weight ``w_i`` when weights are given.
+    """
+    size = y.size
     if kind == lo.BCE:
-        return (a - y) / y.size, None
+        dz = (a - y) / size
+        return (dz if w is None else dz * w[:, None]), None
     if kind == lo.CCE:
-        return (a - y) / y.shape[0], None
+        dz = (a - y) / y.shape[0]
+        return (dz if w is None else dz * w[:, None]), None
     if kind == lo.MSE:
-        da = 2 * (a - y) / y.size
-        return activation_backward(out_activation, z, a, da, alpha)
-    raise ValueError(f"unknown loss id {kind}")
+        da = 2 * (a - y) / size
+    elif kind == lo.MAE:
+        da = np.sign(a - y) / size
+    elif kind == lo.HUBER:
+        delta = a.dtype.type(lo.HUBER_DELTA)
+        da = np.clip(a - y, -delta, delta) / size
+    elif kind == lo.HINGE:
+        da = np.where(1 - y * a > 0, -y, 0).astype(a.dtype) / size
+    else:
+        raise ValueError(f"unknown loss id {kind}")
+    if w is not None:
+        da = da * w[:, None]
+    return activation_backward(out_activation, z, a, da, alpha)
+
+
+# ---------------------------------------------------------------------------------------
+# Regularization: penalty added to the loss, its derivative to the gradient
+# ---------------------------------------------------------------------------------------
+def regularize(p, l1, l2):
+    """``(l1 sum|p| + l2 sum p^2, l1 sign(p) + 2 l2 p)`` (Keras' L1/L2 formulas)."""
+    value = l1 * float(np.sum(np.abs(p))) + l2 * float(np.sum(p * p))
+    grad = p.dtype.type(l1) * np.sign(p) + p.dtype.type(2 * l2) * p
+    return value, grad
 
 
 # ---------------------------------------------------------------------------------------
@@ -307,61 +389,98 @@ class Engine:
 
     def __init__(self, spec: NetSpec) -> None:
         self.spec = spec
+        n = len(spec.activations)
+        self._regs = spec.regularizers or ((0.0, 0.0, 0.0, 0.0),) * n
 
     def _layers(self):
         for layer_act, layer_params in zip(self.spec.activations, self.spec.params):
             alpha = layer_params[2] if len(layer_params) > 2 else None
             yield layer_act, layer_params[0], layer_params[1], alpha
 
-    def _forward(self, x):
-        """Per layer (Z, A), with A_0 = X not included."""
+    def _forward(self, x, masks=None):
+        """Per layer (Z, A, A_out), A_0 = X not included; A_out = A * mask (dropout)."""
         cache = []
         a = x
-        for kind, w, b, alpha in self._layers():
+        for i, (kind, w, b, alpha) in enumerate(self._layers()):
             z = a @ w + b
             a = activation_forward(kind, z, alpha)
-            cache.append((z, a))
+            a_out = a if masks is None or masks[i] is None else a * masks[i]
+            cache.append((z, a, a_out))
+            a = a_out
         return cache
+
+    def _penalty(self):
+        """The layers' regularization penalty, and its gradient per parameter (or None)."""
+        total, grads = 0.0, []
+        for (kl1, kl2, bl1, bl2), (_, w, b, alpha) in zip(self._regs, self._layers()):
+            layer = []
+            for p, l1, l2 in ((w, kl1, kl2), (b, bl1, bl2)):
+                if l1 != 0 or l2 != 0:
+                    value, grad = regularize(p, l1, l2)
+                    total += value
+                    layer.append(grad)
+                else:
+                    layer.append(None)
+            grads.append(layer)
+        return total, grads
 
     def predict(self, x):
         return np.ascontiguousarray(self._forward(x)[-1][1])
 
     def layer_outputs(self, x):
-        return [np.ascontiguousarray(a) for _, a in self._forward(x)]
+        return [np.ascontiguousarray(a) for _, a, _ in self._forward(x)]
 
-    def loss(self, x, y):
-        z, a = self._forward(x)[-1]
-        return loss_value(self.spec.loss, z, a, y)
+    def loss(self, x, y, sample_weight=None):
+        z, a, _ = self._forward(x)[-1]
+        return loss_value(self.spec.loss, z, a, y, sample_weight) + self._penalty()[0]
 
-    def gradients(self, x, y):
-        """Loss and gradients in ``get_weights`` order: dW = A_prev^T dZ, db = sum dZ."""
-        cache = self._forward(x)
+    def gradients(self, x, y, sample_weight=None, masks=None, input_mask=None):
+        """Loss and gradients in ``get_weights`` order: dW = A_prev^T dZ (+ dR/dW),
+        db = sum dZ (+ dR/db)."""
+        if input_mask is not None:  # dropout on the inputs: X * mask throughout
+            x = x * input_mask
+        cache = self._forward(x, masks)
         layers = list(self._layers())
-        z, a = cache[-1]
-        loss = loss_value(self.spec.loss, z, a, y)
+        penalty, penalty_grads = self._penalty()
+        z, a, _ = cache[-1]
+        loss = loss_value(self.spec.loss, z, a, y, sample_weight) + penalty
         kind, w, b, alpha = layers[-1]
-        dz, dalpha = loss_delta(self.spec.loss, kind, z, a, y, alpha)
+        dz, dalpha = loss_delta(self.spec.loss, kind, z, a, y, sample_weight, alpha)
         grads = []
         for i in range(len(layers) - 1, -1, -1):
             kind, w, b, alpha = layers[i]
-            a_prev = cache[i - 1][1] if i > 0 else x
+            a_prev = cache[i - 1][2] if i > 0 else x
             layer_grads = [a_prev.T @ dz, dz.sum(axis=0)]
+            for j, reg_grad in enumerate(penalty_grads[i]):
+                if reg_grad is not None:
+                    layer_grads[j] = layer_grads[j] + reg_grad
             if alpha is not None:
                 layer_grads.append(dalpha)
             grads[:0] = layer_grads
             if i > 0:
                 da_prev = dz @ w.T
+                if masks is not None and masks[i - 1] is not None:
+                    da_prev = da_prev * masks[i - 1]
                 prev_kind, _, _, prev_alpha = layers[i - 1]
-                z_prev, a_prev = cache[i - 1]
+                z_prev, a_prev, _ = cache[i - 1]
                 dz, dalpha = activation_backward(prev_kind, z_prev, a_prev, da_prev, prev_alpha)
         return loss, grads
 
-    def train(self, x, y, order, batch_size, first_batch, stop_batch, losses):
+    def train(self, x, y, order, batch_size, first_batch, stop_batch, losses,
+              sample_weight=None, masks=None, input_mask=None):
         n = x.shape[0]
         params = self.spec.flat_params
         for i in range(first_batch, stop_batch):
             rows = order[i * batch_size: min((i + 1) * batch_size, n)]
-            loss, grads = self.gradients(x[rows], y[rows])
+            w = None if sample_weight is None else sample_weight[rows]
+            offset = (i - first_batch) * batch_size
+            batch_masks = batch_input_mask = None
+            if masks is not None:
+                batch_masks = [None if m is None else m[offset: offset + len(rows)]
+                               for m in masks]
+            if input_mask is not None:
+                batch_input_mask = input_mask[offset: offset + len(rows)]
+            loss, grads = self.gradients(x[rows], y[rows], w, batch_masks, batch_input_mask)
             losses[i - first_batch] = loss
             if not np.isfinite(loss):
                 return i - first_batch

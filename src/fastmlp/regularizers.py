@@ -1,0 +1,147 @@
+"""Weight regularizers: L1 and L2 penalties added to the loss of a layer's parameters.
+
+A regularizer is given per Dense layer for its kernel ``W`` (``kernel_regularizer``) and
+its bias ``b`` (``bias_regularizer``). Its penalty is added to the loss of every batch (and
+to the loss ``evaluate`` reports, as Keras does), and its derivative to the parameter's
+gradient. The formulas are Keras' (``keras.regularizers``):
+
+.. math::
+
+    R(W) = \\ell_1 \\sum |W| + \\ell_2 \\sum W^2, \\qquad
+    \\partial R / \\partial W = \\ell_1 \\operatorname{sign}(W) + 2 \\ell_2 W
+
+(``sign(0) = 0``). This is *not* the optimizers' ``weight_decay``: weight decay is added to
+the gradient by the optimizer (``g + weight_decay * p``, as ``torch.optim`` does), is not
+part of the loss, and applies to every parameter; a regularizer is part of the model, shows
+in the loss, and is chosen per layer and per kernel/bias. ``l2(c)`` adds ``2 c W`` to the
+gradient, so it matches ``weight_decay = 2 c`` under plain SGD only.
+
+The penalties are computed by the backends (``regularize`` in
+:mod:`fastmlp.backend._numpy` and ``_kernels.pyx``); this module holds the coefficients.
+
+Examples
+--------
+>>> import fastmlp as fm
+>>> layer = fm.Dense(8, activation="relu", kernel_regularizer=fm.regularizers.l2(1e-3))
+>>> layer.kernel_regularizer
+L1L2(l1=0.0, l2=0.001)
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _coefficient(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
+            value, "__float__"):
+        raise ValueError(f"regularization factor {name} must be a number >= 0, got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"regularization factor {name} must be finite and >= 0, "
+                         f"got {value!r}")
+    return value
+
+
+class L1L2:
+    """L1 and L2 penalty: ``l1 * sum(|W|) + l2 * sum(W**2)``.
+
+    Parameters
+    ----------
+    l1, l2 : float >= 0, default 0.0
+        The factors (Keras' ``L1L2`` defaults).
+
+    Examples
+    --------
+    >>> L1L2(l1=0.01, l2=0.001).get_config()
+    {'l1': 0.01, 'l2': 0.001}
+    """
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        self.l1 = _coefficient("l1", l1)
+        self.l2 = _coefficient("l2", l2)
+
+    @property
+    def active(self) -> bool:
+        """Whether the penalty is non-zero (an all-zero regularizer costs nothing)."""
+        return self.l1 != 0 or self.l2 != 0
+
+    def get_config(self) -> dict[str, float]:
+        return {"l1": self.l1, "l2": self.l2}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, L1L2) and self.get_config() == other.get_config()
+
+    def __repr__(self) -> str:
+        return f"L1L2(l1={self.l1!r}, l2={self.l2!r})"
+
+
+def l1(l1: float = 0.01) -> L1L2:
+    """L1 penalty ``l1 * sum(|W|)`` (Keras' default factor 0.01).
+
+    Examples
+    --------
+    >>> l1(0.1)
+    L1L2(l1=0.1, l2=0.0)
+    """
+    return L1L2(l1=l1)
+
+
+def l2(l2: float = 0.01) -> L1L2:
+    """L2 penalty ``l2 * sum(W**2)`` (Keras' default factor 0.01).
+
+    Examples
+    --------
+    >>> l2(0.1)
+    L1L2(l1=0.0, l2=0.1)
+    """
+    return L1L2(l2=l2)
+
+
+def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
+    """Both penalties (Keras' ``l1_l2`` function defaults, 0.01 each).
+
+    Examples
+    --------
+    >>> l1_l2(0.1, 0.2)
+    L1L2(l1=0.1, l2=0.2)
+    """
+    return L1L2(l1=l1, l2=l2)
+
+
+_BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
+
+
+def get(identifier: Any) -> L1L2 | None:
+    """Return a regularizer for ``identifier``.
+
+    Accepts ``None``, an :class:`L1L2`, one of the names ``"l1"``, ``"l2"``, ``"l1_l2"``
+    (default factors 0.01) or a config dict ``{"l1": .., "l2": ..}`` (as saved by
+    ``get_config``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or a negative, non-finite factor.
+
+    Examples
+    --------
+    >>> get("l2")
+    L1L2(l1=0.0, l2=0.01)
+    """
+    if identifier is None or isinstance(identifier, L1L2):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _BY_NAME:
+            raise ValueError(f"unknown regularizer {identifier!r}; valid names are: "
+                             f"{', '.join(_BY_NAME)} (or fastmlp.regularizers.L1L2(...))")
+        return _BY_NAME[key]()
+    if isinstance(identifier, dict):
+        unknown = set(identifier) - {"l1", "l2"}
+        if unknown:
+            raise ValueError(f"regularizer config has unknown keys {sorted(unknown)}; "
+                             "expected 'l1' and/or 'l2'")
+        return L1L2(**identifier)
+    raise ValueError(f"a regularizer must be None, a name ({', '.join(_BY_NAME)}), a dict or "
+                     f"fastmlp.regularizers.L1L2, got {type(identifier).__name__}")
