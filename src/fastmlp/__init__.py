@@ -8,7 +8,7 @@ Examples
 >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
 """
 from . import (activations, callbacks, datasets, initializers, losses, metrics, optimizers,
-               preprocessing, regularizers)
+               plot, preprocessing, regularizers)
 from .backend import available as available_backends
 from .backend import backend, use_backend
 from .layers import Dense, Dropout
@@ -19,5 +19,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Dense", "Dropout", "Sequential", "StandardScaler", "TrainingDivergedError",
            "activations", "available_backends", "backend", "callbacks", "datasets",
-           "initializers", "losses", "metrics", "optimizers", "preprocessing", "regularizers",
-           "train_test_split", "use_backend", "__version__"]
+           "initializers", "losses", "metrics", "optimizers", "plot", "preprocessing",
+           "regularizers", "train_test_split", "use_backend", "__version__"]

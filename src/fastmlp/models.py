@@ -216,8 +216,8 @@ class Sequential:
     def backend(self, name: str | None) -> None:
         self._backend = None if name is None else check_backend_name(name)
 
-    def _engine(self):
-        if self.optimizer is None:
+    def _engine(self, inference: bool = False):
+        if self.optimizer is None and not inference:
             raise RuntimeError("the model is not compiled; call model.compile(...) first")
         self._ensure_built()
         name = self.backend
@@ -226,12 +226,16 @@ class Sequential:
             dense = self._dense_layers()
             input_rate, *rates = self._dropout_rates()
             regs = tuple(_penalty_factors(layer) for layer in dense)
+            optimizer, loss = self.optimizer, self.loss
+            if optimizer is None:  # predict / layer_outputs before compile: never trains
+                optimizer, loss = optimizers.SGD(), "mean_squared_error"
+                optimizer.build(self._flat_params())
             spec = NetSpec(dtype=self.dtype,
                            sizes=(self.input_dim, *[layer.units for layer in dense]),
                            activations=tuple(activations.ACTIVATIONS[layer.activation]
                                              for layer in dense),
                            params=[layer.params for layer in dense],
-                           loss=losses.LOSSES[self.loss][0], optimizer=self.optimizer,
+                           loss=losses.LOSSES[loss][0], optimizer=optimizer,
                            dropout=tuple(rates) if any(rates) else (),
                            input_dropout=input_rate,
                            regularizers=regs if any(any(r) for r in regs) else ())
@@ -252,12 +256,12 @@ class Sequential:
     def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
         """The network's output for ``x``: an array ``(n_samples, units of last layer)``."""
         X = self._features(x)
-        return self._engine().predict(X)
+        return self._engine(inference=True).predict(X)
 
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
         """The activation of every layer for ``x``, first to last."""
         X = self._features(x)
-        return self._engine().layer_outputs(X)
+        return self._engine(inference=True).layer_outputs(X)
 
     def compute_gradients(self, x: Any, y: Any,
                           sample_weight: Any = None) -> tuple[float, list[np.ndarray]]:
