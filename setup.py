@@ -4,8 +4,15 @@ Environment switches:
 
 * ``FASTMLP_NO_OPENMP=1`` builds without OpenMP even where the compiler has it.
 * ``FASTMLP_DEBUG=1`` turns Cython's bounds/wraparound/initialization checks back on and
-  compiles with AddressSanitizer (run the tests with ``LD_PRELOAD=$(gcc
-  -print-file-name=libasan.so)``).
+  compiles with AddressSanitizer. The generated C of a debug build goes to
+  ``build/cython-debug`` (apart from the release C next to the ``.pyx``), and switching
+  between debug and release rebuilds every extension, so neither build can be left over
+  from the other. Run the tests under it as ``docs/reliability.md`` shows::
+
+      FASTMLP_DEBUG=1 python setup.py build_ext --inplace
+      LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)" \
+          ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc \
+          PYTHONPATH=src python -m pytest -q -p no:cacheprovider
 """
 import os
 import sys
@@ -18,6 +25,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("FASTMLP_DEBUG", "") not in ("", "0")
+MODE = "debug" if DEBUG else "release"
 NO_OPENMP = os.environ.get("FASTMLP_NO_OPENMP", "") not in ("", "0")
 
 MODULES = ["_blas", "_kernels", "_engine"]
@@ -45,7 +53,22 @@ def _compiler_has_openmp(compiler) -> bool:
 
 
 class BuildExt(build_ext):
-    """Add OpenMP flags when the compiler supports them, none otherwise."""
+    """Add OpenMP flags when the compiler supports them, none otherwise; rebuild everything
+    when the build mode (debug or release) differs from the previous build's."""
+
+    def run(self):
+        stamp = os.path.join(self.build_temp, "fastmlp-build-mode")
+        try:
+            with open(stamp) as handle:
+                previous = handle.read().strip()
+        except OSError:
+            previous = None
+        if previous != MODE:
+            self.force = True
+        super().run()
+        os.makedirs(self.build_temp, exist_ok=True)
+        with open(stamp, "w") as handle:
+            handle.write(MODE)
 
     def build_extensions(self):
         use_openmp = (not NO_OPENMP and self.compiler.compiler_type == "unix"
@@ -88,7 +111,8 @@ def extensions():
         "cdivision": True,
         "embedsignature": True,
     }
-    return cythonize(exts, compiler_directives=directives, annotate=False)
+    return cythonize(exts, compiler_directives=directives, annotate=False,
+                     build_dir=os.path.join("build", "cython-debug") if DEBUG else None)
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

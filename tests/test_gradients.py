@@ -158,7 +158,7 @@ def test_dropout_gradients_match_finite_differences(backend, hidden, on_inputs):
                            fm.Dense(4, activation="mish"), fm.Dropout(0.25),
                            fm.Dense(2)], seed=1, backend=backend)
     model.compile(loss="mse")
-    input_mask, *masks = model._dropout_masks(model._dropout_rates(), 6)
+    input_mask, *masks = model._dropout_masks(model._dropout_rates(), 1234, 0, 6)
     assert masks[2] is None and {0.0, 1 / 0.6} == set(np.unique(masks[0]))
     assert (input_mask is not None) == on_inputs
     engine = model._engine()

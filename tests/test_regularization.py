@@ -61,7 +61,7 @@ def test_dropout_training_is_seeded_and_changes_training(backend):
 
 def test_dropout_masks_are_inverted_and_keep_the_right_fraction():
     model = _net("numpy", rate=0.25, seed=0)
-    masks = model._dropout_masks(model._dropout_rates(), 4000)
+    masks = model._dropout_masks(model._dropout_rates(), 1234, 0, 4000)
     assert masks[0] is None and masks[3] is None  # no dropout on the inputs, the output
     for mask, units in zip(masks[1:3], (16, 8)):
         assert mask.shape == (4000, units) and mask.dtype == np.float64
@@ -375,3 +375,22 @@ def test_activation_aliases_and_names():
     with pytest.raises(ValueError, match="hard_sigmoid, relu6"):
         fm.activations.get("hardswish")
     assert fm.losses.get("mae") == "mean_absolute_error"
+
+
+def test_dropout_masks_do_not_depend_on_how_the_epoch_is_split(monkeypatch, backend):
+    """Compiled calls are sized by measured time, so masks must not depend on the split."""
+    import fastmlp.models
+
+    X, y = fm.datasets.make_moons(n_samples=60, noise=0.2, seed=0)
+
+    def run(mask_limit):
+        monkeypatch.setattr(fastmlp.models, "_MASK_ELEMENTS", mask_limit)
+        model = fm.Sequential([fm.Dense(8, activation="relu", input_dim=2), fm.Dropout(0.3),
+                               fm.Dense(1, activation="sigmoid")], seed=0, backend=backend)
+        model.compile(optimizer="sgd", loss="binary_crossentropy")
+        model.fit(X, y, epochs=2, batch_size=5, verbose=0)
+        return model.get_weights()
+
+    whole, split = run(1 << 20), run(40)  # one call per epoch vs one batch per call
+    for a, b in zip(whole, split):
+        np.testing.assert_array_equal(a, b)

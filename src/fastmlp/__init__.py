@@ -14,10 +14,12 @@ from .backend import backend, use_backend
 from .layers import Dense, Dropout
 from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
+from .saving import ModelFileError, load_model, save_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "Dropout", "Sequential", "StandardScaler", "TrainingDivergedError",
-           "activations", "available_backends", "backend", "callbacks", "datasets",
-           "initializers", "losses", "metrics", "optimizers", "plot", "preprocessing",
-           "regularizers", "train_test_split", "use_backend", "__version__"]
+__all__ = ["Dense", "Dropout", "ModelFileError", "Sequential", "StandardScaler",
+           "TrainingDivergedError", "activations", "available_backends", "backend", "callbacks",
+           "datasets", "initializers", "load_model", "losses", "metrics", "optimizers", "plot",
+           "preprocessing", "regularizers", "save_model", "train_test_split", "use_backend",
+           "__version__"]

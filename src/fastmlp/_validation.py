@@ -1,5 +1,14 @@
 """Input validation: every array is checked and converted here, once, before any
 compiled code sees it (the compiled engine runs without bounds checks).
+
+What reaches an engine is always a finite, aligned, C-contiguous array of the model's
+dtype in native byte order. Conversion copies only when the input is not already that:
+integer, boolean, float16 and big-endian inputs are converted by value, Fortran-ordered
+and strided views are gathered, and a C-contiguous native array of the right dtype is used
+as it is (even read-only). Errors are ``TypeError`` for what is not a real numeric array
+(strings, objects, complex, sparse matrices, ``None``) and ``ValueError`` for the wrong
+shape, emptiness, NaN or infinity (with the count and the first position), values that
+overflow the model's dtype, and targets that do not fit the loss.
 """
 from __future__ import annotations
 
@@ -9,13 +18,14 @@ from typing import Any
 import numpy as np
 
 
-def _describe(x: Any) -> str:
-    return f"{type(x).__name__}" + (f" of dtype {x.dtype}" if hasattr(x, "dtype") else "")
-
-
 def _as_array(x: Any, name: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
+    if x is None:
+        raise TypeError(f"{name} is None; pass an array")
+    if hasattr(x, "toarray") and hasattr(x, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix ({type(x).__name__}); fastmlp needs a "
+                        f"dense array: pass {name}.toarray()")
     try:
         return np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested sequences
@@ -28,22 +38,34 @@ def _check_kind(arr: np.ndarray, name: str) -> None:
     if kind == "c":
         raise TypeError(f"{name} has complex dtype {arr.dtype}; fastmlp needs real numbers")
     if kind in "OUSVaMm":
-        raise TypeError(f"{name} has dtype {arr.dtype} ({_describe(arr)}); fastmlp needs "
-                        "numbers (convert strings/objects to float first)")
+        raise TypeError(f"{name} has dtype {arr.dtype}; fastmlp needs numbers (convert "
+                        "strings/objects to float first)")
 
 
-def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise ``ValueError`` naming how many values are NaN/inf and where the first is."""
+def check_finite(arr: np.ndarray, name: str, original: np.ndarray | None = None) -> None:
+    """Raise ``ValueError`` naming how many values are NaN/inf and where the first is.
+
+    ``arr`` may be the conversion of ``original`` to a narrower dtype: values that were
+    finite in ``original`` but not in ``arr`` are reported as overflowing that dtype.
+    """
     finite = np.isfinite(arr)
     if finite.all():
         return
+    if original is not None and original.dtype.kind == "f" and original.shape == arr.shape:
+        was_finite = np.isfinite(original)
+        overflow = was_finite & ~finite
+        if overflow.any():
+            first = tuple(int(i) for i in np.argwhere(overflow)[0])
+            raise ValueError(f"{name} has {int(overflow.sum())} value(s) too large for "
+                             f"{arr.dtype} (|x| > {np.finfo(arr.dtype).max:.4g}); the first "
+                             f"is at index {first}: {original[first].item()!r}")
     bad = ~finite
     count = int(bad.sum())
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     n_nan = int(np.isnan(arr).sum())
     raise ValueError(f"{name} contains {count} non-finite value(s) ({n_nan} NaN, "
                      f"{count - n_nan} infinite); the first is at index {first}: "
-                     f"{arr[first]!r}")
+                     f"{arr[first].item()!r}")
 
 
 def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
@@ -66,10 +88,18 @@ def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects "
                          f"{n_features}")
-    out = np.ascontiguousarray(arr, dtype=dtype)
-    if not out.dtype.isnative:
-        out = out.astype(out.dtype.newbyteorder("="))
-    check_finite(out, name)
+    out = _contiguous(arr, dtype)
+    check_finite(out, name, arr)
+    return out
+
+
+def _contiguous(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``arr`` as an aligned, C-contiguous, native-order array of ``dtype`` (no copy when
+    it already is one)."""
+    with np.errstate(over="ignore"):  # overflow is reported by check_finite
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if not out.flags.aligned:  # e.g. np.frombuffer at an odd offset
+        out = out.copy()
     return out
 
 
@@ -88,7 +118,7 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
     if arr.ndim > 2:
         raise ValueError(f"{name} must be 1-D or 2-D, got shape {arr.shape}")
     values = arr.astype(np.float64, copy=False)
-    check_finite(values, name)
+    check_finite(values, name, arr)
 
     if loss == "sparse_categorical_crossentropy":
         if arr.ndim == 2 and arr.shape[1] != 1:
@@ -123,7 +153,7 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(f"binary_crossentropy needs labels in {{0, 1}}; {name} has "
-                             f"{int(bad.sum())} other value(s), the first {values[first]!r} "
+                             f"{int(bad.sum())} other value(s), the first {values[first].item()!r} "
                              f"at index {first}")
     elif loss == "categorical_crossentropy":
         if values.min() < 0 or values.max() > 1:
@@ -136,7 +166,7 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
             row = int(np.argmax(bad))
             raise ValueError(f"categorical_crossentropy needs rows of {name} that sum to 1 "
                              f"(one-hot); {int(bad.sum())} row(s) do not, the first is row "
-                             f"{row} summing to {sums[row]!r}")
+                             f"{row} summing to {sums[row].item()!r}")
     elif loss == "hinge":
         present = set(np.unique(values).tolist())
         if present <= {0.0, 1.0}:
@@ -144,8 +174,8 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
         elif not present <= {-1.0, 1.0}:
             raise ValueError(f"hinge needs labels in {{-1, 1}} (or {{0, 1}}, converted to "
                              f"-1/1); {name} holds {sorted(present)[:5]}")
-    out = np.ascontiguousarray(values, dtype=dtype)
-    check_finite(out, name)
+    out = _contiguous(values, dtype)
+    check_finite(out, name, values)
     return out
 
 
@@ -244,7 +274,8 @@ def check_dtype(dtype: Any) -> np.dtype:
 
 
 def check_weights(weights: Any, expected: list[np.ndarray]) -> list[np.ndarray]:
-    """Check a ``set_weights`` list against the model's parameters; return float arrays."""
+    """Check a ``set_weights`` list against the model's parameters; return each array
+    converted to its parameter's dtype (finite, C-contiguous)."""
     if not isinstance(weights, (list, tuple)):
         raise TypeError(f"weights must be a list of arrays, got {type(weights).__name__}")
     if len(weights) != len(expected):
@@ -252,10 +283,15 @@ def check_weights(weights: Any, expected: list[np.ndarray]) -> list[np.ndarray]:
                          f"{len(expected)} (W and b per layer, plus alpha for prelu)")
     out = []
     for i, (w, p) in enumerate(zip(weights, expected)):
-        arr = _as_array(w, f"weights[{i}]")
-        _check_kind(arr, f"weights[{i}]")
+        name = f"weights[{i}]"
+        arr = _as_array(w, name)
+        _check_kind(arr, name)
         if arr.shape != p.shape:
-            raise ValueError(f"weights[{i}] has shape {arr.shape}, expected {p.shape}")
-        check_finite(arr, f"weights[{i}]")
-        out.append(arr)
+            raise ValueError(f"{name} has shape {arr.shape}, expected {p.shape}")
+        check_finite(arr, name)
+        converted = _contiguous(arr, p.dtype)
+        if not np.isfinite(converted).all():
+            raise ValueError(f"{name} overflows {p.dtype}: its values exceed "
+                             f"{np.finfo(p.dtype).max:.4g} in magnitude")
+        out.append(converted)
     return out

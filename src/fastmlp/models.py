@@ -1,7 +1,9 @@
 """The :class:`Sequential` model: a stack of Dense layers with a Keras-style API."""
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 import warnings
 from typing import Any, Iterable
@@ -12,6 +14,7 @@ from . import activations, losses, metrics as _metrics, optimizers
 from .backend import backend as active_backend
 from .backend import check_name as check_backend_name
 from .backend import get as get_backend
+from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
 from ._validation import (as_features, as_sample_weight, as_targets, check_dtype,
                           check_fraction, check_int, check_weights)
 from .backend._contract import NetSpec
@@ -27,9 +30,11 @@ _MASK_ELEMENTS = 1 << 20
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Raised by ``fit`` when the loss becomes NaN or infinite.
+    """Raised by ``fit`` when the loss, the weights or the optimizer state stop being finite.
 
-    The model keeps the weights of the last step whose loss was finite.
+    The model keeps the weights and optimizer state of the last step after which they and
+    the loss were all finite. Attributes ``epoch`` and ``batch`` (0-based) say where, and
+    ``loss`` is that batch's loss.
     """
 
 
@@ -75,6 +80,7 @@ class Sequential:
         self.stop_training = False
         self._engines: dict[str, Any] = {}
         self._training = False
+        self._fit_lock = threading.Lock()
         for layer in layers or []:
             self.add(layer)
 
@@ -183,6 +189,8 @@ class Sequential:
             cross-entropies a softmax output).
         """
         self._require_layers()
+        if self._training:
+            raise RuntimeError("cannot compile a model while it is training")
         opt = optimizers.get(optimizer)
         loss = losses.get(loss)
         required = losses.LOSSES[loss][1]
@@ -247,16 +255,47 @@ class Sequential:
     # inference
     # ------------------------------------------------------------------------------------
     def _features(self, x: Any, name: str = "X") -> np.ndarray:
-        self._ensure_built()
+        self._require_layers()
+        if not self.built:
+            # validate first, so that a failed call leaves the model as it was
+            X = as_features(x, self.dtype, self.input_dim, name)
+            self._ensure_built()
+            return X
         return as_features(x, self.dtype, self.input_dim, name)
 
     def _targets(self, y: Any, n_rows: int, name: str = "y") -> np.ndarray:
+        if self.loss is None:
+            raise RuntimeError("the model is not compiled; call model.compile(...) first")
         return as_targets(y, self.loss, self.output_dim, n_rows, self.dtype, name)
 
     def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
-        """The network's output for ``x``: an array ``(n_samples, units of last layer)``."""
+        """The network's output for ``x``: an array ``(n_samples, units of last layer)``.
+
+        Safe to call from many threads at once (the compiled backend runs without the GIL).
+
+        Raises
+        ------
+        ValueError, TypeError
+            For input that is not a finite 2-D numeric array with ``input_dim`` columns.
+        RuntimeError
+            If the model is not compiled or not built.
+
+        Warns
+        -----
+        RuntimeWarning
+            If the output overflows (inputs far outside the training range).
+        """
         X = self._features(x)
-        return self._engine(inference=True).predict(X)
+        engine = self._engine(inference=True)
+        with np.errstate(all="ignore"):
+            out = engine.predict(X)
+        finite = np.isfinite(out)
+        if not finite.all():
+            rows = np.flatnonzero(~finite.all(axis=1))
+            warnings.warn(f"predict: the output of {rows.size} row(s) is not finite (the "
+                          f"first is row {rows[0]}); the network overflows on these inputs "
+                          "(scale X as in training)", RuntimeWarning, stacklevel=2)
+        return out
 
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
         """The activation of every layer for ``x``, first to last."""
@@ -302,6 +341,7 @@ class Sequential:
     # ------------------------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------------------------
+    @exclusive_fit
     def fit(self, x: Any, y: Any, epochs: int = 1, batch_size: int | None = 32,
             shuffle: bool = True, validation_split: float = 0.0,
             validation_data: tuple[Any, Any] | None = None, verbose: int = 1,
@@ -334,9 +374,10 @@ class Sequential:
         initial_epoch : int
             Epoch to start counting from (to resume).
         on_divergence : {"raise", "warn"}
-            What to do when the loss becomes NaN or infinite: the model keeps the weights
-            of the last finite step, then raises :class:`TrainingDivergedError` or warns
-            and returns.
+            What to do when the loss becomes NaN or infinite, or an update makes weights
+            or optimizer state non-finite: fit stops at that batch, restores the weights
+            and optimizer state of the last finite step, then raises
+            :class:`TrainingDivergedError` or warns and returns.
         sample_weight : array (n_samples,), optional
             Non-negative weight of each sample's loss: a batch's loss is
             ``sum_i w_i l_i / batch_size`` (Keras' reduction), and so are its gradients.
@@ -348,9 +389,10 @@ class Sequential:
 
         Notes
         -----
-        Dropout layers are active here only: their masks are drawn from the model's
-        generator for each compiled call's rows, so the same seed, data and batch size
-        give the same masks, on either backend.
+        Dropout layers are active here only. Their masks come from a stream seeded once
+        per epoch by the model's generator and indexed by the row's position in the
+        epoch, so the same seed, data and batch size give the same masks on either
+        backend, however the epoch is split into compiled calls.
 
         Returns
         -------
@@ -359,10 +401,21 @@ class Sequential:
             metrics, one value per epoch. The training loss is the mean of the epoch's
             batch losses (weighted by batch size); training metrics are computed on the
             training data at the end of each epoch.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For invalid data or arguments (see :func:`fastmlp._validation.as_features`),
+            before any training.
+        RuntimeError
+            If the model is not compiled, or is already training.
+        TrainingDivergedError
+            See ``on_divergence``.
+        KeyboardInterrupt
+            On Ctrl-C, between two compiled calls (within about 0.1 s): the weights and
+            optimizer state are those after the last completed step, ``model.history``
+            holds the finished epochs, and a later ``fit`` continues from there.
         """
-        if self._training:
-            raise RuntimeError("this model is already training (fit is running in another "
-                               "thread or callback); wait for it to finish")
         self._require_layers()
         if self.optimizer is None:
             raise RuntimeError("the model is not compiled; call model.compile(...) first")
@@ -381,10 +434,8 @@ class Sequential:
                 raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
                                 f"{type(cb).__name__}")
 
-        if not self.built:
-            first = as_features(x, self.dtype, None)
-            self.build(first.shape[1])
-        X = self._features(x)
+        # validate everything before building, so that a failed call changes nothing
+        X = as_features(x, self.dtype, self.input_dim)
         Y = self._targets(y, X.shape[0])
         W = as_sample_weight(sample_weight, class_weight, y, self.loss, self.output_dim,
                              X.shape[0], self.dtype)
@@ -394,7 +445,7 @@ class Sequential:
                     or len(validation_data) not in (2, 3)):
                 raise ValueError("validation_data must be a tuple (x_val, y_val) or "
                                  "(x_val, y_val, val_sample_weight)")
-            X_val = self._features(validation_data[0], "x_val")
+            X_val = as_features(validation_data[0], self.dtype, X.shape[1], "x_val")
             Y_val = self._targets(validation_data[1], X_val.shape[0], "y_val")
             if len(validation_data) == 3:
                 W_val = as_sample_weight(validation_data[2], None, validation_data[1],
@@ -410,6 +461,8 @@ class Sequential:
             Y, Y_val = Y[:-n_val], Y[-n_val:]
             if W is not None:
                 W, W_val = np.ascontiguousarray(W[:-n_val]), np.ascontiguousarray(W[-n_val:])
+        if not self.built:
+            self.build(X.shape[1])
 
         engine = self._engine()
         n = X.shape[0]
@@ -417,16 +470,14 @@ class Sequential:
         n_batches = -(-n // bs)
         work = 6.0 * bs * self.count_params()
         chunk = int(max(1, min(n_batches, _CHUNK_FLOPS // max(work, 1.0))))
-        losses_buf = np.empty(chunk, dtype=np.float64)
         rates = self._dropout_rates()
-        use_dropout = any(rates)
-        if use_dropout:  # the chunk's dropout masks stay near 8 MB (float64)
+        max_chunk = n_batches
+        if any(rates):  # one call's dropout masks stay near 8 MB (float64)
             widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
-            chunk = max(1, min(chunk, _MASK_ELEMENTS // (bs * dropped)))
-        train_extra: dict[str, Any] = {}
-        if W is not None:
-            train_extra["sample_weight"] = W
+            max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
+        runner = EpochRunner(engine, self._flat_params(), self.optimizer,
+                             min(chunk, max_chunk), max_chunk=max_chunk)
 
         history = History()
         self.history = history
@@ -434,8 +485,7 @@ class Sequential:
         for cb in all_callbacks:
             cb.set_model(self)
         self.stop_training = False
-        self._training = True
-        try:
+        with InterruptGuard() as guard:
             for cb in all_callbacks:
                 cb.on_train_begin()
             for epoch in range(initial_epoch, initial_epoch + epochs):
@@ -443,29 +493,22 @@ class Sequential:
                     cb.on_epoch_begin(epoch)
                 order = (self.rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp)
                 bar = self._progress_bar(epoch, initial_epoch + epochs, n_batches, verbose)
-                total = 0.0
                 start = time.perf_counter()
-                for first in range(0, n_batches, chunk):
-                    stop = min(first + chunk, n_batches)
-                    if use_dropout:
-                        rows = min(stop * bs, n) - first * bs
-                        input_mask, *masks = self._dropout_masks(rates, rows)
-                        train_extra["masks"] = masks
-                        train_extra["input_mask"] = input_mask
-                    done = engine.train(X, Y, order, bs, first, stop, losses_buf,
-                                        **train_extra)
-                    sizes = np.full(done, bs, dtype=np.float64)
-                    if first + done == n_batches and done:
-                        sizes[-1] = n - (n_batches - 1) * bs
-                    total += float(np.dot(losses_buf[:done], sizes))
+                extras = self._train_extras(W, rates, bs, n)
+                try:
+                    loss, diverged = runner.run_epoch(X, Y, order, bs, guard,
+                                                      bar.update if bar is not None else None,
+                                                      extras)
+                except BaseException:
                     if bar is not None:
-                        bar.update(done)
-                    if done < stop - first:
-                        if bar is not None:
-                            bar.close()
-                        self._diverged(epoch, first + done, losses_buf[done], on_divergence)
-                        return history
-                logs = {"loss": total / n}
+                        bar.close()
+                    raise
+                if diverged is not None:
+                    if bar is not None:
+                        bar.close()
+                    self._diverged(epoch, diverged, on_divergence)
+                    return history
+                logs = {"loss": loss}
                 for name in self.metrics:
                     logs[name] = _metrics.METRICS[name](Y, engine.predict(X))
                 if X_val is not None:
@@ -481,29 +524,63 @@ class Sequential:
                           f"{text}", file=sys.stdout, flush=True)
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
+                guard.check()
                 if self.stop_training:
                     break
             for cb in all_callbacks:
                 cb.on_train_end()
-        finally:
-            self._training = False
         return history
 
-    def _dropout_masks(self, rates: tuple[float, ...], rows: int) -> list[np.ndarray | None]:
-        """Inverted-dropout multipliers for ``rows`` training rows: for the inputs, then
-        for each Dense layer's output (``None`` where there is no dropout).
+    def _train_extras(self, W: np.ndarray | None, rates: tuple[float, ...], batch_size: int,
+                      n: int):
+        """What ``engine.train`` needs besides the data for batches ``first..stop-1`` of
+        this epoch, as a function ``(first, stop) -> kwargs`` (``None`` when nothing).
 
-        Drawn from the model's generator in that order: ``u ~ U[0, 1)`` in the model's
-        dtype, the unit kept where ``u >= rate`` and then scaled by ``1 / (1 - rate)``.
+        Draws one seed from the model's generator per epoch when there is dropout, so the
+        masks of a row depend only on that seed and the row's position in the epoch.
         """
-        masks: list[np.ndarray | None] = []
+        if W is None and not any(rates):
+            return None
+        seed = int(self.rng.integers(2**63)) if any(rates) else 0
+
+        def extras(first: int, stop: int) -> dict[str, Any]:
+            kwargs: dict[str, Any] = {}
+            if W is not None:
+                kwargs["sample_weight"] = W
+            if any(rates):
+                row0 = first * batch_size
+                rows = min(stop * batch_size, n) - row0
+                kwargs["input_mask"], *kwargs["masks"] = self._dropout_masks(rates, seed,
+                                                                            row0, rows)
+            return kwargs
+
+        return extras
+
+    def _dropout_masks(self, rates: tuple[float, ...], seed: int, row0: int,
+                       rows: int) -> list[np.ndarray | None]:
+        """Inverted-dropout multipliers for the epoch's rows ``row0 .. row0 + rows - 1``: for
+        the inputs, then for each Dense layer's output (``None`` where there is no dropout).
+
+        Row ``r`` of the epoch takes the values ``r * k .. (r + 1) * k - 1`` (``k``: the
+        dropped widths added up) of the float64 stream ``u ~ U[0, 1)`` of ``PCG64(seed)``,
+        split by layer in order; a unit is kept where ``u >= rate`` and then scaled by
+        ``1 / (1 - rate)``. Any split of the epoch into calls gives the same masks.
+        """
         widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+        total = sum(width for rate, width in zip(rates, widths) if rate > 0)
+        bits = np.random.PCG64(seed)
+        bits.advance(row0 * total)
+        u = np.random.Generator(bits).random((rows, total))
+        masks: list[np.ndarray | None] = []
+        col = 0
         for rate, width in zip(rates, widths):
             if rate == 0:
                 masks.append(None)
                 continue
-            u = self.rng.random((rows, width), dtype=self.dtype)
-            masks.append((u >= rate) * self.dtype.type(1 / (1 - rate)))
+            keep = u[:, col:col + width] >= rate
+            col += width
+            masks.append(np.ascontiguousarray(keep * self.dtype.type(1 / (1 - rate)),
+                                              dtype=self.dtype))
         return masks
 
     @staticmethod
@@ -515,12 +592,18 @@ class Sequential:
         return tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
                     leave=True, dynamic_ncols=True)
 
-    def _diverged(self, epoch: int, batch: int, loss: float, on_divergence: str) -> None:
-        message = (f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the loss "
-                   f"became {loss}; the model keeps the weights of the last finite step. "
-                   f"Try a smaller learning rate (now {self.optimizer.learning_rate:g}).")
+    def _diverged(self, epoch: int, where: Divergence, on_divergence: str) -> None:
+        what = (f"the loss became {where.loss}" if where.cause == "loss" else
+                f"its update made weights or optimizer state non-finite (its loss was "
+                f"{where.loss:g})")
+        message = (f"training diverged at epoch {epoch + 1}, batch {where.batch + 1}: {what}; "
+                   f"the model keeps the weights and optimizer state from before that batch, "
+                   f"the last finite step. Try a smaller learning rate (now "
+                   f"{self.optimizer.learning_rate:g}).")
         if on_divergence == "raise":
-            raise TrainingDivergedError(message)
+            error = TrainingDivergedError(message)
+            error.epoch, error.batch, error.loss = epoch, where.batch, where.loss
+            raise error
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     # ------------------------------------------------------------------------------------
@@ -535,18 +618,13 @@ class Sequential:
     def set_weights(self, weights: list[Any]) -> None:
         """Copy ``weights`` (as from :meth:`get_weights`) into the model's arrays in place.
 
-        Raises ``ValueError`` for a wrong count, shapes or non-finite values, leaving the
-        model unchanged.
+        Raises ``ValueError`` for a wrong count, shapes or non-finite values (also values
+        that overflow the model's dtype), ``TypeError`` for non-numeric arrays, leaving
+        the model unchanged.
         """
         self._ensure_built()
         params = self._flat_params()
-        arrays = check_weights(weights, params)
-        converted = [as_float for as_float in
-                     (np.asarray(a, dtype=self.dtype) for a in arrays)]
-        for i, c in enumerate(converted):
-            if not np.isfinite(c).all():
-                raise ValueError(f"weights[{i}] overflows {self.dtype}")
-        for p, c in zip(params, converted):
+        for p, c in zip(params, check_weights(weights, params)):
             np.copyto(p, c)
 
     def _param_counts(self) -> list[int]:
@@ -587,6 +665,42 @@ class Sequential:
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{layers}], dtype={self.dtype.name!r})"
+
+
+    # ------------------------------------------------------------------------------------
+    # saving, pickling and copying
+    # ------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model to one file, atomically: architecture, dtype, weights, optimizer
+        state and random-generator state (see :func:`fastmlp.save_model`).
+
+        Examples
+        --------
+        >>> import os, tempfile, fastmlp as fm
+        >>> m = fm.Sequential([fm.Dense(2, input_dim=3)], seed=0)
+        >>> m.compile("sgd", "mse")
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.fmlp")
+        >>> m.save(path)
+        >>> [w.shape for w in fm.load_model(path).get_weights()]
+        [(3, 2), (2,)]
+        """
+        from .saving import save_model
+
+        save_model(self, path)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Compiled engines hold raw pointers into this model's arrays and the lock cannot be
+        # pickled: both are rebuilt (lazily, for the engines) on the other side.
+        state = self.__dict__.copy()
+        for key in ("_engines", "_fit_lock", "_training"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._engines = {}
+        self._training = False
+        self._fit_lock = threading.Lock()
 
 
 def _penalty_factors(layer: Dense) -> tuple[float, float, float, float]:

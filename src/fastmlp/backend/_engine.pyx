@@ -17,6 +17,8 @@ from libc.math cimport isfinite, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+import threading
+
 import numpy as np
 
 from ._blas cimport gemm
@@ -252,7 +254,14 @@ cdef void _predict(Net* net, const floating* x, Py_ssize_t n, floating* out,
 # the Python-facing engine
 # --------------------------------------------------------------------------------------
 cdef class Engine:
-    """Compiled implementation of the backend contract (see ``_contract``)."""
+    """Compiled implementation of the backend contract (see ``_contract``).
+
+    ``train``, ``loss``, ``gradients``, ``layer_outputs`` and ``apply_gradients`` share the
+    training workspaces and gradient buffers (and may grow them), so they hold a lock: from
+    several threads they run one at a time and can neither overwrite nor free the
+    workspaces under a running chunk. ``predict`` uses private scratch and runs
+    concurrently without the GIL.
+    """
 
     cdef Net net
     cdef bint is_double
@@ -264,6 +273,7 @@ cdef class Engine:
     cdef list _drop_work     # dropout workspaces D
     cdef list _grads
     cdef object _hyper
+    cdef object _lock        # serializes the methods that use the shared workspaces
     cdef object _bound_scalars   # the optimizer state arrays the pointers refer to
     cdef list _bound_slots
 
@@ -328,6 +338,7 @@ cdef class Engine:
         self.net.input_mask_base = NULL
         self._work = []
         self._drop_work = []
+        self._lock = threading.Lock()
         self._bind_optimizer()
 
     def _bind_optimizer(self):
@@ -454,11 +465,9 @@ cdef class Engine:
 
     def layer_outputs(self, cnp.ndarray x):
         cdef Py_ssize_t n = x.shape[0]
-        self._forward_batch(x)
-        outs = []
-        for l, arr in enumerate(a for a in self._layer_arrays()):
-            outs.append(np.array(arr[:n], copy=True))
-        return outs
+        with self._lock:
+            self._forward_batch(x)
+            return [np.array(arr[:n], copy=True) for arr in self._layer_arrays()]
 
     def _layer_arrays(self):
         """The activation workspaces A_l, first to last."""
@@ -527,35 +536,36 @@ cdef class Engine:
         cdef int n_in = self.net.layers[0].n_in
         cdef char* xp = <char*> cnp.PyArray_DATA(x)
         cdef char* yp = <char*> cnp.PyArray_DATA(y)
-        self._reserve(min(n, block))
-        block = self.net.capacity
-        r0 = 0
-        with nogil:
-            while r0 < n:
-                rows = block if r0 + block <= n else n - r0
+        with self._lock:
+            self._reserve(min(n, block))
+            block = self.net.capacity
+            r0 = 0
+            with nogil:
+                while r0 < n:
+                    rows = block if r0 + block <= n else n - r0
+                    if self.is_double:
+                        _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
+                        total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
+                                                   <double*> L.A,
+                                                   <double*> (yp + r0 * L.n_out * 8),
+                                                   <double*> (wp + r0 * 8) if wp else NULL,
+                                                   NULL,
+                                                   <double*> L.alpha, L.n_alpha, NULL,
+                                                   rows, L.n_out)
+                    else:
+                        _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
+                        total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
+                                                   <float*> L.A,
+                                                   <float*> (yp + r0 * L.n_out * 4),
+                                                   <float*> (wp + r0 * 4) if wp else NULL,
+                                                   NULL,
+                                                   <float*> L.alpha, L.n_alpha, NULL,
+                                                   rows, L.n_out)
+                    r0 += rows
                 if self.is_double:
-                    _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
-                    total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
-                                               <double*> L.A,
-                                               <double*> (yp + r0 * L.n_out * 8),
-                                               <double*> (wp + r0 * 8) if wp else NULL,
-                                               NULL,
-                                               <double*> L.alpha, L.n_alpha, NULL,
-                                               rows, L.n_out)
+                    total = total / n + _penalty(&self.net, <double*> NULL)
                 else:
-                    _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
-                    total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
-                                               <float*> L.A,
-                                               <float*> (yp + r0 * L.n_out * 4),
-                                               <float*> (wp + r0 * 4) if wp else NULL,
-                                               NULL,
-                                               <float*> L.alpha, L.n_alpha, NULL,
-                                               rows, L.n_out)
-                r0 += rows
-            if self.is_double:
-                total = total / n + _penalty(&self.net, <double*> NULL)
-            else:
-                total = total / n + _penalty(&self.net, <float*> NULL)
+                    total = total / n + _penalty(&self.net, <float*> NULL)
         return total
 
     def gradients(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None, masks=None,
@@ -566,55 +576,57 @@ cdef class Engine:
         cdef void* yp = cnp.PyArray_DATA(y)
         cdef void* wp = self._weights_ptr(sample_weight, n)
         cdef void* mp = self._input_mask_ptr(input_mask, n)
-        self._reserve(n)
-        if mp != NULL:  # X * mask into the input workspace
-            xp = self.net.xb
+        with self._lock:
+            self._reserve(n)
+            if mp != NULL:  # X * mask into the input workspace
+                xp = self.net.xb
+                with nogil:
+                    if self.is_double:
+                        multiply(<double*> cnp.PyArray_DATA(x), <double*> mp, <double*> xp,
+                                 n * self.net.layers[0].n_in)
+                    else:
+                        multiply(<float*> cnp.PyArray_DATA(x), <float*> mp, <float*> xp,
+                                 n * self.net.layers[0].n_in)
+            self._set_masks(masks, n)
+            for l in range(self.net.n_layers):
+                self.net.layers[l].mask = self.net.layers[l].mask_base
             with nogil:
                 if self.is_double:
-                    multiply(<double*> cnp.PyArray_DATA(x), <double*> mp, <double*> xp,
-                             n * self.net.layers[0].n_in)
+                    _forward(&self.net, <double*> xp, n)
+                    loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
                 else:
-                    multiply(<float*> cnp.PyArray_DATA(x), <float*> mp, <float*> xp,
-                             n * self.net.layers[0].n_in)
-        self._set_masks(masks, n)
-        for l in range(self.net.n_layers):
-            self.net.layers[l].mask = self.net.layers[l].mask_base
-        with nogil:
-            if self.is_double:
-                _forward(&self.net, <double*> xp, n)
-                loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
-            else:
-                _forward(&self.net, <float*> xp, n)
-                loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
-        self._clear_masks()
-        return loss, [g.copy() for g in self._grads]
+                    _forward(&self.net, <float*> xp, n)
+                    loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
+            self._clear_masks()
+            return loss, [g.copy() for g in self._grads]
 
     def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
               Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses,
               sample_weight=None, masks=None, input_mask=None):
-        cdef Py_ssize_t n = x.shape[0], done
+        cdef Py_ssize_t n = x.shape[0], done = 0
         if stop <= first:
             return 0
         cdef Py_ssize_t chunk_rows = min(stop * batch_size, n) - first * batch_size
         cdef void* wp = self._weights_ptr(sample_weight, n)
         cdef void* mp = self._input_mask_ptr(input_mask, chunk_rows)
         cdef bint dropout = masks is not None
-        self._reserve(min(batch_size, n))
-        self._load_hyper()
-        if dropout:
-            self._set_masks(masks, chunk_rows)
-        self.net.input_mask_base = mp
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
-        with nogil:
-            if self.is_double:
-                done = _train(&self.net, <double*> xp, <double*> yp, <double*> wp, n,
-                              &order[0], batch_size, first, stop, &losses[0], dropout)
-            else:
-                done = _train(&self.net, <float*> xp, <float*> yp, <float*> wp, n,
-                              &order[0], batch_size, first, stop, &losses[0], dropout)
-        if dropout or mp != NULL:
-            self._clear_masks()
+        with self._lock:
+            self._reserve(min(batch_size, n))
+            self._load_hyper()
+            if dropout:
+                self._set_masks(masks, chunk_rows)
+            self.net.input_mask_base = mp
+            with nogil:
+                if self.is_double:
+                    done = _train(&self.net, <double*> xp, <double*> yp, <double*> wp, n,
+                                  &order[0], batch_size, first, stop, &losses[0], dropout)
+                else:
+                    done = _train(&self.net, <float*> xp, <float*> yp, <float*> wp, n,
+                                  &order[0], batch_size, first, stop, &losses[0], dropout)
+            if dropout or mp != NULL:
+                self._clear_masks()
         return done
 
     def apply_gradients(self, grads):
@@ -625,11 +637,65 @@ cdef class Engine:
         for i, (g, p) in enumerate(zip(grads, flat)):
             if np.shape(g) != p.shape:
                 raise ValueError(f"gradient {i} has shape {np.shape(g)}, expected {p.shape}")
-        for g, buf in zip(grads, self._grads):
-            np.copyto(buf, g, casting="same_kind")
-        self._load_hyper()
-        with nogil:
-            if self.is_double:
-                _update(&self.net, <double*> NULL)
-            else:
-                _update(&self.net, <float*> NULL)
+        with self._lock:  # the gradient buffers are shared with train and gradients
+            for g, buf in zip(grads, self._grads):
+                np.copyto(buf, g, casting="same_kind")
+            self._load_hyper()
+            with nogil:
+                if self.is_double:
+                    _update(&self.net, <double*> NULL)
+                else:
+                    _update(&self.net, <float*> NULL)
+
+# --------------------------------------------------------------------------------------
+# state helpers for the training guard (fastmlp._guard): one C call instead of one NumPy
+# call per array, so that checking and saving the state between chunks costs next to
+# nothing even for tiny networks trained epoch after epoch
+# --------------------------------------------------------------------------------------
+cdef cnp.ndarray _checked(object arr):
+    if (not isinstance(arr, np.ndarray) or not cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            or cnp.PyArray_TYPE(arr) not in (cnp.NPY_FLOAT64, cnp.NPY_FLOAT32)):
+        raise TypeError("expected C-contiguous float32 or float64 arrays")
+    return <cnp.ndarray> arr
+
+
+def all_finite(list arrays):
+    """Whether every value of every array (C-contiguous float32/float64) is finite."""
+    cdef cnp.ndarray a
+    cdef Py_ssize_t i, n
+    cdef double* d
+    cdef float* f
+    cdef bint ok = True
+    for obj in arrays:
+        a = _checked(obj)
+        n = cnp.PyArray_SIZE(a)
+        if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT64:
+            d = <double*> cnp.PyArray_DATA(a)
+            with nogil:
+                for i in range(n):
+                    if not isfinite(d[i]):
+                        ok = False
+                        break
+        else:
+            f = <float*> cnp.PyArray_DATA(a)
+            with nogil:
+                for i in range(n):
+                    if not isfinite(f[i]):
+                        ok = False
+                        break
+        if not ok:
+            return False
+    return True
+
+
+def copy_arrays(list dst, list src):
+    """dst[i][...] = src[i] for arrays of equal shape and dtype (C-contiguous)."""
+    cdef cnp.ndarray a, b
+    if len(dst) != len(src):
+        raise ValueError("copy_arrays needs lists of equal length")
+    for x, y in zip(dst, src):
+        a = _checked(x)
+        b = _checked(y)
+        if not cnp.PyArray_SAMESHAPE(a, b) or cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(b):
+            raise ValueError("copy_arrays needs arrays of equal shape and dtype")
+        memcpy(cnp.PyArray_DATA(a), cnp.PyArray_DATA(b), cnp.PyArray_NBYTES(a))

@@ -1,0 +1,279 @@
+"""Guards around a training run: Ctrl-C only at safe points, compiled calls of bounded
+length, and roll-back to the last finite state when training diverges.
+
+:class:`Sequential.fit <fastmlp.Sequential>` runs each epoch through an
+:class:`EpochRunner` inside an :class:`InterruptGuard`:
+
+* The runner hands the engine chunks of mini-batches sized so that one compiled call
+  takes about :data:`CHUNK_SECONDS` (the size adapts to the measured time), so progress,
+  callbacks and Ctrl-C get through promptly whatever the network and batch size.
+* The guard defers SIGINT while weights are being updated and raises the
+  ``KeyboardInterrupt`` between chunks, when the weights and the optimizer state are
+  those after the last completed step (the NumPy backend updates arrays one by one in
+  Python, so an interrupt arriving anywhere could otherwise leave a step half applied).
+  A second Ctrl-C before the first is handled is delivered at once.
+* The runner keeps a copy of the weights and optimizer state from the start of the epoch
+  (refreshed between chunks while the copy is cheap next to the training time). When a
+  batch's loss is not finite, or the weights or optimizer state stop being finite even
+  though the loss still was (an update can overflow to ``inf`` while the next loss is
+  still finite, e.g. behind a relu), it restores that copy and replays the batches one at
+  a time up to the first one that fails, so the model ends with the state of the last
+  step after which everything was finite. Replaying is exact: training is deterministic
+  given the state and the epoch's row order.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+try:  # one C call per check or copy of the whole state (see _engine.pyx)
+    from .backend._engine import all_finite as _all_finite_c
+    from .backend._engine import copy_arrays as _copy_arrays_c
+except ImportError:  # the extension is not built
+    _all_finite_c = _copy_arrays_c = None
+
+#: Target duration of one compiled training call (seconds).
+CHUNK_SECONDS = 0.1
+#: Batches in the first call of a fit, at most (the size then adapts to the measured time).
+FIRST_CHUNK_MAX = 256
+#: A snapshot is refreshed between chunks only once this many times its copy time has
+#: passed since the previous one, so copying costs at most ~2% of training time.
+SNAPSHOT_RATIO = 50.0
+
+
+class InterruptGuard:
+    """Context manager deferring SIGINT to :meth:`check` calls (main thread only).
+
+    Inside the block the first SIGINT is recorded instead of raising; :meth:`check`
+    delivers it (the previous handler runs, by default raising ``KeyboardInterrupt``).
+    A second SIGINT before that is delivered immediately. Leaving the block restores the
+    previous handler and delivers a pending signal. Outside the main thread, or when
+    SIGINT is not handled by a Python function, the guard does nothing.
+
+    Examples
+    --------
+    >>> with InterruptGuard() as guard:
+    ...     guard.check()   # raises KeyboardInterrupt here if Ctrl-C was pressed
+    """
+
+    def __init__(self) -> None:
+        self.pending: tuple[int, Any] | None = None
+        self._previous: Callable | None = None
+        self._handler = self._handle
+
+    def __enter__(self) -> "InterruptGuard":
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.pending is not None:  # pressed twice: deliver now
+            self.pending = None
+            self._previous(signum, frame)
+            return
+        self.pending = (signum, frame)
+
+    def check(self) -> None:
+        """Deliver a deferred SIGINT, if any (normally raising ``KeyboardInterrupt``)."""
+        if self.pending is not None:
+            signum, frame = self.pending
+            self.pending = None
+            self._previous(signum, frame)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            if signal.getsignal(signal.SIGINT) is self._handler:
+                signal.signal(signal.SIGINT, self._previous)
+            self.check()
+
+
+@dataclass
+class Divergence:
+    """Where training diverged: ``batch`` (0-based, in the epoch), the batch's loss, and
+    ``cause``: ``"loss"`` (the loss was not finite; that batch's update was not applied)
+    or ``"weights"`` (the batch's update made a weight or optimizer state non-finite; it
+    was undone)."""
+
+    batch: int
+    loss: float
+    cause: str
+
+
+class EpochRunner:
+    """Runs epochs of ``engine.train`` in time-bounded chunks with divergence roll-back.
+
+    Parameters
+    ----------
+    engine
+        A backend engine (see :mod:`fastmlp.backend._contract`).
+    params : list of ndarray
+        The model's parameters (updated in place by the engine).
+    optimizer : Optimizer
+        Its ``slots`` and ``scalars`` are part of the state that is saved and restored.
+    first_chunk : int
+        Batches in the first call (capped at :data:`FIRST_CHUNK_MAX`).
+    max_chunk : int, optional
+        Batches in one call, at most (e.g. to bound the dropout masks a call needs).
+    """
+
+    def __init__(self, engine: Any, params: list[np.ndarray], optimizer: Any,
+                 first_chunk: int, max_chunk: int | None = None) -> None:
+        from .backend import _numpy
+
+        self.engine = engine
+        # the NumPy engine would warn on overflow while diverging; divergence is reported
+        # by the runner instead (the compiled engine never warns)
+        self._quiet = isinstance(engine, _numpy.Engine)
+        self.state = [*params, *(s for slot in optimizer.slots for s in slot),
+                      optimizer.scalars]
+        if not self._finite():
+            raise ValueError("the model's weights or optimizer state are not finite; "
+                             "rebuild the model or set finite weights with set_weights")
+        self.max_chunk = max(1, int(max_chunk)) if max_chunk is not None else None
+        self.chunk = max(1, min(int(first_chunk), FIRST_CHUNK_MAX,
+                                self.max_chunk or FIRST_CHUNK_MAX))
+        self._extras: Callable[[int, int], dict[str, Any]] | None = None
+        self._snapshot = [np.empty_like(a) for a in self.state]
+        self._scratch: list[np.ndarray] | None = None
+        self._copy_seconds = 0.0
+        self._losses = np.empty(0, dtype=np.float64)
+
+    # -- state --------------------------------------------------------------------------
+    def _finite(self) -> bool:
+        """Whether every weight and optimizer state value is finite."""
+        if _all_finite_c is not None:
+            return _all_finite_c(self.state)
+        return all(np.isfinite(a).all() for a in self.state)
+
+    def _save(self, into: list[np.ndarray]) -> None:
+        if _copy_arrays_c is not None:
+            _copy_arrays_c(into, self.state)
+            return
+        for dst, src in zip(into, self.state):
+            dst[...] = src
+
+    def _load(self, source: list[np.ndarray]) -> None:
+        if _copy_arrays_c is not None:
+            _copy_arrays_c(self.state, source)
+            return
+        for dst, src in zip(self.state, source):
+            dst[...] = src
+
+    def _take_snapshot(self) -> None:
+        start = time.perf_counter()
+        self._save(self._snapshot)
+        self._copy_seconds = time.perf_counter() - start
+
+    # -- one epoch ----------------------------------------------------------------------
+    def run_epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
+                  guard: InterruptGuard,
+                  progress: Callable[[int], None] | None = None,
+                  extras: Callable[[int, int], dict[str, Any]] | None = None
+                  ) -> tuple[float, Divergence | None]:
+        """Train one epoch over the rows in ``order``.
+
+        ``extras(first, stop)``, when given, returns the further keyword arguments of
+        ``engine.train`` for batches ``first..stop-1`` (sample weights, dropout masks); it
+        must depend only on its arguments, since a roll-back replays batches with it.
+
+        Returns ``(mean loss over the rows, None)``, or ``(nan, Divergence)`` after rolling
+        back to the last finite state. ``guard.check()`` runs before every chunk.
+        """
+        n = X.shape[0]
+        n_batches = -(-n // batch_size)
+        self._extras = extras
+        losses = self._losses
+        if losses.shape[0] != n_batches:
+            losses = self._losses = np.empty(n_batches, dtype=np.float64)
+        self._take_snapshot()
+        snap_batch, snap_time = 0, time.perf_counter()
+        b = 0
+        while b < n_batches:
+            guard.check()
+            if b > snap_batch:
+                now = time.perf_counter()
+                if now - snap_time >= SNAPSHOT_RATIO * self._copy_seconds:
+                    self._take_snapshot()
+                    snap_batch, snap_time = b, now
+            stop = min(b + self.chunk, n_batches)
+            out = losses if b == 0 and stop == n_batches else losses[b:stop]
+            start = time.perf_counter()
+            kwargs = extras(b, stop) if extras is not None else {}
+            if not self._quiet:
+                done = self.engine.train(X, Y, order, batch_size, b, stop, out, **kwargs)
+            else:
+                with np.errstate(all="ignore"):
+                    done = self.engine.train(X, Y, order, batch_size, b, stop, out, **kwargs)
+            self._adapt(stop - b, time.perf_counter() - start)
+            if done < stop - b or not self._finite():
+                last = b + done if done < stop - b else stop - 1
+                return math.nan, self._roll_back(X, Y, order, batch_size, snap_batch, last)
+            if progress is not None:
+                progress(done)
+            b = stop
+        short = n_batches * batch_size - n   # rows missing from the last batch
+        total = float(losses.sum()) * batch_size
+        if short:
+            total -= float(losses[-1]) * short
+        return total / n, None
+
+    def _adapt(self, batches: int, seconds: float) -> None:
+        """Size the next call to take about CHUNK_SECONDS (growing at most 4x per call)."""
+        if seconds * 4 <= CHUNK_SECONDS:  # (a call cut short by the epoch's end keeps
+            self.chunk = max(self.chunk, 4 * batches)  # the size measured before)
+        else:
+            self.chunk = int(batches * CHUNK_SECONDS / seconds) or 1
+        if self.max_chunk is not None:
+            self.chunk = min(self.chunk, self.max_chunk)
+
+    def _roll_back(self, X, Y, order, batch_size: int, first: int, last: int) -> Divergence:
+        """Restore the snapshot (taken before batch ``first``) and replay batches one by one
+        up to ``last``, stopping before the first whose loss or update is not finite."""
+        if self._scratch is None:
+            self._scratch = [np.empty_like(a) for a in self.state]
+        self._load(self._snapshot)
+        loss = np.empty(1, dtype=np.float64)
+        for b in range(first, last + 1):
+            self._save(self._scratch)
+            kwargs = self._extras(b, b + 1) if self._extras is not None else {}
+            with np.errstate(all="ignore"):
+                done = self.engine.train(X, Y, order, batch_size, b, b + 1, loss, **kwargs)
+            if done == 0:
+                return Divergence(b, float(loss[0]), "loss")
+            if not self._finite():
+                self._load(self._scratch)
+                return Divergence(b, float(loss[0]), "weights")
+        # Not reproduced (should not happen: training is deterministic). The state is the
+        # replayed, finite one; report the batch where the failure was seen.
+        return Divergence(last, float(loss[0]), "weights")
+
+
+def exclusive_fit(method: Callable) -> Callable:
+    """Decorate ``Sequential.fit``: one fit per model at a time. A second call (from
+    another thread, or from a callback of the running fit) raises ``RuntimeError`` at once
+    instead of training the same arrays concurrently. Sets ``model._training`` meanwhile.
+    """
+
+    @functools.wraps(method)
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._fit_lock.acquire(blocking=False):
+            raise RuntimeError("this model is already training (fit is running in another "
+                               "thread or in a callback); wait for it to finish")
+        try:
+            self._training = True
+            return method(self, *args, **kwargs)
+        finally:
+            self._training = False
+            self._fit_lock.release()
+
+    return fit
