@@ -394,3 +394,20 @@ def test_dropout_masks_do_not_depend_on_how_the_epoch_is_split(monkeypatch, back
     whole, split = run(1 << 20), run(40)  # one call per epoch vs one batch per call
     for a, b in zip(whole, split):
         np.testing.assert_array_equal(a, b)
+
+
+def test_accuracy_follows_the_loss_for_multilabel_and_hinge(backend):
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    multilabel = fm.Sequential([fm.Dense(3, activation="sigmoid", input_dim=2)], seed=0,
+                               backend=backend)
+    multilabel.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    Y = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 0]], dtype=float)
+    P = multilabel.predict(X)
+    expected = np.mean((P >= 0.5) == (Y == 1))  # element-wise, not argmax per row
+    assert multilabel.evaluate(X, Y)["accuracy"] == pytest.approx(expected)
+
+    hinge = fm.Sequential([fm.Dense(1, input_dim=2)], seed=0, backend=backend)
+    hinge.compile("sgd", "hinge", metrics=["accuracy"])
+    y = np.array([1, 0, 1, 0])
+    scores = hinge.predict(X)[:, 0]
+    assert hinge.evaluate(X, y)["accuracy"] == pytest.approx(np.mean((scores > 0) == (y == 1)))

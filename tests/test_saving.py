@@ -462,3 +462,26 @@ def test_file_layout_is_documented_and_little_endian(tmp_path):
     w0 = header["arrays"]["layers/0/0"]
     raw = np.frombuffer(bytes(payload), dtype="<f8", count=30, offset=w0["offset"])
     np.testing.assert_array_equal(raw.reshape(5, 6), model.get_weights()[0])
+
+
+def test_dropout_regularizers_and_schedules_survive_save_load_and_continue(tmp_path, backend):
+    X, y = fm.datasets.make_moons(n_samples=100, noise=0.2, seed=0)
+    model = fm.Sequential([fm.Dropout(0.1, name="in_drop"),
+                           fm.Dense(8, activation="gelu", input_dim=2,
+                                    kernel_regularizer=fm.regularizers.l1_l2(0.01, 0.02)),
+                           fm.Dropout(0.2), fm.Dense(1, activation="sigmoid")],
+                          seed=0, backend=backend)
+    schedule = fm.optimizers.ExponentialDecay(0.01, 10, 0.9)
+    model.compile(fm.optimizers.Adam(learning_rate=schedule), "binary_crossentropy",
+                  metrics=["accuracy", "f1"])
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    path = tmp_path / "dropout.fmlp"
+    model.save(path)
+    loaded = fm.load_model(path)
+    assert [type(layer).__name__ for layer in loaded.layers] == ["Dropout", "Dense", "Dropout",
+                                                                  "Dense"]
+    assert loaded.layers[1].kernel_regularizer.get_config() == {"l1": 0.01, "l2": 0.02}
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    loaded.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -333,10 +333,26 @@ class Sequential:
         engine = self._engine()
         logs = {"loss": float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W))}
         if self.metrics:
-            P = engine.predict(X)
-            for name in self.metrics:
-                logs[name] = _metrics.METRICS[name](Y, P)
+            logs.update(self._metric_values(Y, engine.predict(X)))
         return logs
+
+    def _metric_values(self, Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
+        """The compiled metrics of predictions ``P`` against targets ``Y`` (as the loss takes
+        them). As Keras resolves ``"accuracy"`` by loss: element-wise (binary accuracy) for
+        several sigmoid outputs under binary cross-entropy; for ``hinge`` (targets -1/1)
+        every metric sees labels ``Y > 0`` and scores thresholded at 0."""
+        if self.loss == "hinge":
+            Y = (Y > 0).astype(P.dtype)
+            labels = (P > 0).astype(P.dtype)
+        else:
+            labels = P
+        out = {}
+        for name in self.metrics:
+            if name == "accuracy" and self.loss == "binary_crossentropy" and P.shape[1] > 1:
+                out[name] = _metrics.binary_accuracy(Y, P)
+            else:
+                out[name] = _metrics.METRICS[name](Y, P if name == "roc_auc" else labels)
+        return out
 
     # ------------------------------------------------------------------------------------
     # training
@@ -509,8 +525,8 @@ class Sequential:
                     self._diverged(epoch, diverged, on_divergence)
                     return history
                 logs = {"loss": loss}
-                for name in self.metrics:
-                    logs[name] = _metrics.METRICS[name](Y, engine.predict(X))
+                if self.metrics:
+                    logs.update(self._metric_values(Y, engine.predict(X)))
                 if X_val is not None:
                     for key, value in self._evaluate_arrays(X_val, Y_val, W_val).items():
                         logs[f"val_{key}"] = value

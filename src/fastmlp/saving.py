@@ -373,9 +373,10 @@ def _restore_rng(state: Any, reader: _Reader) -> np.random.Generator:
 
 
 def _decode(reader: _Reader, backend: str | None) -> Any:
-    from .layers import Dense
+    from .layers import Dense, Dropout
     from .models import Sequential
 
+    layer_classes = {"Dense": Dense, "Dropout": Dropout}
     reader.parse()
     m = reader.get(reader.header, "model", dict)
     if reader.get(m, "class", str, "model") != "Sequential":
@@ -395,11 +396,12 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
     layers = []
     for i, entry in enumerate(layer_entries):
         where = f"layer {i}"
-        if reader.get(entry, "class", str, where) != "Dense":
+        cls = layer_classes.get(reader.get(entry, "class", str, where))
+        if cls is None:
             raise reader.fail(f"{where} has unknown class {entry['class']!r}")
         config = reader.get(entry, "config", dict, where)
         try:
-            layers.append(Dense(**config))
+            layers.append(cls(**config))
         except (TypeError, ValueError) as exc:
             raise reader.fail(f"{where} has an invalid configuration: {exc}") from None
     if saved_backend is not None:
@@ -415,10 +417,16 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
         raise reader.fail(f"invalid model settings: {exc}") from None
     model.rng = _restore_rng(reader.get(m, "rng", dict, "model"), reader)
     if built:
-        n_in = layers[0].input_dim
+        dense = [layer for layer in layers if isinstance(layer, Dense)]
+        n_in = dense[0].input_dim if dense else None
         if n_in is None:
-            raise reader.fail("the model is marked built but layer 0 has no input_dim")
+            raise reader.fail("the model is marked built but its first Dense layer has no "
+                              "input_dim")
         for i, (layer, entry) in enumerate(zip(layers, layer_entries)):
+            if isinstance(layer, Dropout):
+                if reader.get(entry, "params", list, f"layer {i}"):
+                    raise reader.fail(f"layer {i} (Dropout) has parameter arrays")
+                continue
             if layer.input_dim is not None and layer.input_dim != n_in:
                 raise reader.fail(f"layer {i} has input_dim {layer.input_dim} but the previous "
                                   f"layer gives {n_in}")
