@@ -40,7 +40,6 @@ def _search(estimator, grid):
     return GridSearchCV(make_pipeline(StandardScaler(), estimator), grid, cv=3)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name, estimator, grid", [
     ("breast_cancer", MLPClassifier(learning_rate_init=0.01, max_iter=15, random_state=0),
      {"mlpclassifier__hidden_layer_sizes": [(8,), (16, 8)],
