@@ -134,25 +134,6 @@ def _config(opt: optimizers.Optimizer) -> dict[str, Any]:
     return {k: v for k, v in opt.get_config().items() if k != "learning_rate"}
 
 
-def _writable_state(model: Sequential) -> None:
-    """Replace read-only parameter and optimizer arrays by writable copies, in place.
-
-    ``joblib.load(..., mmap_mode="r")`` (scikit-learn's ``check_estimators_pickle``, and
-    joblib's memory-mapping of large arguments in parallel searches) hands back read-only
-    memory maps; the engines train and bind those arrays in place.
-    """
-    def own(a: np.ndarray) -> np.ndarray:
-        return a if a.flags.writeable and type(a) is np.ndarray else np.array(a)
-
-    for layer in model.layers:
-        if hasattr(layer, "params"):
-            layer.params = [own(p) for p in layer.params]
-    opt = model.optimizer
-    if opt is not None:
-        opt.slots = [[own(s) for s in slot] for slot in opt.slots]
-        opt.scalars = own(opt.scalars)
-
-
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -351,12 +332,6 @@ class _BaseMLP(BaseEstimator):
     def intercepts_(self) -> list[np.ndarray]:
         """Bias vectors ``b (n_out,)`` of each layer (the model's own arrays)."""
         return [layer.b for layer in self.model_.layers]
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        model = self.__dict__.get("model_")
-        if model is not None:
-            _writable_state(model)
 
     def _validated_X(self, X) -> np.ndarray:
         check_is_fitted(self)
