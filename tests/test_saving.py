@@ -162,10 +162,18 @@ def test_pickle_and_deepcopy_are_exact_and_independent(backend, dtype):
 
 def test_joblib_round_trip(backend, tmp_path):
     joblib = pytest.importorskip("joblib")
-    model, X, _ = _trained(backend)
+    model, X, y = _trained(backend)
     joblib.dump(model, tmp_path / "m.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict(X),
                                   model.predict(X))
+    # read-only memory maps (as joblib hands to parallel workers): predicts and trains on
+    # writable copies, continuing exactly as the original does
+    mapped = joblib.load(tmp_path / "m.joblib", mmap_mode="r")
+    np.testing.assert_array_equal(mapped.predict(X), model.predict(X))
+    for m in (mapped, model):
+        m.fit(X, y, epochs=1, batch_size=4, verbose=0)
+    for a, b in zip(mapped.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def _predict_in_child(model, X):

@@ -725,6 +725,20 @@ class Sequential:
         self._engines = {}
         self._training = False
         self._fit_lock = threading.Lock()
+        self._own_arrays()
+
+    def _own_arrays(self) -> None:
+        """Replace read-only (or memory-mapped) parameter and optimizer arrays by writable
+        in-memory copies: ``joblib.load(..., mmap_mode="r")`` hands back read-only memory
+        maps, and the engines update these arrays in place."""
+        def own(a: np.ndarray) -> np.ndarray:
+            return a if a.flags.writeable and type(a) is np.ndarray else np.array(a)
+
+        for layer in self.layers:
+            layer.params = [own(p) for p in layer.params]
+        if self.optimizer is not None:
+            self.optimizer.slots = [[own(s) for s in slot] for slot in self.optimizer.slots]
+            self.optimizer.scalars = own(self.optimizer.scalars)
 
 
 def _penalty_factors(layer: Dense) -> tuple[float, float, float, float]:
