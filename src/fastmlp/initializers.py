@@ -40,36 +40,100 @@ def _truncated_normal(rng: np.random.Generator, shape, std: float) -> np.ndarray
 
 
 def small_uniform(rng, n_in, n_out):
+    """U[0, 1) * 0.01 (lecture notes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> small_uniform(np.random.default_rng(0), 3, 2).shape
+    (3, 2)
+    """
     return rng.random((n_in, n_out)) * 0.01
 
 
 def scaled_uniform(rng, n_in, n_out):
+    """U[0, 1) / sqrt(n_in) (lecture notes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scaled_uniform(np.random.default_rng(0), 3, 2).shape
+    (3, 2)
+    """
     return rng.random((n_in, n_out)) / math.sqrt(n_in)
 
 
 def glorot_uniform(rng, n_in, n_out):
+    """U(-l, l) with l = sqrt(6 / (n_in + n_out)) (Glorot & Bengio 2010).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> glorot_uniform(np.random.default_rng(0), 3, 2).shape
+    (3, 2)
+    """
     limit = math.sqrt(6.0 / (n_in + n_out))
     return rng.uniform(-limit, limit, (n_in, n_out))
 
 
 def glorot_normal(rng, n_in, n_out):
+    """Truncated N(0, 2 / (n_in + n_out)) (Glorot & Bengio 2010, Keras' truncation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> glorot_normal(np.random.default_rng(0), 3, 2).shape
+    (3, 2)
+    """
     return _truncated_normal(rng, (n_in, n_out), math.sqrt(2.0 / (n_in + n_out)))
 
 
 def he_uniform(rng, n_in, n_out):
+    """U(-l, l) with l = sqrt(6 / n_in) (He et al. 2015).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> he_uniform(np.random.default_rng(0), 3, 2).shape
+    (3, 2)
+    """
     limit = math.sqrt(6.0 / n_in)
     return rng.uniform(-limit, limit, (n_in, n_out))
 
 
 def he_normal(rng, n_in, n_out):
+    """Truncated N(0, 2 / n_in) (He et al. 2015, Keras' truncation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> he_normal(np.random.default_rng(0), 3, 2).shape
+    (3, 2)
+    """
     return _truncated_normal(rng, (n_in, n_out), math.sqrt(2.0 / n_in))
 
 
 def lecun_normal(rng, n_in, n_out):
+    """Truncated N(0, 1 / n_in) (LeCun et al. 1998, Keras' truncation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lecun_normal(np.random.default_rng(0), 3, 2).shape
+    (3, 2)
+    """
     return _truncated_normal(rng, (n_in, n_out), math.sqrt(1.0 / n_in))
 
 
 def zeros(rng, n_in, n_out):
+    """All zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> zeros(np.random.default_rng(0), 3, 2).shape
+    (3, 2)
+    """
     return np.zeros((n_in, n_out))
 
 

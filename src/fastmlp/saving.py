@@ -55,7 +55,20 @@ _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
 class ModelFileError(ValueError):
     """A model file that cannot be loaded: not a fastmlp model, truncated, corrupted,
-    modified, written by a newer format, or inconsistent. The message says which."""
+    modified, written by a newer format, or inconsistent. The message says which.
+
+    Examples
+    --------
+    >>> import os, tempfile, fastmlp as fm
+    >>> path = os.path.join(tempfile.mkdtemp(), "not_a_model.fmlp")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"hello")
+    >>> try:
+    ...     fm.load_model(path)
+    ... except fm.ModelFileError as err:
+    ...     print(type(err).__name__)
+    ModelFileError
+    """
 
 
 # ---------------------------------------------------------------------------------------

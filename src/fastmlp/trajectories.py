@@ -172,6 +172,12 @@ def run_trajectories(surface: str | Surface = "ravine", steps: int = 100,
         Each optimizer's path, the start point first, in ``OPTIMIZERS`` order. A path
         that diverged is padded with NaN from the first non-finite point. The returned
         dict's attribute ``learning_rates`` holds the rate each optimizer used.
+
+    Examples
+    --------
+    >>> paths = run_trajectories("ravine", steps=10, learning_rates="default")
+    >>> paths["adam"].shape
+    (11, 2)
     """
     paths, _ = _trajectories(surface, steps, learning_rates, start)
     return paths

@@ -76,7 +76,14 @@ def backend() -> str:
 
 
 def available() -> list[str]:
-    """Backends that can run in this process."""
+    """Backends that can run in this process.
+
+    Examples
+    --------
+    >>> import fastmlp
+    >>> "numpy" in fastmlp.available_backends()
+    True
+    """
     return ["cython", "numpy"] if _load_compiled() is not None else ["numpy"]
 
 
