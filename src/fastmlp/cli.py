@@ -111,34 +111,27 @@ def _int_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
+def _float_in(low: float, low_inclusive: bool, high: float | None = None
+              ) -> Callable[[str], float]:
+    """An argparse type: a finite number >= low (or > low), and < high when given."""
+    bound = ">=" if low_inclusive else ">"
+    wanted = f"in [{low:g}, {high:g})" if high is not None else f"a finite number {bound} {low:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        ok = math.isfinite(value) and (value >= low if low_inclusive else value > low)
+        if not ok or (high is not None and value >= high):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+    return parse
 
 
-def _nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
-    return value
+_positive_float = _float_in(0, low_inclusive=False)
+_nonneg_float = _float_in(0, low_inclusive=True)
+_fraction = _float_in(0, low_inclusive=True, high=1)
 
 
 def _layer_sizes(text: str) -> list[int]:

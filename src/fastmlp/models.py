@@ -21,11 +21,10 @@ from .backend._contract import NetSpec
 from .callbacks import Callback, History
 from .layers import Dense, Dropout
 
-#: Work (multiply-adds) per compiled call when training: keeps each call near 0.1 s so
-#: progress, callbacks and Ctrl-C get through promptly.
+#: Work (multiply-adds) of the first compiled call of a fit; later calls are sized by
+#: measured time (``_guard.EpochRunner``), near 0.1 s each.
 _CHUNK_FLOPS = 2e8
-#: Dropout-mask values drawn per compiled call at most (each chunk's masks are drawn at
-#: once from the model's generator).
+#: Dropout-mask values handed to one compiled call at most (bounds the masks' memory).
 _MASK_ELEMENTS = 1 << 20
 
 
@@ -200,11 +199,7 @@ class Sequential:
                              f"with it); the last layer's activation is {out_act!r}")
         if out_act == "softmax" and self.layers[-1].units < 2 and required == "softmax":
             raise ValueError("a softmax output needs at least 2 units")
-        if loss == "binary_crossentropy" or required is None:
-            pass
         names = [_metrics.get(m) for m in (metrics or [])]
-        if self.optimizer is not None and opt is not self.optimizer:
-            self._engines.clear()
         self.optimizer = opt
         self.loss = loss
         self.metrics = names
