@@ -20,6 +20,88 @@ import numpy as np
 
 cnp.import_array()
 
+
+# --------------------------------------------------------------------------------------
+# the BLAS library's own thread count
+# --------------------------------------------------------------------------------------
+# The engine's team mode (see _engine.pyx) splits each product between its own OpenMP
+# threads and needs each part to run on one thread. The BLAS behind scipy.linalg.cython_blas
+# is found from the address of its sgemm wrapper (dladdr -> that module's file ->
+# dlopen(RTLD_NOLOAD) -> dlsym, which also searches the libraries the module links,
+# i.e. the BLAS it was built against); its thread-count getter and setter are looked up by
+# the names OpenBLAS (plain and SciPy's prefixed builds), MKL and BLIS export. Without
+# them, team mode stays off.
+cdef extern from *:
+    """
+    #ifndef _GNU_SOURCE
+    #define _GNU_SOURCE
+    #endif
+    #include <dlfcn.h>
+    typedef int (*fastmlp_get_threads_t)(void);
+    typedef void (*fastmlp_set_threads_t)(int);
+    static fastmlp_get_threads_t fastmlp_blas_get = NULL;
+    static fastmlp_set_threads_t fastmlp_blas_set = NULL;
+
+    static int fastmlp_blas_find(void* address) {
+        static const char* getters[] = {"scipy_openblas_get_num_threads",
+            "scipy_openblas_get_num_threads64_", "openblas_get_num_threads",
+            "openblas_get_num_threads64_", "MKL_Get_Max_Threads", "bli_thread_get_num_threads",
+            NULL};
+        static const char* setters[] = {"scipy_openblas_set_num_threads",
+            "scipy_openblas_set_num_threads64_", "openblas_set_num_threads",
+            "openblas_set_num_threads64_", "MKL_Set_Num_Threads", "bli_thread_set_num_threads",
+            NULL};
+        Dl_info info;
+        void* handle;
+        int i;
+        if (!dladdr(address, &info) || info.dli_fname == NULL) return 0;
+        handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+        if (handle == NULL) return 0;
+        for (i = 0; getters[i] != NULL; i++) {
+            void* g = dlsym(handle, getters[i]);
+            void* s = dlsym(handle, setters[i]);
+            if (g != NULL && s != NULL) {
+                fastmlp_blas_get = (fastmlp_get_threads_t) g;
+                fastmlp_blas_set = (fastmlp_set_threads_t) s;
+                break;
+            }
+        }
+        dlclose(handle);  /* RTLD_NOLOAD: only drops the reference just taken */
+        return fastmlp_blas_get != NULL;
+    }
+    static int fastmlp_blas_get_threads(void) {
+        return fastmlp_blas_get != NULL ? fastmlp_blas_get() : -1;
+    }
+    static void fastmlp_blas_set_threads(int n) {
+        if (fastmlp_blas_set != NULL && n >= 1) fastmlp_blas_set(n);
+    }
+    """
+    int fastmlp_blas_find(void* address) noexcept nogil
+    int fastmlp_blas_get_threads() noexcept nogil
+    void fastmlp_blas_set_threads(int n) noexcept nogil
+
+
+cdef bint _blas_control = fastmlp_blas_find(<void*> sgemm) != 0
+
+
+cdef int blas_get_threads() noexcept nogil:
+    """The BLAS library's thread count, or -1 when it cannot be read."""
+    return fastmlp_blas_get_threads()
+
+
+cdef void blas_set_threads(int n) noexcept nogil:
+    fastmlp_blas_set_threads(n)
+
+
+def blas_thread_control():
+    """Whether the BLAS thread count can be read and set (needed by team mode)."""
+    return bool(_blas_control)
+
+
+def blas_threads():
+    """The BLAS library's current thread count (-1: unknown)."""
+    return blas_get_threads()
+
 cdef enum:
     _SMALL_OUTPUTS = 32
     _SMALL_WORK = 1024

@@ -23,7 +23,9 @@ import threading
 
 import numpy as np
 
-from ._blas cimport gemm
+from ._blas cimport blas_get_threads, blas_set_threads, gemm
+
+from ._blas import blas_thread_control
 from ._kernels cimport (ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU, ACT_RELU, ACT_SIGMOID,
                         ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH, HYPER_CLIPNORM, MAX_SLOTS,
                         N_HYPER, activation_backward, all_finite as finite_scan,
@@ -90,6 +92,29 @@ def set_parallel_min(Py_ssize_t elements):
     return previous
 
 
+# BLAS runs on one thread while any team runs (counted: trainings of several models may
+# overlap in different Python threads; the first in sets one thread, the last out restores
+# the count it found). Called with the GIL held, which serializes the bookkeeping.
+cdef int _blas_users = 0
+cdef int _blas_saved_threads = -1
+
+
+cdef void _blas_single_thread_enter() noexcept:
+    global _blas_users, _blas_saved_threads
+    if _blas_users == 0:
+        _blas_saved_threads = blas_get_threads()
+        if _blas_saved_threads > 1:
+            blas_set_threads(1)
+    _blas_users += 1
+
+
+cdef void _blas_single_thread_exit() noexcept:
+    global _blas_users
+    _blas_users -= 1
+    if _blas_users == 0 and _blas_saved_threads > 1:
+        blas_set_threads(_blas_saved_threads)
+
+
 cdef inline int _threads_for(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """How many threads an element-wise pass over rows x cols gets (1: serial)."""
     if _n_threads <= 1 or rows < 2 or rows * cols < PARALLEL_MIN:
@@ -113,6 +138,7 @@ cdef struct Layer:
     void* A          # workspace (capacity, n_out); == Z when the backward pass does not
                      # need Z apart from A (see _a_replaces_z)
     void* D          # workspace A * mask (capacity, n_out), only with dropout
+    void* dZ         # workspace dL/dZ (capacity, n_out)
     void* mask_base  # the chunk's dropout multipliers (rows, n_out), or NULL
     void* mask       # this batch's rows of mask_base; NULL: no dropout now
     bint has_reg
@@ -135,8 +161,6 @@ cdef struct Net:
     void* yb                # gathered batch targets (capacity, n_out)
     void* wb                # gathered batch sample weights (capacity,)
     void* input_mask_base   # the chunk's dropout multipliers of the inputs, or NULL
-    void* d0                # delta ping-pong buffers (capacity, max_width)
-    void* d1
     double* hyper
     double* scalars
 
@@ -267,22 +291,23 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
     cdef int l
     cdef Layer* L = &net.layers[net.n_layers - 1]
     cdef Layer* P
-    cdef floating* dz = <floating*> net.d0
-    cdef floating* dnext = <floating*> net.d1
-    cdef floating* tmp
+    cdef floating* dz
+    cdef floating* dnext
     cdef const floating* a_prev
     cdef double loss = loss_delta(net.loss, L.act, <floating*> L.Z, <floating*> L.A, y, w,
-                                  dz, <floating*> L.alpha, L.n_alpha, <floating*> L.dalpha,
-                                  rows, L.n_out)
+                                  <floating*> L.dZ, <floating*> L.alpha, L.n_alpha,
+                                  <floating*> L.dalpha, rows, L.n_out, rows)
     if not isfinite(loss):
         return loss
     for l in range(net.n_layers - 1, -1, -1):
         L = &net.layers[l]
+        dz = <floating*> L.dZ
         if l == 0:
             a_prev = x
         else:
             P = &net.layers[l - 1]
             a_prev = <floating*> (P.D if P.mask != NULL else P.A)
+            dnext = <floating*> P.dZ
         # dW = A_prev^T dZ ; db = sum_rows dZ  (+ the penalties' gradients)
         gemm(True, False, L.n_in, L.n_out, <int> rows, <floating> 1, a_prev, L.n_in, dz,
              L.n_out, <floating> 0, <floating*> L.dW, L.n_out)
@@ -300,9 +325,6 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
             _activation_backward(P.act, <floating*> P.Z, <floating*> P.A, dnext,
                                  <floating*> P.alpha, P.n_alpha, <floating*> P.dalpha,
                                  rows, P.n_out)
-            tmp = dz
-            dz = dnext
-            dnext = tmp
     return loss
 
 
@@ -374,6 +396,312 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
     return stop - first
 
 
+# --------------------------------------------------------------------------------------
+# team mode: one OpenMP team runs a whole chunk, every product split between its threads
+# --------------------------------------------------------------------------------------
+# With BLAS threading, every product forks and joins BLAS's own threads, and everything
+# between products (bias and activation passes, loss, gathers, the optimizer update) runs
+# on one core while the others spin. In team mode the engine's own OpenMP team runs the
+# chunk: the BLAS library is set to one thread for the call, and each thread makes its
+# share of every product with its own single-threaded BLAS call and also does its share
+# of every element-wise pass. One mini-batch is:
+#
+#   each thread t, its block of the batch's rows (no synchronization: rows are independent
+#   up to the loss): gather, forward through every layer, loss and dZ of the output, and
+#   the whole chain dZ_{l-1} = f'(Z_{l-1}) * (dZ_l W_l^T) down to layer 1
+#   -- barrier: the partial losses add up to the batch's loss (each thread adds them in the
+#      same order, so all agree on whether it is finite); thread 0 has counted the step
+#      and computed the rule's scalars
+#   each thread, its block of every layer's input units (rows of W) and output units:
+#   dW[rows] = A_prev[:, rows]^T dZ, db[cols] = column sums, and the optimizer update of
+#   exactly those parameters, while the gradient block is still in its cache
+#   -- barrier: every parameter is updated before the next batch's forward pass
+#
+# With global-norm clipping or penalties the updates wait for one more barrier (the norm
+# and the penalties add up over all parameters first). Results equal the serial path's up
+# to the rounding of the partial loss sums (the products and passes compute each output
+# element from the same operands in the same order); they do not depend on timing.
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    static void fastmlp_barrier(void) {
+        #pragma omp barrier
+    }
+    #define fastmlp_thread_num() omp_get_thread_num()
+    #define fastmlp_num_threads() omp_get_num_threads()
+    #else
+    static void fastmlp_barrier(void) {}
+    #define fastmlp_thread_num() 0
+    #define fastmlp_num_threads() 1
+    #endif
+    typedef void (*fastmlp_team_fn)(void*);
+    static void fastmlp_run_team(int n, fastmlp_team_fn fn, void* arg) {
+        #ifdef _OPENMP
+        #pragma omp parallel num_threads(n)
+        #endif
+        fn(arg);
+    }
+    """
+    ctypedef void (*fastmlp_team_fn)(void*) noexcept nogil
+    void fastmlp_barrier() noexcept nogil
+    int fastmlp_thread_num() noexcept nogil
+    int fastmlp_num_threads() noexcept nogil
+    void fastmlp_run_team(int n, fastmlp_team_fn fn, void* arg) noexcept nogil
+
+
+cdef enum:
+    MAX_TEAM = 64          # threads in a team, at most
+    PART_STRIDE = 8        # doubles per thread in Team.part (one cache line each)
+
+#: Team mode runs when a batch holds at least this many multiply-adds (rows x the
+#: network's weights) and at least TEAM_MIN_ROWS rows per thread; below, one thread
+#: and BLAS's own threading are faster (measured, ``benchmarks/team_threshold.py``).
+cdef Py_ssize_t TEAM_MIN_WORK = 1 << 20
+cdef Py_ssize_t TEAM_MIN_ROWS = 8
+
+
+def set_team_thresholds(min_work=None, min_rows=None):
+    """Set the multiply-adds per batch and the rows per thread from which training runs in
+    team mode (None: unchanged); returns the previous pair. Tests force team mode on
+    small networks with (0, 1); benchmarks measure the thresholds; a huge ``min_work``
+    turns team mode off."""
+    global TEAM_MIN_WORK, TEAM_MIN_ROWS
+    previous = (TEAM_MIN_WORK, TEAM_MIN_ROWS)
+    if min_work is not None:
+        TEAM_MIN_WORK = max(<Py_ssize_t> min_work, 0)
+    if min_rows is not None:
+        TEAM_MIN_ROWS = max(<Py_ssize_t> min_rows, 1)
+    return previous
+
+
+def team_size(engine, Py_ssize_t rows):
+    """Threads a training call of ``engine`` on batches of ``rows`` rows would use."""
+    return (<Engine> engine)._team_size(rows)
+
+
+cdef struct Team:
+    Net* net
+    const void* x
+    const void* y
+    const void* w
+    Py_ssize_t n, batch_size, first, stop, done
+    const Py_ssize_t* order
+    double* losses
+    bint dropout
+    bint deferred          # updates wait for the global norm / the penalties
+    double coef[4]         # the step's rule scalars (thread 0 computes them)
+    double saved[4]        # optimizer scalars before the step (restored if it fails)
+    double part[MAX_TEAM * PART_STRIDE]   # per thread: loss, penalty, squared norm
+
+
+cdef inline void _block(Py_ssize_t n, int t, int nt, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
+    """Thread t's share [lo, hi) of n items split evenly between nt threads."""
+    lo[0] = n * t // nt
+    hi[0] = n * (t + 1) // nt
+
+
+cdef inline void _column_block(Py_ssize_t n, int t, int nt, Py_ssize_t* lo,
+                               Py_ssize_t* hi) noexcept nogil:
+    """Thread t's share of n columns, in whole 64-byte lines where possible."""
+    cdef Py_ssize_t per = ((n + nt - 1) // nt + 15) // 16 * 16
+    lo[0] = min(per * t, n)
+    hi[0] = min(per * (t + 1), n)
+
+
+cdef inline floating* _at(void* base, Py_ssize_t offset, floating* tag) noexcept nogil:
+    return (<floating*> base) + offset if base != NULL else NULL
+
+
+cdef void _update_range(Net* net, Param* q, const double* coef, double scale,
+                        Py_ssize_t lo, Py_ssize_t hi, floating* tag) noexcept nogil:
+    """The optimizer step on elements lo..hi-1 of one parameter (element-wise rules)."""
+    if hi > lo:
+        optimizer_update(net.opt_kind, net.hyper, coef, scale, _at(q.p, lo, tag),
+                         _at(q.g, lo, tag), _at(q.s[0], lo, tag), _at(q.s[1], lo, tag),
+                         _at(q.s[2], lo, tag), hi - lo)
+
+
+cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
+                       Py_ssize_t r1, floating* tag) noexcept nogil:
+    """Rows r0..r1-1 of batch bi: gather, forward, loss, and the dZ chain down to layer 1.
+    Returns their share of the batch's loss (a mean over ``rows``)."""
+    cdef Net* net = tm.net
+    cdef Py_ssize_t nr = r1 - r0, r, start = bi * tm.batch_size
+    cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size + r0   # row in the chunk's masks
+    cdef int l, n_in = net.layers[0].n_in
+    cdef Layer* L
+    cdef Layer* P
+    cdef const floating* x = <const floating*> tm.x
+    cdef const floating* y = <const floating*> tm.y
+    cdef const floating* w = <const floating*> tm.w
+    cdef floating* xb = (<floating*> net.xb) + r0 * n_in
+    cdef floating* wb = NULL
+    cdef const floating* a_prev
+    cdef floating* dst
+    cdef double loss
+    cdef int n_out = net.layers[net.n_layers - 1].n_out
+    if nr <= 0:
+        return 0.0
+    for r in range(nr):
+        memcpy(xb + r * n_in, x + tm.order[start + r0 + r] * n_in, n_in * sizeof(floating))
+        memcpy((<floating*> net.yb) + (r0 + r) * n_out, y + tm.order[start + r0 + r] * n_out,
+               n_out * sizeof(floating))
+    if w != NULL:
+        wb = (<floating*> net.wb) + r0
+        for r in range(nr):
+            wb[r] = w[tm.order[start + r0 + r]]
+    if net.input_mask_base != NULL:
+        multiply(xb, (<floating*> net.input_mask_base) + mrow * n_in, xb, nr * n_in)
+    a_prev = xb
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        gemm(False, False, <int> nr, L.n_out, L.n_in, <floating> 1, a_prev, L.n_in,
+             <floating*> L.W, L.n_out, <floating> 0, (<floating*> L.Z) + r0 * L.n_out,
+             L.n_out)
+        bias_activation_forward(L.act, (<floating*> L.Z) + r0 * L.n_out,
+                                (<floating*> L.A) + r0 * L.n_out, <floating*> L.b,
+                                <floating*> L.alpha, L.n_alpha, nr, L.n_out)
+        a_prev = (<floating*> L.A) + r0 * L.n_out
+        if tm.dropout and L.mask_base != NULL:
+            dst = (<floating*> L.D) + r0 * L.n_out
+            multiply(a_prev, (<floating*> L.mask_base) + mrow * L.n_out, dst, nr * L.n_out)
+            a_prev = dst
+    L = &net.layers[net.n_layers - 1]
+    loss = loss_delta(net.loss, L.act, (<floating*> L.Z) + r0 * n_out,
+                      (<floating*> L.A) + r0 * n_out, (<floating*> net.yb) + r0 * n_out, wb,
+                      (<floating*> L.dZ) + r0 * n_out, <floating*> L.alpha, L.n_alpha,
+                      <floating*> NULL, nr, n_out, rows)
+    if not isfinite(loss):
+        return loss
+    for l in range(net.n_layers - 1, 0, -1):
+        L = &net.layers[l]
+        P = &net.layers[l - 1]
+        dst = (<floating*> P.dZ) + r0 * P.n_out
+        gemm(False, True, <int> nr, L.n_in, L.n_out, <floating> 1,
+             (<floating*> L.dZ) + r0 * L.n_out, L.n_out, <floating*> L.W, L.n_out,
+             <floating> 0, dst, L.n_in)
+        if tm.dropout and P.mask_base != NULL:
+            multiply(dst, (<floating*> P.mask_base) + mrow * P.n_out, dst, nr * P.n_out)
+        activation_backward(P.act, (<floating*> P.Z) + r0 * P.n_out,
+                            (<floating*> P.A) + r0 * P.n_out, dst, <floating*> P.alpha,
+                            P.n_alpha, <floating*> NULL, nr, P.n_out)
+    return loss
+
+
+cdef void _team_gradients(Team* tm, Py_ssize_t rows, int t, int nt, bint update,
+                          double* penalty, double* norm2, floating* tag) noexcept nogil:
+    """Thread t's block of every gradient (and, with ``update``, of every update)."""
+    cdef Net* net = tm.net
+    cdef int l, j = 0
+    cdef Layer* L
+    cdef Layer* P
+    cdef const floating* a_prev
+    cdef Py_ssize_t i0, i1, c0, c1
+    cdef floating* dW
+    cdef floating* db
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        if l == 0:
+            a_prev = <floating*> net.xb
+        else:
+            P = &net.layers[l - 1]
+            a_prev = <floating*> (P.D if tm.dropout and P.mask_base != NULL else P.A)
+        _block(L.n_in, t, nt, &i0, &i1)
+        _column_block(L.n_out, t, nt, &c0, &c1)
+        dW = (<floating*> L.dW) + i0 * L.n_out
+        db = (<floating*> L.db) + c0
+        if i1 > i0:
+            gemm(True, False, <int> (i1 - i0), L.n_out, <int> rows, <floating> 1,
+                 a_prev + i0, L.n_in, <floating*> L.dZ, L.n_out, <floating> 0, dW, L.n_out)
+        if c1 > c0:
+            column_sums((<floating*> L.dZ) + c0, db, rows, c1 - c0, L.n_out)
+        if L.has_reg:
+            penalty[0] += regularize((<floating*> L.W) + i0 * L.n_out, dW,
+                                     (i1 - i0) * L.n_out, L.kl1, L.kl2)
+            penalty[0] += regularize((<floating*> L.b) + c0, db, c1 - c0, L.bl1, L.bl2)
+        if norm2 != NULL:
+            norm2[0] += squared_norm(dW, (i1 - i0) * L.n_out) + squared_norm(db, c1 - c0)
+        if update:
+            _update_range(net, &net.params[j], tm.coef, 1.0, i0 * L.n_out, i1 * L.n_out, tag)
+            _update_range(net, &net.params[j + 1], tm.coef, 1.0, c0, c1, tag)
+        j += 2
+
+
+cdef void _team_updates(Team* tm, int t, int nt, double scale, floating* tag) noexcept nogil:
+    """Thread t's block of every parameter's update (the deferred case)."""
+    cdef Net* net = tm.net
+    cdef int l
+    cdef Layer* L
+    cdef Py_ssize_t i0, i1, c0, c1
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        _block(L.n_in, t, nt, &i0, &i1)
+        _column_block(L.n_out, t, nt, &c0, &c1)
+        _update_range(net, &net.params[2 * l], tm.coef, scale, i0 * L.n_out, i1 * L.n_out,
+                      tag)
+        _update_range(net, &net.params[2 * l + 1], tm.coef, scale, c0, c1, tag)
+
+
+cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
+    """The body every thread of the team runs (see the section comment)."""
+    cdef Net* net = tm.net
+    cdef int t = fastmlp_thread_num(), nt = fastmlp_num_threads(), k
+    cdef Py_ssize_t bi, start, rows, r0, r1
+    cdef double loss, penalty, norm2, norm, scale, lr
+    cdef double clipnorm = net.hyper[HYPER_CLIPNORM]
+    cdef double* mine = &tm.part[t * PART_STRIDE]
+    for bi in range(tm.first, tm.stop):
+        start = bi * tm.batch_size
+        rows = tm.batch_size if start + tm.batch_size <= tm.n else tm.n - start
+        _block(rows, t, nt, &r0, &r1)
+        mine[0] = _team_rows(tm, bi, rows, r0, r1, tag)
+        if t == 0:  # count the step; undone below if the batch fails
+            memcpy(tm.saved, net.scalars, 4 * sizeof(double))
+            net.scalars[0] += 1
+            lr = learning_rate_at(net.hyper, net.scalars[0] - 1)
+            optimizer_coefficients(net.opt_kind, net.hyper, net.scalars, lr, tm.coef)
+        fastmlp_barrier()
+        loss = 0.0
+        for k in range(nt):
+            loss += tm.part[k * PART_STRIDE]
+        if isfinite(loss):
+            penalty = 0.0
+            norm2 = 0.0
+            _team_gradients(tm, rows, t, nt, not tm.deferred, &penalty,
+                            &norm2 if clipnorm > 0 else NULL, tag)
+            if tm.deferred:
+                mine[1] = penalty
+                mine[2] = norm2
+                fastmlp_barrier()
+                norm2 = 0.0
+                for k in range(nt):
+                    loss += tm.part[k * PART_STRIDE + 1]
+                    norm2 += tm.part[k * PART_STRIDE + 2]
+                if isfinite(loss):
+                    scale = 1.0
+                    if clipnorm > 0:
+                        norm = sqrt(norm2)
+                        if norm > clipnorm:
+                            scale = clipnorm / norm
+                    _team_updates(tm, t, nt, scale, tag)
+        if t == 0:
+            tm.losses[bi - tm.first] = loss
+        if not isfinite(loss):
+            if t == 0:
+                memcpy(net.scalars, tm.saved, 4 * sizeof(double))
+                tm.done = bi - tm.first
+            return      # every thread saw the same sums: all leave here
+        fastmlp_barrier()
+
+
+cdef void _team_float(void* arg) noexcept nogil:
+    _team_train(<Team*> arg, <float*> NULL)
+
+
+cdef void _team_double(void* arg) noexcept nogil:
+    _team_train(<Team*> arg, <double*> NULL)
+
+
 cdef void _predict(Net* net, const floating* x, Py_ssize_t n, floating* out,
                    floating* buf0, floating* buf1, Py_ssize_t block) noexcept nogil:
     """out = network(x) in row blocks, through caller-owned scratch (thread-safe)."""
@@ -439,6 +767,8 @@ cdef class Engine:
     cdef object _lock        # serializes the methods that use the shared workspaces
     cdef object _bound_scalars   # the optimizer state arrays the pointers refer to
     cdef list _bound_slots
+    cdef bint _team_capable      # OpenMP, BLAS thread control, no prelu (see _team_size)
+    cdef bint _has_penalties
 
     def __cinit__(self):
         self.net.layers = NULL
@@ -492,6 +822,7 @@ cdef class Engine:
             L.Z = NULL
             L.A = NULL
             L.D = NULL
+            L.dZ = NULL
             L.mask_base = NULL
             L.mask = NULL
             if spec.regularizers:
@@ -502,6 +833,11 @@ cdef class Engine:
             j += len(layer_params)
         self.net.capacity = 0
         self.net.input_mask_base = NULL
+        self._has_penalties = any(self.net.layers[l].has_reg for l in range(n_layers))
+        # prelu's alpha gradient sums over all rows: not split, so the serial path
+        self._team_capable = (fastmlp_openmp_enabled() and blas_thread_control()
+                              and all(self.net.layers[l].alpha == NULL
+                                      for l in range(n_layers)))
         self._work = []
         self._acts = []
         self._drop_work = []
@@ -554,22 +890,20 @@ cdef class Engine:
         work = []
         xb = np.empty((rows, spec.sizes[0]), dtype=self.dtype)
         yb = np.empty((rows, self.net.layers[self.net.n_layers - 1].n_out), dtype=self.dtype)
-        d0 = np.empty((rows, self.net.max_width), dtype=self.dtype)
-        d1 = np.empty((rows, self.net.max_width), dtype=self.dtype)
         wb = np.empty(rows, dtype=self.dtype)
-        work += [xb, yb, d0, d1]
+        work += [xb, yb]
         self._drop_work = [wb]
         self.net.wb = _ptr(wb)
         self.net.xb = _ptr(xb)
         self.net.yb = _ptr(yb)
-        self.net.d0 = _ptr(d0)
-        self.net.d1 = _ptr(d1)
         acts = []
         for l in range(self.net.n_layers):
             L = &self.net.layers[l]
             z = np.empty((rows, L.n_out), dtype=self.dtype)
-            work.append(z)
+            dz = np.empty((rows, L.n_out), dtype=self.dtype)
+            work += [z, dz]
             L.Z = _ptr(z)
+            L.dZ = _ptr(dz)
             # the output layer keeps Z for the loss (logits), except when f is linear
             if L.act == ACT_LINEAR or (l < self.net.n_layers - 1 and _a_replaces_z(L.act)):
                 a = z
@@ -715,7 +1049,7 @@ cdef class Engine:
                                                    <double*> (wp + r0 * 8) if wp else NULL,
                                                    NULL,
                                                    <double*> L.alpha, L.n_alpha, NULL,
-                                                   rows, L.n_out)
+                                                   rows, L.n_out, rows)
                     else:
                         _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
                         total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
@@ -724,7 +1058,7 @@ cdef class Engine:
                                                    <float*> (wp + r0 * 4) if wp else NULL,
                                                    NULL,
                                                    <float*> L.alpha, L.n_alpha, NULL,
-                                                   rows, L.n_out)
+                                                   rows, L.n_out, rows)
                     r0 += rows
                 if self.is_double:
                     total = total / n + _penalty(&self.net, <double*> NULL)
@@ -776,22 +1110,55 @@ cdef class Engine:
         cdef bint dropout = masks is not None
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
+        cdef int team = self._team_size(min(batch_size, n))
+        cdef Team tm
         with self._lock:
             self._reserve(min(batch_size, n))
             self._load_hyper()
             if dropout:
                 self._set_masks(masks, chunk_rows)
             self.net.input_mask_base = mp
-            with nogil:
-                if self.is_double:
-                    done = _train(&self.net, <double*> xp, <double*> yp, <double*> wp, n,
-                                  &order[0], batch_size, first, stop, &losses[0], dropout)
-                else:
-                    done = _train(&self.net, <float*> xp, <float*> yp, <float*> wp, n,
-                                  &order[0], batch_size, first, stop, &losses[0], dropout)
+            if team > 1:
+                tm.net = &self.net
+                tm.x = xp
+                tm.y = yp
+                tm.w = wp
+                tm.n = n
+                tm.batch_size = batch_size
+                tm.first = first
+                tm.stop = stop
+                tm.done = stop - first
+                tm.order = &order[0]
+                tm.losses = &losses[0]
+                tm.dropout = dropout
+                tm.deferred = self.net.hyper[HYPER_CLIPNORM] > 0 or self._has_penalties
+                _blas_single_thread_enter()
+                try:
+                    with nogil:
+                        fastmlp_run_team(team, _team_double if self.is_double else _team_float,
+                                         &tm)
+                finally:
+                    _blas_single_thread_exit()
+                done = tm.done
+            else:
+                with nogil:
+                    if self.is_double:
+                        done = _train(&self.net, <double*> xp, <double*> yp, <double*> wp, n,
+                                      &order[0], batch_size, first, stop, &losses[0], dropout)
+                    else:
+                        done = _train(&self.net, <float*> xp, <float*> yp, <float*> wp, n,
+                                      &order[0], batch_size, first, stop, &losses[0], dropout)
             if dropout or mp != NULL:
                 self._clear_masks()
         return done
+
+    cdef int _team_size(self, Py_ssize_t rows):
+        """Threads for a training call on batches of ``rows`` rows (1: the serial path)."""
+        cdef int nt = _n_threads if _n_threads < MAX_TEAM else MAX_TEAM
+        if (nt < 2 or not self._team_capable or rows < TEAM_MIN_ROWS * nt
+                or rows * self.work_per_row < TEAM_MIN_WORK):
+            return 1
+        return nt
 
     def apply_gradients(self, grads):
         """One optimizer step on every parameter with the given gradients."""

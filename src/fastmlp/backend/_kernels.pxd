@@ -69,7 +69,7 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
 cdef double loss_delta(int loss, int out_kind, const floating* z, const floating* a,
                        const floating* y, const floating* w, floating* dz,
                        const floating* alpha, int n_alpha, floating* dalpha,
-                       Py_ssize_t rows, Py_ssize_t cols) noexcept nogil
+                       Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t norm_rows) noexcept nogil
 
 cdef double regularize(const floating* p, floating* g, Py_ssize_t size, double l1,
                        double l2) noexcept nogil

@@ -295,8 +295,12 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
 cdef double loss_delta(int loss, int out_kind, const floating* z, const floating* a,
                        const floating* y, const floating* w, floating* dz,
                        const floating* alpha, int n_alpha, floating* dalpha,
-                       Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+                       Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t norm_rows) noexcept nogil:
     """Return the batch's loss ``sum_i w_i l_i / rows``; if ``dz`` is not NULL, write dL/dZ.
+
+    ``rows`` rows are processed; the means divide by ``norm_rows`` (the whole batch's
+    rows), so that the rows of one batch can be split into blocks (one per thread) whose
+    losses add up to the batch's loss and whose dZ rows equal the whole batch's.
 
     ``w`` holds the row weights, or is NULL for all ones. With ``e = a - y``, per element:
     mse: e^2, dA = 2 e / (rows cols)
@@ -307,7 +311,7 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
     bce: max(z, 0) - z y + log1p(exp(-|z|)), dZ = w_i (a - y) / (rows cols)
     cce: -sum_j y log_softmax(z) per row, dZ = w_i (a - y) / rows
     """
-    cdef Py_ssize_t i, j, k, size = rows * cols
+    cdef Py_ssize_t i, j, k, size = norm_rows * cols
     cdef double total = 0.0, row
     cdef floating diff, e, zz, m, s, wi, g
     cdef floating n_el = <floating> size
@@ -328,9 +332,9 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
                 k = i * cols + j
                 row -= y[k] * (z[k] - m - s)
                 if dz != NULL:
-                    dz[k] = (a[k] - y[k]) / <floating> rows * wi
+                    dz[k] = (a[k] - y[k]) / <floating> norm_rows * wi
             total += wi * row
-        return total / rows
+        return total / norm_rows
     for i in range(rows):
         wi = w[i] if w != NULL else 1
         row = 0.0
@@ -870,7 +874,7 @@ def loss_delta_py(int loss, int out_kind, floating[:, ::1] z, floating[:, ::1] a
     cdef floating[:, ::1] dd = dz
     cdef double value = loss_delta(loss, out_kind, &z[0, 0], &a[0, 0], &y[0, 0],
                                    &w[0] if w is not None else NULL, &dd[0, 0], NULL, 0,
-                                   NULL, z.shape[0], z.shape[1])
+                                   NULL, z.shape[0], z.shape[1], z.shape[0])
     return value, dz
 
 
