@@ -44,8 +44,9 @@ CHUNK_SECONDS = 0.1
 #: Batches in the first call of a fit, at most (the size then adapts to the measured time).
 FIRST_CHUNK_MAX = 256
 #: A snapshot is refreshed between chunks only once this many times its copy time has
-#: passed since the previous one, so copying costs at most ~2% of training time.
-SNAPSHOT_RATIO = 50.0
+#: passed since the previous one, so copying costs at most ~0.5% of training time (a
+#: roll-back then replays at most that much training).
+SNAPSHOT_RATIO = 200.0
 
 
 class InterruptGuard:
@@ -124,16 +125,22 @@ class EpochRunner:
         Batches in the first call (capped at :data:`FIRST_CHUNK_MAX`).
     max_chunk : int, optional
         Batches in one call, at most (e.g. to bound the dropout masks a call needs).
+    buffers : dict, optional
+        Where the snapshot arrays are kept between runners (the model's): a fit of one
+        epoch after another then reuses them instead of allocating (and page-faulting)
+        a copy of the whole state every time.
     """
 
     def __init__(self, engine: Any, params: list[np.ndarray], optimizer: Any,
-                 first_chunk: int, max_chunk: int | None = None) -> None:
+                 first_chunk: int, max_chunk: int | None = None,
+                 buffers: dict | None = None) -> None:
         from .backend import _numpy
 
         self.engine = engine
         # the NumPy engine would warn on overflow while diverging; divergence is reported
         # by the runner instead (the compiled engine never warns)
         self._quiet = isinstance(engine, _numpy.Engine)
+        self._checks_state = bool(getattr(engine, "checks_state", False))
         self.state = [*params, *(s for slot in optimizer.slots for s in slot),
                       optimizer.scalars]
         if not self._finite():
@@ -143,7 +150,14 @@ class EpochRunner:
         self.chunk = max(1, min(int(first_chunk), FIRST_CHUNK_MAX,
                                 self.max_chunk or FIRST_CHUNK_MAX))
         self._extras: Callable[[int, int], dict[str, Any]] | None = None
-        self._snapshot = [np.empty_like(a) for a in self.state]
+        key = tuple((a.shape, a.dtype.str) for a in self.state)
+        snapshot = buffers.get(key) if buffers is not None else None
+        if snapshot is None:
+            snapshot = [np.empty_like(a) for a in self.state]
+            if buffers is not None:
+                buffers.clear()
+                buffers[key] = snapshot
+        self._snapshot = snapshot
         self._scratch: list[np.ndarray] | None = None
         self._copy_seconds = 0.0
         self._losses = np.empty(0, dtype=np.float64)
@@ -215,8 +229,14 @@ class EpochRunner:
                 with np.errstate(all="ignore"):
                     done = self.engine.train(X, Y, order, batch_size, b, stop, out, **kwargs)
             self._adapt(stop - b, time.perf_counter() - start)
-            if done < stop - b or not self._finite():
-                last = b + done if done < stop - b else stop - 1
+            if self._checks_state:      # the engine stops at a non-finite update itself
+                state_ok = self.engine.state_finite
+            else:
+                state_ok = done < stop - b or self._finite()
+            if done < stop - b or not state_ok:
+                # the batch that failed: its loss (not applied, not counted in done), or
+                # its update (applied and counted)
+                last = b + done if state_ok else b + done - 1
                 return math.nan, self._roll_back(X, Y, order, batch_size, snap_batch, last)
             if progress is not None:
                 progress(done)

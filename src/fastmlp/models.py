@@ -78,6 +78,7 @@ class Sequential:
         self.history: History | None = None
         self.stop_training = False
         self._engines: dict[str, Any] = {}
+        self._guard_buffers: dict = {}   # the training guard's snapshot arrays, reused
         self._training = False
         self._fit_lock = threading.Lock()
         for layer in layers or []:
@@ -496,7 +497,8 @@ class Sequential:
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
         runner = EpochRunner(engine, self._flat_params(), self.optimizer,
-                             min(chunk, max_chunk), max_chunk=max_chunk)
+                             min(chunk, max_chunk), max_chunk=max_chunk,
+                             buffers=self._guard_buffers)
 
         history = History()
         self.history = history
@@ -711,13 +713,14 @@ class Sequential:
         # Compiled engines hold raw pointers into this model's arrays and the lock cannot be
         # pickled: both are rebuilt (lazily, for the engines) on the other side.
         state = self.__dict__.copy()
-        for key in ("_engines", "_fit_lock", "_training"):
+        for key in ("_engines", "_fit_lock", "_training", "_guard_buffers"):
             state.pop(key, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._engines = {}
+        self._guard_buffers = {}
         self._training = False
         self._fit_lock = threading.Lock()
         self._own_arrays()

@@ -38,6 +38,11 @@ masks=None, input_mask=None) -> int``
     multiplied by its mask before it feeds the next layer (and ``f'(Z)`` still sees the
     undropped output). ``input_mask`` ``(rows, n_in)``, in the same row order, multiplies
     the batch's inputs (dropout on the inputs), or is ``None``.
+    An engine may also check the state it writes: with a true class attribute
+    ``checks_state``, ``train`` also stops right *after* a batch whose update made a
+    parameter or optimizer state value non-finite (that batch is counted in the return
+    value) and sets its ``state_finite`` attribute to False (True otherwise). The training
+    guard then skips its own scan of the state after each call.
 ``apply_gradients(grads)``
     One optimizer step on every parameter with the given gradients (in
     :meth:`Sequential.get_weights` order): the same update ``train`` runs after each

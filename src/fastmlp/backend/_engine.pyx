@@ -26,6 +26,7 @@ import numpy as np
 from ._blas cimport blas_get_threads, blas_set_threads, gemm
 
 from ._blas import blas_thread_control
+from ._kernels import set_scan_threads
 from ._kernels cimport (ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU, ACT_RELU, ACT_SIGMOID,
                         ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH, HYPER_CLIPNORM, MAX_SLOTS,
                         N_HYPER, activation_backward, all_finite as finite_scan,
@@ -77,6 +78,7 @@ def set_num_threads(int n):
     if n < 1:
         raise ValueError(f"the number of threads must be >= 1, got {n}")
     _n_threads = n if fastmlp_openmp_enabled() else 1
+    set_scan_threads(_n_threads)
 
 
 def get_num_threads():
@@ -163,6 +165,7 @@ cdef struct Net:
     void* input_mask_base   # the chunk's dropout multipliers of the inputs, or NULL
     double* hyper
     double* scalars
+    bint state_finite       # False after a training call stopped at a non-finite update
 
 
 cdef inline void* _ptr(object arr):
@@ -328,11 +331,13 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
     return loss
 
 
-cdef void _update(Net* net, floating* tag) noexcept nogil:
+cdef bint _update(Net* net, floating* tag) noexcept nogil:
     """One optimizer step on every parameter (_numpy.optimizer_step): count the step,
     evaluate its learning rate and the rule's scalars, measure the global gradient norm
-    when clipping by norm, then one fused pass per parameter array."""
+    when clipping by norm, then one fused pass per parameter array. Returns whether every
+    parameter and state value it wrote is finite."""
     cdef int i
+    cdef bint ok = True
     cdef Param* q
     cdef double coef[4]
     cdef double lr, norm, scale = 1
@@ -349,16 +354,19 @@ cdef void _update(Net* net, floating* tag) noexcept nogil:
             scale = clipnorm / norm
     for i in range(net.n_params):
         q = &net.params[i]
-        optimizer_update(net.opt_kind, net.hyper, coef, scale, <floating*> q.p,
-                         <floating*> q.g, <floating*> q.s[0], <floating*> q.s[1],
-                         <floating*> q.s[2], q.size)
+        ok &= optimizer_update(net.opt_kind, net.hyper, coef, scale, <floating*> q.p,
+                               <floating*> q.g, <floating*> q.s[0], <floating*> q.s[1],
+                               <floating*> q.s[2], q.size)
+    return ok
 
 
 cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const floating* w,
                        Py_ssize_t n, const Py_ssize_t* order, Py_ssize_t batch_size,
                        Py_ssize_t first, Py_ssize_t stop, double* losses,
                        bint dropout) noexcept nogil:
-    """Run batches first..stop-1; return how many completed (stop at a non-finite loss).
+    """Run batches first..stop-1; return how many completed. Stops at a non-finite loss
+    (that batch is not applied, nor counted), or after an update that made a parameter or
+    its optimizer state non-finite (counted; ``net.state_finite`` becomes False).
 
     ``w``: sample weights indexed like ``x``'s rows, or NULL; ``dropout``: point each
     layer's ``mask`` at the batch's rows of its ``mask_base``.
@@ -392,7 +400,9 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
         losses[bi - first] = loss
         if not isfinite(loss):
             return bi - first
-        _update(net, xb)
+        if not _update(net, xb):
+            net.state_finite = False
+            return bi - first + 1
     return stop - first
 
 
@@ -491,7 +501,7 @@ cdef struct Team:
     bint deferred          # updates wait for the global norm / the penalties
     double coef[4]         # the step's rule scalars (thread 0 computes them)
     double saved[4]        # optimizer scalars before the step (restored if it fails)
-    double part[MAX_TEAM * PART_STRIDE]   # per thread: loss, penalty, squared norm
+    double part[MAX_TEAM * PART_STRIDE]   # per thread: loss, penalty, squared norm, ok
 
 
 cdef inline void _block(Py_ssize_t n, int t, int nt, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
@@ -512,13 +522,15 @@ cdef inline floating* _at(void* base, Py_ssize_t offset, floating* tag) noexcept
     return (<floating*> base) + offset if base != NULL else NULL
 
 
-cdef void _update_range(Net* net, Param* q, const double* coef, double scale,
+cdef bint _update_range(Net* net, Param* q, const double* coef, double scale,
                         Py_ssize_t lo, Py_ssize_t hi, floating* tag) noexcept nogil:
-    """The optimizer step on elements lo..hi-1 of one parameter (element-wise rules)."""
-    if hi > lo:
-        optimizer_update(net.opt_kind, net.hyper, coef, scale, _at(q.p, lo, tag),
-                         _at(q.g, lo, tag), _at(q.s[0], lo, tag), _at(q.s[1], lo, tag),
-                         _at(q.s[2], lo, tag), hi - lo)
+    """The optimizer step on elements lo..hi-1 of one parameter (element-wise rules);
+    whether the values written are finite."""
+    if hi <= lo:
+        return True
+    return optimizer_update(net.opt_kind, net.hyper, coef, scale, _at(q.p, lo, tag),
+                            _at(q.g, lo, tag), _at(q.s[0], lo, tag), _at(q.s[1], lo, tag),
+                            _at(q.s[2], lo, tag), hi - lo)
 
 
 cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
@@ -588,11 +600,13 @@ cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
     return loss
 
 
-cdef void _team_gradients(Team* tm, Py_ssize_t rows, int t, int nt, bint update,
+cdef bint _team_gradients(Team* tm, Py_ssize_t rows, int t, int nt, bint update,
                           double* penalty, double* norm2, floating* tag) noexcept nogil:
-    """Thread t's block of every gradient (and, with ``update``, of every update)."""
+    """Thread t's block of every gradient (and, with ``update``, of every update; returns
+    whether the values it wrote are finite)."""
     cdef Net* net = tm.net
     cdef int l, j = 0
+    cdef bint ok = True
     cdef Layer* L
     cdef Layer* P
     cdef const floating* a_prev
@@ -622,24 +636,29 @@ cdef void _team_gradients(Team* tm, Py_ssize_t rows, int t, int nt, bint update,
         if norm2 != NULL:
             norm2[0] += squared_norm(dW, (i1 - i0) * L.n_out) + squared_norm(db, c1 - c0)
         if update:
-            _update_range(net, &net.params[j], tm.coef, 1.0, i0 * L.n_out, i1 * L.n_out, tag)
-            _update_range(net, &net.params[j + 1], tm.coef, 1.0, c0, c1, tag)
+            ok &= _update_range(net, &net.params[j], tm.coef, 1.0, i0 * L.n_out,
+                                i1 * L.n_out, tag)
+            ok &= _update_range(net, &net.params[j + 1], tm.coef, 1.0, c0, c1, tag)
         j += 2
+    return ok
 
 
-cdef void _team_updates(Team* tm, int t, int nt, double scale, floating* tag) noexcept nogil:
-    """Thread t's block of every parameter's update (the deferred case)."""
+cdef bint _team_updates(Team* tm, int t, int nt, double scale, floating* tag) noexcept nogil:
+    """Thread t's block of every parameter's update (the deferred case); whether the
+    values it wrote are finite."""
     cdef Net* net = tm.net
     cdef int l
+    cdef bint ok = True
     cdef Layer* L
     cdef Py_ssize_t i0, i1, c0, c1
     for l in range(net.n_layers):
         L = &net.layers[l]
         _block(L.n_in, t, nt, &i0, &i1)
         _column_block(L.n_out, t, nt, &c0, &c1)
-        _update_range(net, &net.params[2 * l], tm.coef, scale, i0 * L.n_out, i1 * L.n_out,
-                      tag)
-        _update_range(net, &net.params[2 * l + 1], tm.coef, scale, c0, c1, tag)
+        ok &= _update_range(net, &net.params[2 * l], tm.coef, scale, i0 * L.n_out,
+                            i1 * L.n_out, tag)
+        ok &= _update_range(net, &net.params[2 * l + 1], tm.coef, scale, c0, c1, tag)
+    return ok
 
 
 cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
@@ -648,6 +667,7 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
     cdef int t = fastmlp_thread_num(), nt = fastmlp_num_threads(), k
     cdef Py_ssize_t bi, start, rows, r0, r1
     cdef double loss, penalty, norm2, norm, scale, lr
+    cdef bint ok
     cdef double clipnorm = net.hyper[HYPER_CLIPNORM]
     cdef double* mine = &tm.part[t * PART_STRIDE]
     for bi in range(tm.first, tm.stop):
@@ -664,11 +684,12 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
         loss = 0.0
         for k in range(nt):
             loss += tm.part[k * PART_STRIDE]
+        ok = True
         if isfinite(loss):
             penalty = 0.0
             norm2 = 0.0
-            _team_gradients(tm, rows, t, nt, not tm.deferred, &penalty,
-                            &norm2 if clipnorm > 0 else NULL, tag)
+            ok = _team_gradients(tm, rows, t, nt, not tm.deferred, &penalty,
+                                 &norm2 if clipnorm > 0 else NULL, tag)
             if tm.deferred:
                 mine[1] = penalty
                 mine[2] = norm2
@@ -683,7 +704,7 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
                         norm = sqrt(norm2)
                         if norm > clipnorm:
                             scale = clipnorm / norm
-                    _team_updates(tm, t, nt, scale, tag)
+                    ok = _team_updates(tm, t, nt, scale, tag)
         if t == 0:
             tm.losses[bi - tm.first] = loss
         if not isfinite(loss):
@@ -691,7 +712,16 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
                 memcpy(net.scalars, tm.saved, 4 * sizeof(double))
                 tm.done = bi - tm.first
             return      # every thread saw the same sums: all leave here
+        mine[3] = 1.0 if ok else 0.0
         fastmlp_barrier()
+        for k in range(nt):
+            if tm.part[k * PART_STRIDE + 3] == 0:
+                ok = False
+        if not ok:      # the step is applied (and counted); the guard rolls it back
+            if t == 0:
+                net.state_finite = False
+                tm.done = bi - tm.first + 1
+            return
 
 
 cdef void _team_float(void* arg) noexcept nogil:
@@ -833,6 +863,7 @@ cdef class Engine:
             j += len(layer_params)
         self.net.capacity = 0
         self.net.input_mask_base = NULL
+        self.net.state_finite = True
         self._has_penalties = any(self.net.layers[l].has_reg for l in range(n_layers))
         # prelu's alpha gradient sums over all rows: not split, so the serial path
         self._team_capable = (fastmlp_openmp_enabled() and blas_thread_control()
@@ -870,6 +901,16 @@ cdef class Engine:
             q.g = _ptr(self._grads[i])
             for k in range(MAX_SLOTS):
                 q.s[k] = _ptr(opt.slots[i][k]) if k < len(opt.slots[i]) else NULL
+
+    #: ``train`` stops after an update that made a parameter or optimizer state non-finite
+    #: and says so in :attr:`state_finite` (the guard then needs no scan of its own).
+    checks_state = True
+
+    @property
+    def state_finite(self):
+        """False if the last ``train`` call stopped after an update that made a parameter
+        or optimizer state value non-finite (that batch is counted in its return value)."""
+        return bool(self.net.state_finite)
 
     def _bound_to_current_state(self):
         """Whether the pointers still refer to the optimizer's state arrays."""
@@ -1113,6 +1154,7 @@ cdef class Engine:
         cdef int team = self._team_size(min(batch_size, n))
         cdef Team tm
         with self._lock:
+            self.net.state_finite = True
             self._reserve(min(batch_size, n))
             self._load_hyper()
             if dropout:

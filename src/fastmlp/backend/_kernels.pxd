@@ -87,7 +87,7 @@ cdef double squared_norm(const floating* g, Py_ssize_t size) noexcept nogil
 cdef void optimizer_coefficients(int kind, const double* hyper, double* scalars, double lr,
                                  double* coef) noexcept nogil
 
-cdef void optimizer_update(int kind, const double* hyper, const double* coef, double scale,
+cdef bint optimizer_update(int kind, const double* hyper, const double* coef, double scale,
                            floating* p, const floating* g, floating* s0, floating* s1,
                            floating* s2, Py_ssize_t size) noexcept nogil
 

@@ -8,6 +8,7 @@ wrappers so the tests can call each kernel on NumPy arrays.
 """
 cimport numpy as cnp
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.math cimport (INFINITY, erf, exp, expf, expm1, expm1f, fabs, fabsf, floor, isfinite,
                         log, log1p, log1pf, pow, sqrt, sqrtf, tanh)
 
@@ -444,6 +445,45 @@ cdef bint all_finite(const floating* x, Py_ssize_t size) noexcept nogil:
     return True
 
 
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define fastmlp_kernels_max_threads() omp_get_max_threads()
+    #else
+    #define fastmlp_kernels_max_threads() 1
+    #endif
+    """
+    int fastmlp_kernels_max_threads() noexcept nogil
+
+
+cdef enum:
+    SCAN_BLOCK = 1 << 16            # elements per block of a parallel scan
+    SCAN_PARALLEL_MIN = 1 << 21     # elements from which a scan uses several threads
+
+#: Threads of the parallel finiteness scan (``fastmlp.set_num_threads`` sets it).
+cdef int _scan_threads = fastmlp_kernels_max_threads()
+
+
+def set_scan_threads(int n):
+    global _scan_threads
+    _scan_threads = max(n, 1)
+
+
+cdef bint all_finite_parallel(const floating* x, Py_ssize_t size) noexcept nogil:
+    """:c:func:`all_finite` on blocks shared between threads, for large arrays (the
+    validation of a training set before each fit is a scan of all of it)."""
+    cdef Py_ssize_t blocks = (size + SCAN_BLOCK - 1) // SCAN_BLOCK, k
+    cdef Py_ssize_t bad = 0
+    if _scan_threads <= 1 or size < SCAN_PARALLEL_MIN:
+        return all_finite(x, size)
+    for k in prange(blocks, num_threads=_scan_threads, schedule="static"):
+        if not all_finite(x + k * SCAN_BLOCK,
+                          SCAN_BLOCK if (k + 1) * SCAN_BLOCK <= size else size - k * SCAN_BLOCK):
+            bad += 1
+    return bad == 0
+
+
 def finite_status(object arr, object dtype=None, Py_ssize_t n_features=-1):
     """1 if ``arr`` is an aligned, C-contiguous, native float32/float64 ndarray whose values
     are all finite, 0 if it is such an array with a NaN or infinity, -1 if it is not such
@@ -479,8 +519,8 @@ def finite_status(object arr, object dtype=None, Py_ssize_t n_features=-1):
               else all_finite(<double*> data, size))
     else:
         with nogil:
-            ok = (all_finite(<float*> data, size) if typenum == cnp.NPY_FLOAT32
-                  else all_finite(<double*> data, size))
+            ok = (all_finite_parallel(<float*> data, size) if typenum == cnp.NPY_FLOAT32
+                  else all_finite_parallel(<double*> data, size))
     return 1 if ok else 0
 
 
@@ -569,6 +609,11 @@ cdef void optimizer_coefficients(int kind, const double* hyper, double* scalars,
 # every call site compiles to its own specialised loop. Clipping and weight decay are
 # applied unconditionally with neutral values when off (scale 1, bounds +-inf, decay 0),
 # which leaves every value unchanged (at most the sign of a zero gradient differs).
+# Every loop also returns whether all the values it wrote (the parameter and its state)
+# are finite: ``v - v == 0`` is true for a finite v only, and the comparisons are combined
+# with ``&`` into an integer, a reduction the compiler vectorizes along with the update.
+# The training guard needs this after every step (divergence roll-back); checking here,
+# on values still in registers, replaces a scan of the whole state after every call.
 cdef inline floating _gradient(const floating* g, const floating* p, Py_ssize_t i,
                                floating scale, floating lo, floating hi,
                                floating wd) noexcept nogil:
@@ -579,32 +624,40 @@ cdef inline floating _gradient(const floating* g, const floating* p, Py_ssize_t 
     return gi + wd * p[i]
 
 
-cdef void sgd_update(floating lr, floating scale, floating lo, floating hi, floating wd,
-                     floating* p, const floating* g, Py_ssize_t size) noexcept nogil:
+cdef int sgd_update(floating lr, floating scale, floating lo, floating hi, floating wd,
+                    floating* p, const floating* g, Py_ssize_t size) noexcept nogil:
     """p <- p - lr g."""
     cdef Py_ssize_t i
-    cdef floating gi
+    cdef floating gi, pi
+    cdef int ok = 1
     for i in range(size):
         gi = _gradient(g, p, i, scale, lo, hi, wd)
-        p[i] = p[i] - lr * gi
+        pi = p[i] - lr * gi
+        p[i] = pi
+        ok = ok & (pi - pi == 0)
+    return ok
 
 
-cdef inline void _momentum_loop(floating lr, floating mu, floating keep, floating scale,
+cdef inline int _momentum_loop(floating lr, floating mu, floating keep, floating scale,
                                 floating lo, floating hi, floating wd, floating* p,
                                 const floating* g, floating* b, Py_ssize_t size,
                                 bint first, bint nesterov) noexcept nogil:
     cdef Py_ssize_t i
-    cdef floating gi, bi
+    cdef floating gi, bi, pi
+    cdef int ok = 1
     for i in range(size):
         gi = _gradient(g, p, i, scale, lo, hi, wd)
         bi = gi if first else mu * b[i] + keep * gi
         b[i] = bi
-        p[i] = p[i] - lr * ((gi + mu * bi) if nesterov else bi)
+        pi = p[i] - lr * ((gi + mu * bi) if nesterov else bi)
+        p[i] = pi
+        ok = ok & ((pi - pi) + (bi - bi) == 0)
+    return ok
 
 
-cdef void momentum_update(const double* hyper, const double* coef, floating scale,
-                          floating lo, floating hi, floating wd, floating* p,
-                          const floating* g, floating* b, Py_ssize_t size) noexcept nogil:
+cdef int momentum_update(const double* hyper, const double* coef, floating scale,
+                         floating lo, floating hi, floating wd, floating* p,
+                         const floating* g, floating* b, Py_ssize_t size) noexcept nogil:
     """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
     cdef floating lr = <floating> coef[0]
     cdef floating mu = <floating> hyper[HYPER_RULE]
@@ -612,80 +665,94 @@ cdef void momentum_update(const double* hyper, const double* coef, floating scal
     cdef bint first = coef[1] != 0
     if hyper[HYPER_RULE + 2] != 0:
         if first:
-            _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True)
-        else:
-            _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True)
-    elif first:
-        _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False)
-    else:
-        _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False)
+            return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True)
+        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True)
+    if first:
+        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False)
+    return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False)
 
 
-cdef void adagrad_update(const double* hyper, const double* coef, floating scale,
-                         floating lo, floating hi, floating wd, floating* p,
-                         const floating* g, floating* G, Py_ssize_t size) noexcept nogil:
+cdef int adagrad_update(const double* hyper, const double* coef, floating scale,
+                        floating lo, floating hi, floating wd, floating* p,
+                        const floating* g, floating* G, Py_ssize_t size) noexcept nogil:
     """G <- G + g^2 ; p <- p - clr g / (sqrt(G) + eps)."""
     cdef Py_ssize_t i
-    cdef floating gi, Gi
+    cdef floating gi, Gi, pi
     cdef floating clr = <floating> coef[0]
     cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    cdef int ok = 1
     for i in range(size):
         gi = _gradient(g, p, i, scale, lo, hi, wd)
         Gi = G[i] + gi * gi
         G[i] = Gi
-        p[i] = p[i] - clr * (gi / (_sqrt(Gi) + eps))
+        pi = p[i] - clr * (gi / (_sqrt(Gi) + eps))
+        p[i] = pi
+        ok = ok & ((pi - pi) + (Gi - Gi) == 0)
+    return ok
 
 
-cdef void adadelta_update(const double* hyper, const double* coef, floating scale,
-                          floating lo, floating hi, floating wd, floating* p,
-                          const floating* g, floating* v, floating* u,
-                          Py_ssize_t size) noexcept nogil:
+cdef int adadelta_update(const double* hyper, const double* coef, floating scale,
+                         floating lo, floating hi, floating wd, floating* p,
+                         const floating* g, floating* v, floating* u,
+                         Py_ssize_t size) noexcept nogil:
     """v <- rho v + (1-rho) g^2 ; delta = sqrt(u + eps) / sqrt(v + eps) g ;
     u <- rho u + (1-rho) delta^2 ; p <- p - lr delta."""
     cdef Py_ssize_t i
-    cdef floating gi, vi, delta
+    cdef floating gi, vi, delta, ui, pi
     cdef floating lr = <floating> coef[0]
     cdef floating rho = <floating> hyper[HYPER_RULE]
     cdef floating one_rho = <floating> (1 - hyper[HYPER_RULE])
     cdef floating eps = <floating> hyper[HYPER_RULE + 1]
+    cdef int ok = 1
     for i in range(size):
         gi = _gradient(g, p, i, scale, lo, hi, wd)
         vi = rho * v[i] + one_rho * gi * gi
         v[i] = vi
         delta = _sqrt(u[i] + eps) / _sqrt(vi + eps) * gi
-        u[i] = rho * u[i] + one_rho * delta * delta
-        p[i] = p[i] - lr * delta
+        ui = rho * u[i] + one_rho * delta * delta
+        u[i] = ui
+        pi = p[i] - lr * delta
+        p[i] = pi
+        ok = ok & ((pi - pi) + (vi - vi) + (ui - ui) == 0)
+    return ok
 
 
-cdef inline void _rmsprop_loop(floating lr, floating rho, floating one_rho, floating eps,
+cdef inline int _rmsprop_loop(floating lr, floating rho, floating one_rho, floating eps,
                                floating mu, floating scale, floating lo, floating hi,
                                floating wd, floating* p, const floating* g, floating* v,
                                floating* a, floating* b, Py_ssize_t size, bint centered,
                                bint use_momentum) noexcept nogil:
     cdef Py_ssize_t i
-    cdef floating gi, vi, ai, d, bi
+    cdef floating gi, vi, ai, d, bi, pi, chk
+    cdef int ok = 1
     for i in range(size):
         gi = _gradient(g, p, i, scale, lo, hi, wd)
         vi = rho * v[i] + one_rho * gi * gi
         v[i] = vi
+        chk = vi - vi
         if centered:
             ai = rho * a[i] + one_rho * gi
             a[i] = ai
+            chk = chk + (ai - ai)
             d = _sqrt(vi - ai * ai) + eps
         else:
             d = _sqrt(vi) + eps
         if use_momentum:
             bi = mu * b[i] + gi / d
             b[i] = bi
-            p[i] = p[i] - lr * bi
+            chk = chk + (bi - bi)
+            pi = p[i] - lr * bi
         else:
-            p[i] = p[i] - lr * (gi / d)
+            pi = p[i] - lr * (gi / d)
+        p[i] = pi
+        ok = ok & (chk + (pi - pi) == 0)
+    return ok
 
 
-cdef void rmsprop_update(const double* hyper, const double* coef, floating scale,
-                         floating lo, floating hi, floating wd, floating* p,
-                         const floating* g, floating* v, floating* a, floating* b,
-                         Py_ssize_t size) noexcept nogil:
+cdef int rmsprop_update(const double* hyper, const double* coef, floating scale,
+                        floating lo, floating hi, floating wd, floating* p,
+                        const floating* g, floating* v, floating* a, floating* b,
+                        Py_ssize_t size) noexcept nogil:
     """v <- rho v + (1-rho) g^2 ; d = sqrt(v) + eps, or centered sqrt(v - a^2) + eps with
     a <- rho a + (1-rho) g ; p <- p - lr g / d, or with momentum b <- mu b + g / d and
     p <- p - lr b. (``a``, ``b`` are NULL when unused.)"""
@@ -697,42 +764,45 @@ cdef void rmsprop_update(const double* hyper, const double* coef, floating scale
     cdef bint use_momentum = hyper[HYPER_RULE + 2] > 0
     if hyper[HYPER_RULE + 3] != 0:
         if use_momentum:
-            _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
-                          True, True)
-        else:
-            _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
-                          True, False)
-    elif use_momentum:
-        _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
-                      False, True)
-    else:
-        _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
-                      False, False)
+            return _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b,
+                                 size, True, True)
+        return _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b,
+                             size, True, False)
+    if use_momentum:
+        return _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b,
+                             size, False, True)
+    return _rmsprop_loop(lr, rho, one_rho, eps, mu, scale, lo, hi, wd, p, g, v, a, b, size,
+                         False, False)
 
 
-cdef inline void _adam_loop(floating step_size, floating bc2_sqrt, floating b1,
+cdef inline int _adam_loop(floating step_size, floating bc2_sqrt, floating b1,
                             floating one_b1, floating b2, floating one_b2, floating eps,
                             floating scale, floating lo, floating hi, floating wd,
                             floating* p, const floating* g, floating* m, floating* v,
                             floating* vmax, Py_ssize_t size, bint amsgrad) noexcept nogil:
     cdef Py_ssize_t i
-    cdef floating gi, mi, vi, d
+    cdef floating gi, mi, vi, d, pi, chk
+    cdef int ok = 1
     for i in range(size):
         gi = _gradient(g, p, i, scale, lo, hi, wd)
         mi = b1 * m[i] + one_b1 * gi
         m[i] = mi
         vi = b2 * v[i] + one_b2 * gi * gi
         v[i] = vi
-        if amsgrad:
+        chk = (mi - mi) + (vi - vi)
+        if amsgrad:   # (vmax >= v: finite when v is)
             vi = vmax[i] if vmax[i] > vi else vi
             vmax[i] = vi
         d = _sqrt(vi) / bc2_sqrt + eps
-        p[i] = p[i] - step_size * (mi / d)
+        pi = p[i] - step_size * (mi / d)
+        p[i] = pi
+        ok = ok & (chk + (pi - pi) == 0)
+    return ok
 
 
-cdef void adam_update(const double* hyper, const double* coef, floating scale,
-                      floating lo, floating hi, floating wd, floating* p, const floating* g,
-                      floating* m, floating* v, floating* vmax, Py_ssize_t size) noexcept nogil:
+cdef int adam_update(const double* hyper, const double* coef, floating scale,
+                     floating lo, floating hi, floating wd, floating* p, const floating* g,
+                     floating* m, floating* v, floating* vmax, Py_ssize_t size) noexcept nogil:
     """m <- b1 m + (1-b1) g ; v <- b2 v + (1-b2) g^2 ; amsgrad: vmax <- max(vmax, v) ;
     p <- p - step_size m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)."""
     cdef floating step_size = <floating> coef[0]
@@ -743,20 +813,20 @@ cdef void adam_update(const double* hyper, const double* coef, floating scale,
     cdef floating one_b2 = <floating> (1 - hyper[HYPER_RULE + 1])
     cdef floating eps = <floating> hyper[HYPER_RULE + 2]
     if hyper[HYPER_RULE + 3] != 0:
-        _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd, p, g,
-                   m, v, vmax, size, True)
-    else:
-        _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd, p, g,
-                   m, v, vmax, size, False)
+        return _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi,
+                          wd, p, g, m, v, vmax, size, True)
+    return _adam_loop(step_size, bc2_sqrt, b1, one_b1, b2, one_b2, eps, scale, lo, hi, wd,
+                      p, g, m, v, vmax, size, False)
 
 
-cdef void adamax_update(const double* hyper, const double* coef, floating scale,
-                        floating lo, floating hi, floating wd, floating* p,
-                        const floating* g, floating* m, floating* u,
-                        Py_ssize_t size) noexcept nogil:
+cdef int adamax_update(const double* hyper, const double* coef, floating scale,
+                       floating lo, floating hi, floating wd, floating* p,
+                       const floating* g, floating* m, floating* u,
+                       Py_ssize_t size) noexcept nogil:
     """m <- b1 m + (1-b1) g ; u <- max(b2 u, |g| + eps) ; p <- p - clr m / u."""
     cdef Py_ssize_t i
-    cdef floating gi, mi, ui, ai
+    cdef floating gi, mi, ui, ai, pi
+    cdef int ok = 1
     cdef floating clr = <floating> coef[0]
     cdef floating b1 = <floating> hyper[HYPER_RULE]
     cdef floating one_b1 = <floating> (1 - hyper[HYPER_RULE])
@@ -770,16 +840,20 @@ cdef void adamax_update(const double* hyper, const double* coef, floating scale,
         ai = _fabs(gi) + eps
         ui = ai if ai > ui else ui
         u[i] = ui
-        p[i] = p[i] - clr * (mi / ui)
+        pi = p[i] - clr * (mi / ui)
+        p[i] = pi
+        ok = ok & ((pi - pi) + (mi - mi) + (ui - ui) == 0)
+    return ok
 
 
-cdef void nadam_update(const double* hyper, const double* coef, floating scale,
-                       floating lo, floating hi, floating wd, floating* p, const floating* g,
-                       floating* m, floating* v, Py_ssize_t size) noexcept nogil:
+cdef int nadam_update(const double* hyper, const double* coef, floating scale,
+                      floating lo, floating hi, floating wd, floating* p, const floating* g,
+                      floating* m, floating* v, Py_ssize_t size) noexcept nogil:
     """m, v as Adam ; d = sqrt(v / (1 - b2^t)) + eps ;
     p <- p - grad_coef g / d - momentum_coef m / d."""
     cdef Py_ssize_t i
-    cdef floating gi, mi, vi, d
+    cdef floating gi, mi, vi, d, pi
+    cdef int ok = 1
     cdef floating grad_coef = <floating> coef[0]
     cdef floating momentum_coef = <floating> coef[1]
     cdef floating bc2 = <floating> coef[2]
@@ -795,14 +869,18 @@ cdef void nadam_update(const double* hyper, const double* coef, floating scale,
         vi = b2 * v[i] + one_b2 * gi * gi
         v[i] = vi
         d = _sqrt(vi / bc2) + eps
-        p[i] = p[i] - grad_coef * (gi / d)
-        p[i] = p[i] - momentum_coef * (mi / d)
+        pi = p[i] - grad_coef * (gi / d)
+        pi = pi - momentum_coef * (mi / d)
+        p[i] = pi
+        ok = ok & ((pi - pi) + (mi - mi) + (vi - vi) == 0)
+    return ok
 
 
-cdef void optimizer_update(int kind, const double* hyper, const double* coef, double scale,
+cdef bint optimizer_update(int kind, const double* hyper, const double* coef, double scale,
                            floating* p, const floating* g, floating* s0, floating* s1,
                            floating* s2, Py_ssize_t size) noexcept nogil:
-    """One fused pass of rule ``kind`` over one parameter array and its state ``s0..s2``.
+    """One fused pass of rule ``kind`` over one parameter array and its state ``s0..s2``;
+    returns whether every value written (parameter and state) is finite.
 
     ``coef`` comes from optimizer_coefficients; ``scale`` is the global-norm clipping
     factor of the step (1 when not clipping).
@@ -813,25 +891,26 @@ cdef void optimizer_update(int kind, const double* hyper, const double* coef, do
     cdef floating lo = -hi
     cdef floating wd = <floating> hyper[HYPER_WEIGHT_DECAY]
     if kind == OPT_SGD:
-        sgd_update(<floating> coef[0], sc, lo, hi, wd, p, g, size)
-    elif kind == OPT_MOMENTUM:
-        momentum_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size)
-    elif kind == OPT_ADAGRAD:
-        adagrad_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size)
-    elif kind == OPT_ADADELTA:
-        adadelta_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
-    elif kind == OPT_RMSPROP:
+        return sgd_update(<floating> coef[0], sc, lo, hi, wd, p, g, size) != 0
+    if kind == OPT_MOMENTUM:
+        return momentum_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size) != 0
+    if kind == OPT_ADAGRAD:
+        return adagrad_update(hyper, coef, sc, lo, hi, wd, p, g, s0, size) != 0
+    if kind == OPT_ADADELTA:
+        return adadelta_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size) != 0
+    if kind == OPT_RMSPROP:
         # slots: v, then a if centered, then b if momentum > 0
         if hyper[HYPER_RULE + 3] != 0:
-            rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size)
-        else:
-            rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, <floating*> NULL, s1, size)
-    elif kind == OPT_ADAM:
-        adam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size)
-    elif kind == OPT_ADAMAX:
-        adamax_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
-    elif kind == OPT_NADAM:
-        nadam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size)
+            return rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size) != 0
+        return rmsprop_update(hyper, coef, sc, lo, hi, wd, p, g, s0, <floating*> NULL, s1,
+                              size) != 0
+    if kind == OPT_ADAM:
+        return adam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, s2, size) != 0
+    if kind == OPT_ADAMAX:
+        return adamax_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size) != 0
+    if kind == OPT_NADAM:
+        return nadam_update(hyper, coef, sc, lo, hi, wd, p, g, s0, s1, size) != 0
+    return True
 
 
 # --------------------------------------------------------------------------------------
