@@ -473,14 +473,14 @@ cdef Py_ssize_t TEAM_MIN_ROWS = 8
 def set_team_thresholds(min_work=None, min_rows=None):
     """Set the multiply-adds per batch and the rows per thread from which training runs in
     team mode (None: unchanged); returns the previous pair. Tests force team mode on
-    small networks with (0, 1); benchmarks measure the thresholds; a huge ``min_work``
+    small networks with (0, 0); benchmarks measure the thresholds; a huge ``min_work``
     turns team mode off."""
     global TEAM_MIN_WORK, TEAM_MIN_ROWS
     previous = (TEAM_MIN_WORK, TEAM_MIN_ROWS)
     if min_work is not None:
         TEAM_MIN_WORK = max(<Py_ssize_t> min_work, 0)
     if min_rows is not None:
-        TEAM_MIN_ROWS = max(<Py_ssize_t> min_rows, 1)
+        TEAM_MIN_ROWS = max(<Py_ssize_t> min_rows, 0)
     return previous
 
 

@@ -1,0 +1,222 @@
+"""Team mode of the compiled engine (one OpenMP team runs a training chunk, each thread its
+rows and its block of every gradient and update, BLAS on one thread meanwhile) computes
+what the serial path and the NumPy reference compute, with every training feature, with
+uneven blocks and with batches smaller than the team; it restores BLAS's thread count,
+stops at a diverging step exactly as the serial path does, and is deterministic."""
+import copy
+
+import numpy as np
+import pytest
+from conftest import TOL
+
+import fastmlp as fm
+
+
+def _team_available():
+    if "cython" not in fm.available_backends():
+        return False
+    from fastmlp.backend import _blas, _engine
+
+    return _engine.openmp_enabled() and _blas.blas_thread_control()
+
+
+team = pytest.mark.skipif(not _team_available(),
+                          reason="needs the compiled engine built with OpenMP and a BLAS "
+                                 "whose thread count can be set")
+
+
+class Mode:
+    """Context: team mode forced on (``threads`` threads, even for tiny batches) or off."""
+
+    def __init__(self, threads):
+        self.threads = threads
+
+    def __enter__(self):
+        from fastmlp.backend import _engine
+
+        self.saved_threads = _engine.get_num_threads()
+        if self.threads == 1:   # the serial path: team mode off
+            self.saved = _engine.set_team_thresholds(min_work=2**62)
+        else:
+            self.saved = _engine.set_team_thresholds(min_work=0, min_rows=0)
+            _engine.set_num_threads(self.threads)
+        return self
+
+    def __exit__(self, *exc):
+        from fastmlp.backend import _engine
+
+        _engine.set_team_thresholds(*self.saved)
+        _engine.set_num_threads(self.saved_threads)
+
+
+def _data(n, d, k, loss, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    if loss == "categorical_crossentropy":
+        y = np.eye(k)[rng.integers(0, k, size=n)]
+    elif loss == "binary_crossentropy":
+        y = (rng.random((n, k)) > 0.5).astype(float)
+    else:
+        y = rng.normal(size=(n, k))
+    return X, y
+
+
+CASES = {
+    # name: (hidden activations, output, loss, optimizer factory, layer options, fit options)
+    "adam-softmax": (("relu", "tanh"), "softmax", "categorical_crossentropy",
+                     lambda: fm.optimizers.Adam(1e-2), {}, {}),
+    "momentum-sigmoid": (("leaky_relu",), "sigmoid", "binary_crossentropy",
+                         lambda: fm.optimizers.Momentum(0.05, momentum=0.9, nesterov=True),
+                         {}, {}),
+    "rmsprop-mse": (("elu", "softplus"), "linear", "mean_squared_error",
+                    lambda: fm.optimizers.RMSprop(1e-3, centered=True, momentum=0.5), {}, {}),
+    "nadam-penalties": (("tanh",), "softmax", "categorical_crossentropy",
+                        lambda: fm.optimizers.Nadam(1e-2),
+                        {"kernel_regularizer": fm.regularizers.L1L2(1e-3, 1e-2),
+                         "bias_regularizer": fm.regularizers.l2(1e-3)}, {}),
+    "sgd-clipnorm": (("relu",), "linear", "huber",
+                     lambda: fm.optimizers.SGD(0.1, clipnorm=0.5, weight_decay=1e-3), {}, {}),
+    "adagrad-clipvalue": (("sigmoid",), "sigmoid", "binary_crossentropy",
+                          lambda: fm.optimizers.Adagrad(0.1, clipvalue=0.01), {}, {}),
+    "amsgrad-weights": (("relu", "relu"), "softmax", "categorical_crossentropy",
+                        lambda: fm.optimizers.AMSGrad(1e-2), {}, {"sample_weight": True}),
+    "adamax-dropout": (("relu", "tanh"), "linear", "mean_absolute_error",
+                       lambda: fm.optimizers.AdaMax(1e-2), {"dropout": 0.3}, {}),
+}
+
+
+def _model(case, dtype, backend, d=13, width=37, k=3):
+    hidden, out, loss, make_opt, layer_opts, _ = CASES[case]
+    opts = {key: v for key, v in layer_opts.items() if key != "dropout"}
+    layers = []
+    for i, act in enumerate(hidden):
+        layers.append(fm.Dense(width, activation=act, input_dim=d if i == 0 else None,
+                               **opts))
+        if "dropout" in layer_opts:
+            layers.append(fm.Dropout(layer_opts["dropout"]))
+    layers.append(fm.Dense(k, activation=out, **opts))
+    model = fm.Sequential(layers, seed=3, dtype=dtype, backend=backend)
+    model.compile(optimizer=make_opt(), loss=loss)
+    return model.build()
+
+
+def _train(case, dtype, backend, threads, batch_size, n=203, epochs=3):
+    model = _model(case, dtype, backend)
+    X, y = _data(n, 13, 3, CASES[case][2])
+    fit_opts = {}
+    if CASES[case][5].get("sample_weight"):
+        fit_opts["sample_weight"] = np.random.default_rng(1).uniform(0.1, 2.0, size=n)
+    with Mode(threads):
+        if backend == "cython":   # the mode asked for is the one that runs
+            from fastmlp.backend import _engine
+
+            assert _engine.team_size(model._engine(), batch_size) == threads
+        model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0, **fit_opts)
+    return model
+
+
+def _state(model):
+    return model.get_weights() + [s for slot in model.optimizer.slots for s in slot]
+
+
+@team
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("threads,batch_size", [(2, 32), (3, 32), (3, 2)])
+def test_team_matches_serial_and_reference(case, dtype, threads, batch_size):
+    """203 rows: a ragged last batch; 3 threads: blocks of unequal size (and 37 hidden
+    units, 13 inputs: uneven parameter blocks); batch 2 with 3 threads: a thread with no
+    rows at all."""
+    teamed = _train(case, dtype, "cython", threads, batch_size)
+    serial = _train(case, dtype, "cython", 1, batch_size)
+    reference = _train(case, dtype, "numpy", 1, batch_size)
+    assert teamed.optimizer.iterations == serial.optimizer.iterations
+    np.testing.assert_array_equal(teamed.optimizer.scalars, serial.optimizer.scalars)
+    rtol = TOL[dtype] * 100   # three epochs of training amplify the rounding of a sum
+    for a, b, c in zip(_state(teamed), _state(serial), _state(reference)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(a, c, rtol=rtol, atol=rtol)
+    losses = [m.history.history["loss"] for m in (teamed, serial, reference)]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=rtol)
+    np.testing.assert_allclose(losses[0], losses[2], rtol=rtol)
+
+
+@team
+def test_team_is_deterministic():
+    runs = [_train("adam-softmax", "float32", "cython", 2, 16) for _ in range(2)]
+    for a, b in zip(_state(runs[0]), _state(runs[1])):
+        np.testing.assert_array_equal(a, b)
+
+
+@team
+def test_team_is_chosen_for_large_batches_only():
+    from fastmlp.backend import _engine
+
+    big = fm.Sequential([fm.Dense(256, activation="relu", input_dim=784),
+                         fm.Dense(10, activation="softmax")], dtype="float32")
+    big.compile("adam", "categorical_crossentropy")
+    big.build()
+    tiny = fm.Sequential([fm.Dense(16, activation="tanh", input_dim=2),
+                          fm.Dense(1, activation="sigmoid")], dtype="float32")
+    tiny.compile("sgd", "binary_crossentropy")
+    tiny.build()
+    saved = _engine.get_num_threads()
+    try:
+        _engine.set_num_threads(2)
+        assert _engine.team_size(big._engine(), 128) == 2
+        assert _engine.team_size(tiny._engine(), 1) == 1       # one row: serial
+        assert _engine.team_size(tiny._engine(), 128) == 1     # 128 x 288 weights: serial
+        _engine.set_num_threads(1)
+        assert _engine.team_size(big._engine(), 128) == 1
+    finally:
+        _engine.set_num_threads(saved)
+    prelu = fm.Sequential([fm.Dense(256, activation="prelu", input_dim=784),
+                           fm.Dense(10, activation="softmax")], dtype="float32")
+    prelu.compile("adam", "categorical_crossentropy")
+    prelu.build()
+    with Mode(2):   # prelu's alpha gradient sums over all rows: never split
+        assert _engine.team_size(prelu._engine(), 128) == 1
+
+
+@team
+def test_blas_thread_count_is_restored():
+    from fastmlp.backend import _blas
+
+    before = _blas.blas_threads()
+    model = _model("adam-softmax", "float32", "cython")
+    X, y = _data(64, 13, 3, "categorical_crossentropy")
+    with Mode(2):
+        model.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    assert _blas.blas_threads() == before
+
+
+@team
+@pytest.mark.parametrize("case", ["loss", "weights"])
+def test_team_divergence_ends_where_the_serial_path_ends(dtype, case):
+    """The roll-back after a non-finite loss, or after an update that made weights
+    non-finite while the loss stayed finite (reported by the update itself), leaves the
+    same state, at the same batch, in team mode as on the serial path."""
+    rng = np.random.default_rng(0)
+    if case == "loss":
+        X, y = rng.normal(size=(64, 3)), rng.normal(size=(64, 1))
+        layers = [fm.Dense(8, activation="tanh", input_dim=3), fm.Dense(1)]
+        lr = 10.0
+    else:
+        X, y = rng.normal(size=(64, 3)) * 1e10, rng.normal(size=(64, 1))
+        layers = [fm.Dense(8, activation="relu", input_dim=3),
+                  fm.Dense(1, activation="relu")]
+        lr = 1e10 if dtype == "float32" else 1e300
+    start = fm.Sequential(layers, seed=0, dtype=dtype, backend="cython")
+    start.compile(fm.optimizers.SGD(lr), "mse")
+    start.build()
+    results = []
+    for threads in (1, 2, 3):
+        model = copy.deepcopy(start)
+        with Mode(threads), pytest.raises(fm.TrainingDivergedError) as info:
+            model.fit(X, y, epochs=50, batch_size=8, shuffle=False, verbose=0)
+        assert all(np.isfinite(w).all() for w in model.get_weights())
+        results.append((info.value.epoch, info.value.batch, model))
+    for epoch, batch, model in results[1:]:
+        assert (epoch, batch) == results[0][:2]
+        assert model.optimizer.iterations == results[0][2].optimizer.iterations
+        for a, b in zip(model.get_weights(), results[0][2].get_weights()):
+            np.testing.assert_allclose(a, b, rtol=TOL[dtype], atol=0)
