@@ -158,3 +158,21 @@ def test_forcing_cython_without_extension_raises():
 def test_forcing_numpy_backend_by_environment():
     result = _run("import fastmlp; print(fastmlp.backend())", FASTMLP_BACKEND="numpy")
     assert result.stdout.strip() == "numpy"
+
+
+def test_native_build_on_a_cpu_without_its_features_falls_back_without_running_it():
+    """A native build records the CPU features it may use; where one is missing, none of
+    the extension modules is imported (not even by validation or the guard) and fastmlp
+    falls back with a warning that says why and how to rebuild."""
+    code = ("import sys, types; cpu = types.ModuleType('fastmlp.backend._cpu'); "
+            "cpu.REQUIRED = ['AVX2', 'NO_SUCH_FEATURE']; "
+            "sys.modules['fastmlp.backend._cpu'] = cpu; import warnings\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always'); import fastmlp; print(fastmlp.backend())\n"
+            "print(any(name.startswith('fastmlp.backend._') and name != 'fastmlp.backend._cpu'"
+            " and name != 'fastmlp.backend._numpy' and name != 'fastmlp.backend._contract'"
+            " for name in sys.modules)); print(w[0].message)")
+    result = _run(code)
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["numpy", "False"], result.stderr
+    assert "NO_SUCH_FEATURE" in lines[2] and "FASTMLP_ARCH=portable" in lines[2]

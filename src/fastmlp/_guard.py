@@ -33,11 +33,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-try:  # one C call per check or copy of the whole state (see _engine.pyx)
-    from .backend._engine import all_finite as _all_finite_c
-    from .backend._engine import copy_arrays as _copy_arrays_c
-except ImportError:  # the extension is not built
-    _all_finite_c = _copy_arrays_c = None
+from .backend import _load_compiled
+
+# one C call per check or copy of the whole state (see _engine.pyx); None when the
+# extension is not built or not usable here
+_all_finite_c = getattr(_load_compiled(), "all_finite", None)
+_copy_arrays_c = getattr(_load_compiled(), "copy_arrays", None)
 
 #: Target duration of one compiled training call (seconds).
 CHUNK_SECONDS = 0.1

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-try:  # compiled finiteness scan: no temporary arrays, stops at the first bad block
-    from .backend._kernels import finite_status as _finite_status
-except ImportError:  # extension not built: NumPy does the same checks
-    _finite_status = None
+from .backend import _load_compiled
+
+# compiled finiteness scan: no temporary arrays, stops at the first bad block (None when
+# the extension is not built or not usable here: NumPy does the same checks)
+_finite_status = getattr(_load_compiled(), "finite_status", None)
 
 
 def _as_array(x: Any, name: str) -> np.ndarray:

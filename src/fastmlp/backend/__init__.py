@@ -25,9 +25,35 @@ _compiled_error: Exception | None = None
 _local = threading.local()
 
 
+def _missing_cpu_features() -> list[str]:
+    """CPU features a native build was compiled for that this machine lacks (setup.py
+    records them in ``_cpu.py``; a portable build records none)."""
+    try:
+        from ._cpu import REQUIRED
+    except ImportError:  # not built (or built before the record existed)
+        return []
+    if not REQUIRED:
+        return []
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy < 2
+        from numpy.core._multiarray_umath import __cpu_features__
+    return [name for name in REQUIRED if not __cpu_features__.get(name, False)]
+
+
 def _load_compiled() -> ModuleType | None:
+    """The compiled engine module, or None (the reason in ``_compiled_error``). Every
+    use of the extension modules goes through here, so that code compiled for CPU
+    features this machine lacks is never run."""
     global _compiled, _compiled_error
     if _compiled is None and _compiled_error is None:
+        missing = _missing_cpu_features()
+        if missing:
+            _compiled_error = ImportError(
+                "it was built for a CPU with features this one lacks ("
+                f"{', '.join(missing)}); rebuild it here with `pip install .`, or build "
+                "for several machines with FASTMLP_ARCH=portable")
+            return None
         try:
             _compiled = importlib.import_module("fastmlp.backend._engine")
         except ImportError as exc:  # the extension was not built

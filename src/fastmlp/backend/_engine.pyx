@@ -26,7 +26,7 @@ import numpy as np
 from ._blas cimport blas_get_threads, blas_set_threads, gemm
 
 from ._blas import blas_thread_control
-from ._kernels import set_scan_threads
+from ._kernels import finite_status, set_scan_threads
 from ._kernels cimport (ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU, ACT_RELU, ACT_SIGMOID,
                         ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH, HYPER_CLIPNORM, MAX_SLOTS,
                         N_HYPER, activation_backward, all_finite as finite_scan,
