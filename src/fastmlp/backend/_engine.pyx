@@ -465,9 +465,12 @@ cdef enum:
 
 #: Team mode runs when a batch holds at least this many multiply-adds (rows x the
 #: network's weights) and at least TEAM_MIN_ROWS rows per thread; below, one thread
-#: and BLAS's own threading are faster (measured, ``benchmarks/team_threshold.py``).
-cdef Py_ssize_t TEAM_MIN_WORK = 1 << 20
-cdef Py_ssize_t TEAM_MIN_ROWS = 8
+#: and BLAS's own threading are as fast or faster. Measured on 2 cores with
+#: ``benchmarks/team_threshold.py`` (benchmarks/RESULTS.md): team mode is ~15% faster
+#: from 784-256-256-10 at batch 128, even at 256-256-256-10 at batch 128 (17 M), and up
+#: to 1.8x slower with batches of 32-64 rows (per-thread products of 16-32 rows).
+cdef Py_ssize_t TEAM_MIN_WORK = 1 << 24
+cdef Py_ssize_t TEAM_MIN_ROWS = 64
 
 
 def set_team_thresholds(min_work=None, min_rows=None):
