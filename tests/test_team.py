@@ -152,11 +152,13 @@ def test_team_is_chosen_for_large_batches_only():
     from fastmlp.backend import _engine
 
     big = fm.Sequential([fm.Dense(256, activation="relu", input_dim=784),
-                         fm.Dense(10, activation="softmax")], dtype="float32")
+                         fm.Dense(10, activation="softmax")], dtype="float32",
+                        backend="cython")
     big.compile("adam", "categorical_crossentropy")
     big.build()
     tiny = fm.Sequential([fm.Dense(16, activation="tanh", input_dim=2),
-                          fm.Dense(1, activation="sigmoid")], dtype="float32")
+                          fm.Dense(1, activation="sigmoid")], dtype="float32",
+                         backend="cython")
     tiny.compile("sgd", "binary_crossentropy")
     tiny.build()
     saved = _engine.get_num_threads()
@@ -170,7 +172,8 @@ def test_team_is_chosen_for_large_batches_only():
     finally:
         _engine.set_num_threads(saved)
     prelu = fm.Sequential([fm.Dense(256, activation="prelu", input_dim=784),
-                           fm.Dense(10, activation="softmax")], dtype="float32")
+                           fm.Dense(10, activation="softmax")], dtype="float32",
+                        backend="cython")
     prelu.compile("adam", "categorical_crossentropy")
     prelu.build()
     with Mode(2):   # prelu's alpha gradient sums over all rows: never split

@@ -489,6 +489,8 @@ def set_team_thresholds(min_work=None, min_rows=None):
 
 def team_size(engine, Py_ssize_t rows):
     """Threads a training call of ``engine`` on batches of ``rows`` rows would use."""
+    if not isinstance(engine, Engine):
+        raise TypeError(f"expected a compiled Engine, got {type(engine).__name__}")
     return (<Engine> engine)._team_size(rows)
 
 
