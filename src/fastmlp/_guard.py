@@ -129,7 +129,9 @@ class EpochRunner:
     buffers : dict, optional
         Where the snapshot arrays are kept between runners (the model's): a fit of one
         epoch after another then reuses them instead of allocating (and page-faulting)
-        a copy of the whole state every time.
+        a copy of the whole state every time. The chunk size measured for an engine and a
+        batch size is kept there too, so the next fit starts from it instead of growing
+        again from ``first_chunk`` through several short calls.
     """
 
     def __init__(self, engine: Any, params: list[np.ndarray], optimizer: Any,
@@ -159,6 +161,7 @@ class EpochRunner:
                 buffers.clear()
                 buffers[key] = snapshot
         self._snapshot = snapshot
+        self._buffers = buffers
         self._scratch: list[np.ndarray] | None = None
         self._copy_seconds = 0.0
         self._losses = np.empty(0, dtype=np.float64)
@@ -207,6 +210,11 @@ class EpochRunner:
         n = X.shape[0]
         n_batches = -(-n // batch_size)
         self._extras = extras
+        chunk_key = ("chunk", type(self.engine).__name__, id(self.engine), batch_size)
+        if self._buffers is not None and chunk_key in self._buffers:
+            self.chunk = self._buffers[chunk_key]
+            if self.max_chunk is not None:
+                self.chunk = min(self.chunk, self.max_chunk)
         losses = self._losses
         if losses.shape[0] != n_batches:
             losses = self._losses = np.empty(n_batches, dtype=np.float64)
@@ -242,6 +250,8 @@ class EpochRunner:
             if progress is not None:
                 progress(done)
             b = stop
+        if self._buffers is not None:
+            self._buffers[chunk_key] = self.chunk
         short = n_batches * batch_size - n   # rows missing from the last batch
         total = float(losses.sum()) * batch_size
         if short:
