@@ -8,6 +8,7 @@ import copy
 import numpy as np
 import pytest
 from conftest import TOL
+from test_reliability import _diverging
 
 import fastmlp as fm
 
@@ -198,19 +199,7 @@ def test_team_divergence_ends_where_the_serial_path_ends(dtype, case):
     """The roll-back after a non-finite loss, or after an update that made weights
     non-finite while the loss stayed finite (reported by the update itself), leaves the
     same state, at the same batch, in team mode as on the serial path."""
-    rng = np.random.default_rng(0)
-    if case == "loss":
-        X, y = rng.normal(size=(64, 3)), rng.normal(size=(64, 1))
-        layers = [fm.Dense(8, activation="tanh", input_dim=3), fm.Dense(1)]
-        lr = 10.0
-    else:
-        X, y = rng.normal(size=(64, 3)) * 1e10, rng.normal(size=(64, 1))
-        layers = [fm.Dense(8, activation="relu", input_dim=3),
-                  fm.Dense(1, activation="relu")]
-        lr = 1e10 if dtype == "float32" else 1e300
-    start = fm.Sequential(layers, seed=0, dtype=dtype, backend="cython")
-    start.compile(fm.optimizers.SGD(lr), "mse")
-    start.build()
+    start, X, y = _diverging("cython", dtype, case)
     results = []
     for threads in (1, 2, 3):
         model = copy.deepcopy(start)
