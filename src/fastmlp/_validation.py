@@ -99,6 +99,17 @@ def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
         return x
     arr = _as_array(x, name)
     _check_kind(arr, name)
+    check_matrix_shape(arr, name)
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects "
+                         f"{n_features}")
+    out = _contiguous(arr, dtype)
+    check_finite(out, name, arr)
+    return out
+
+
+def check_matrix_shape(arr: np.ndarray, name: str = "X") -> None:
+    """Raise ``ValueError`` unless ``arr`` is a non-empty 2-D (samples, features) array."""
     if arr.ndim != 2:
         hint = " (use X.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got an array of "
@@ -106,12 +117,6 @@ def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one sample "
                          "and one feature")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects "
-                         f"{n_features}")
-    out = _contiguous(arr, dtype)
-    check_finite(out, name, arr)
-    return out
 
 
 def _contiguous(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_matrix_shape
 from .datasets._generators import SeedLike, as_generator
 
 __all__ = ["StandardScaler", "one_hot", "train_test_split"]
@@ -163,13 +164,7 @@ def _as_feature_matrix(X: Any, name: str = "X") -> np.ndarray:
     arr = np.asarray(X)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        hint = " (use X.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got an array of shape "
-                         f"{arr.shape}{hint}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one sample "
-                         "and one feature")
+    check_matrix_shape(arr, name)
     dtype = np.float32 if arr.dtype == np.float32 else np.float64
     arr = np.asarray(arr, dtype=dtype)
     if not np.isfinite(arr).all():

@@ -559,10 +559,8 @@ cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
     cdef int n_out = net.layers[net.n_layers - 1].n_out
     if nr <= 0:
         return 0.0
-    for r in range(nr):
-        memcpy(xb + r * n_in, x + tm.order[start + r0 + r] * n_in, n_in * sizeof(floating))
-        memcpy((<floating*> net.yb) + (r0 + r) * n_out, y + tm.order[start + r0 + r] * n_out,
-               n_out * sizeof(floating))
+    _gather(xb, x, tm.order + start + r0, nr, n_in)
+    _gather((<floating*> net.yb) + r0 * n_out, y, tm.order + start + r0, nr, n_out)
     if w != NULL:
         wb = (<floating*> net.wb) + r0
         for r in range(nr):

@@ -25,6 +25,7 @@ Examples
 >>> X.shape, y.dtype
 ((200, 2), dtype('int64'))
 """
+from . import _generators, _loaders
 from ._generators import (
     make_blobs,
     make_circles,
@@ -44,19 +45,4 @@ from ._loaders import (
     load_iris,
 )
 
-__all__ = [
-    "Dataset",
-    "available",
-    "load",
-    "load_breast_cancer",
-    "load_diabetes",
-    "load_digits",
-    "load_iris",
-    "make_blobs",
-    "make_circles",
-    "make_moons",
-    "make_regression",
-    "make_spirals",
-    "make_xor",
-    "xor_truth_table",
-]
+__all__ = [*_loaders.__all__, *_generators.__all__]
