@@ -27,10 +27,13 @@ team = pytest.mark.skipif(not _team_available(),
 
 
 class Mode:
-    """Context: team mode forced on (``threads`` threads, even for tiny batches) or off."""
+    """Context: team mode forced on (``threads`` threads, even for tiny batches) or off;
+    ``columns``: its column plan forced (leading layers split by output units, whether
+    the product into the first layer's dZ is), None: the engine's rule."""
 
-    def __init__(self, threads):
+    def __init__(self, threads, columns=None):
         self.threads = threads
+        self.columns = columns
 
     def __enter__(self):
         from fastmlp.backend import _engine
@@ -41,6 +44,7 @@ class Mode:
         else:
             self.saved = _engine.set_team_thresholds(min_work=0, min_rows=0)
             _engine.set_num_threads(self.threads)
+        self.saved_columns = _engine.set_team_columns(*(self.columns or (None, None)))
         return self
 
     def __exit__(self, *exc):
@@ -48,6 +52,7 @@ class Mode:
 
         _engine.set_team_thresholds(*self.saved)
         _engine.set_num_threads(self.saved_threads)
+        _engine.set_team_columns(*self.saved_columns)
 
 
 def _data(n, d, k, loss, seed=0):
@@ -101,17 +106,21 @@ def _model(case, dtype, backend, d=13, width=37, k=3):
     return model.build()
 
 
-def _train(case, dtype, backend, threads, batch_size, n=203, epochs=3):
+def _train(case, dtype, backend, threads, batch_size, n=203, epochs=3, columns=None):
     model = _model(case, dtype, backend)
     X, y = _data(n, 13, 3, CASES[case][2])
     fit_opts = {}
     if CASES[case][5].get("sample_weight"):
         fit_opts["sample_weight"] = np.random.default_rng(1).uniform(0.1, 2.0, size=n)
-    with Mode(threads):
+    with Mode(threads, columns):
         if backend == "cython":   # the mode asked for is the one that runs
             from fastmlp.backend import _engine
 
             assert _engine.team_size(model._engine(), batch_size) == threads
+            if columns is not None and threads > 1:
+                n_hidden = len(CASES[case][0])
+                assert _engine.team_plan(model._engine(), batch_size) == (
+                    min(columns[0], n_hidden), columns[1])
         model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0, **fit_opts)
     return model
 
@@ -123,11 +132,15 @@ def _state(model):
 @team
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("threads,batch_size", [(2, 32), (3, 32), (3, 2)])
-def test_team_matches_serial_and_reference(case, dtype, threads, batch_size):
+@pytest.mark.parametrize("columns", [(0, False), (1, False), (9, True)],
+                         ids=["rows", "first-columns", "all-columns"])
+def test_team_matches_serial_and_reference(case, dtype, threads, batch_size, columns):
     """203 rows: a ragged last batch; 3 threads: blocks of unequal size (and 37 hidden
     units, 13 inputs: uneven parameter blocks); batch 2 with 3 threads: a thread with no
-    rows at all."""
-    teamed = _train(case, dtype, "cython", threads, batch_size)
+    rows at all (and, in column mode, 37 units in blocks of 16: a thread with no units).
+    Column plans: every product by rows; the first layer's forward product by units; the
+    forward products of all hidden layers and the product into layer 1's dZ by units."""
+    teamed = _train(case, dtype, "cython", threads, batch_size, columns=columns)
     serial = _train(case, dtype, "cython", 1, batch_size)
     reference = _train(case, dtype, "numpy", 1, batch_size)
     assert teamed.optimizer.iterations == serial.optimizer.iterations
@@ -179,6 +192,34 @@ def test_team_is_chosen_for_large_batches_only():
     prelu.build()
     with Mode(2):   # prelu's alpha gradient sums over all rows: never split
         assert _engine.team_size(prelu._engine(), 128) == 1
+
+
+def _engine_of(sizes, activations):
+    layers = [fm.Dense(u, activation=a, input_dim=sizes[0] if i == 0 else None)
+              for i, (u, a) in enumerate(zip(sizes[1:], activations))]
+    model = fm.Sequential(layers, dtype="float32", backend="cython")
+    model.compile("adam", "categorical_crossentropy")
+    return model.build()._engine()
+
+
+@team
+def test_column_plan_rule():
+    """Products split by output units where the weights outweigh the batch's rows (and
+    hold >= 2^17 values); softmax hidden layers (row-wise) never."""
+    from fastmlp.backend import _engine
+
+    mnist = _engine_of((784, 256, 128, 10), ("relu", "relu", "softmax"))
+    wide = _engine_of((1024, 1024, 1024, 10), ("relu", "relu", "softmax"))
+    assert _engine.team_plan(mnist, 128) == (1, False)       # 784x256: yes, 256x128: no
+    assert _engine.team_plan(mnist, 512) == (0, False)       # 256 units < 512 rows
+    assert _engine.team_plan(wide, 1024) == (2, True)
+    assert _engine.team_plan(wide, 2048) == (0, False)
+    soft = _engine_of((1024, 1024, 1024, 10), ("relu", "softmax", "softmax"))
+    assert _engine.team_plan(soft, 1024) == (1, True)
+    soft = _engine_of((1024, 1024, 1024, 10), ("softmax", "relu", "softmax"))
+    assert _engine.team_plan(soft, 1024) == (0, False)
+    with pytest.raises(TypeError):
+        _engine.team_plan(object(), 16)
 
 
 @team

@@ -160,6 +160,8 @@ cdef struct Net:
     Param* params
     Py_ssize_t capacity     # rows the workspaces hold
     void* xb                # gathered batch inputs (capacity, n_in)
+    void* xb_next           # team mode: the next batch's inputs (capacity, n_in), the
+                            # second half of the one input workspace
     void* yb                # gathered batch targets (capacity, n_out)
     void* wb                # gathered batch sample weights (capacity,)
     void* input_mask_base   # the chunk's dropout multipliers of the inputs, or NULL
@@ -417,16 +419,22 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
 # of every element-wise pass. One mini-batch is:
 #
 #   each thread t, its block of the batch's rows (no synchronization: rows are independent
-#   up to the loss): gather, forward through every layer, loss and dZ of the output, and
-#   the whole chain dZ_{l-1} = f'(Z_{l-1}) * (dZ_l W_l^T) down to layer 1
+#   up to the loss; gathered during the previous step): forward through every layer, loss
+#   and dZ of the output, and the whole chain dZ_{l-1} = f'(Z_{l-1}) * (dZ_l W_l^T) down to layer 1
 #   -- barrier: the partial losses add up to the batch's loss (each thread adds them in the
 #      same order, so all agree on whether it is finite); thread 0 has counted the step
 #      and computed the rule's scalars
 #   each thread, its block of every layer's input units (rows of W) and output units:
 #   dW[rows] = A_prev[:, rows]^T dZ, db[cols] = column sums, and the optimizer update of
 #   exactly those parameters, while the gradient block is still in its cache
+#   each thread gathers its rows of the next batch into the other input workspace
 #   -- barrier: every parameter is updated before the next batch's forward pass
 #
+# Column mode (Engine._team_plan): where a layer's weights outweigh the batch's rows, its
+# product is split by output units instead: each thread computes its block of the layer's
+# units for every row (packing only its block of the weights, and all rows of the input,
+# which OpenBLAS packs more cheaply), with a barrier after it; the leading layers so chosen run forward this way before the rows'
+# pass starts, and the product into layer 1's dZ may too (after the loss barrier).
 # With global-norm clipping or penalties the updates wait for one more barrier (the norm
 # and the penalties add up over all parameters first). Results equal the serial path's up
 # to the rounding of the partial loss sums (the products and passes compute each output
@@ -471,6 +479,11 @@ cdef enum:
 #: to 1.8x slower with batches of 32-64 rows (per-thread products of 16-32 rows).
 cdef Py_ssize_t TEAM_MIN_WORK = 1 << 24
 cdef Py_ssize_t TEAM_MIN_ROWS = 64
+#: Weights a layer needs (besides n_out >= rows) for its product to be split by output
+#: units in team mode (see Engine._team_plan).
+cdef Py_ssize_t TEAM_COLUMN_MIN_WEIGHTS = 1 << 17
+cdef int TEAM_FORCE_FORWARD = -1        # tests: forced column plan (-1: the rule)
+cdef int TEAM_FORCE_BACKWARD = -1
 
 
 def set_team_thresholds(min_work=None, min_rows=None):
@@ -485,6 +498,29 @@ def set_team_thresholds(min_work=None, min_rows=None):
     if min_rows is not None:
         TEAM_MIN_ROWS = max(<Py_ssize_t> min_rows, 0)
     return previous
+
+
+def set_team_columns(forward=None, backward=None):
+    """Force the column plan of team mode (None: the rule of ``_team_plan``): the number
+    of leading layers whose forward product is split by output units, and whether the
+    product into the first layer's dZ is. Returns the previous pair. For tests."""
+    global TEAM_FORCE_FORWARD, TEAM_FORCE_BACKWARD
+    previous = (None if TEAM_FORCE_FORWARD < 0 else TEAM_FORCE_FORWARD,
+                None if TEAM_FORCE_BACKWARD < 0 else bool(TEAM_FORCE_BACKWARD))
+    TEAM_FORCE_FORWARD = -1 if forward is None else max(<int> forward, 0)
+    TEAM_FORCE_BACKWARD = -1 if backward is None else <int> bool(backward)
+    return previous
+
+
+def team_plan(engine, Py_ssize_t rows):
+    """(leading layers in column mode, backward product in column mode) of a team-mode
+    training call of ``engine`` on batches of ``rows`` rows."""
+    if not isinstance(engine, Engine):
+        raise TypeError(f"expected a compiled Engine, got {type(engine).__name__}")
+    cdef int forward
+    cdef bint backward
+    (<Engine> engine)._team_plan(rows, &forward, &backward)
+    return forward, bool(backward)
 
 
 def team_size(engine, Py_ssize_t rows):
@@ -504,6 +540,8 @@ cdef struct Team:
     double* losses
     bint dropout
     bint deferred          # updates wait for the global norm / the penalties
+    int forward_columns    # leading layers whose forward product is split by output units
+    bint backward_columns  # dZ_1's product split by units (else by rows)
     double coef[4]         # the step's rule scalars (thread 0 computes them)
     double saved[4]        # optimizer scalars before the step (restored if it fails)
     double part[MAX_TEAM * PART_STRIDE]   # per thread: loss, penalty, squared norm, ok
@@ -538,20 +576,104 @@ cdef bint _update_range(Net* net, Param* q, const double* coef, double scale,
                             _at(q.s[2], lo, tag), hi - lo)
 
 
-cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
-                       Py_ssize_t r1, floating* tag) noexcept nogil:
-    """Rows r0..r1-1 of batch bi: gather, forward, loss, and the dZ chain down to layer 1.
-    Returns their share of the batch's loss (a mean over ``rows``)."""
+cdef inline floating* _team_x(Team* tm, Py_ssize_t bi, floating* tag) noexcept nogil:
+    """Batch bi's gathered inputs: the two input workspaces alternate, so that each
+    thread gathers its rows of the next batch before the step's last barrier."""
+    return <floating*> (tm.net.xb if (bi - tm.first) % 2 == 0 else tm.net.xb_next)
+
+
+cdef void _team_gather(Team* tm, Py_ssize_t bi, Py_ssize_t r0, Py_ssize_t r1,
+                       floating* tag) noexcept nogil:
+    """Rows r0..r1-1 of batch bi into the batch workspaces (inputs with their dropout
+    multipliers applied, targets, sample weights)."""
     cdef Net* net = tm.net
     cdef Py_ssize_t nr = r1 - r0, r, start = bi * tm.batch_size
+    cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size + r0   # row in the chunk's masks
+    cdef int n_in = net.layers[0].n_in
+    cdef int n_out = net.layers[net.n_layers - 1].n_out
+    cdef const floating* w = <const floating*> tm.w
+    cdef floating* xb = _team_x(tm, bi, tag) + r0 * n_in
+    cdef floating* wb
+    if nr <= 0:
+        return
+    _gather(xb, <const floating*> tm.x, tm.order + start + r0, nr, n_in)
+    _gather((<floating*> net.yb) + r0 * n_out, <const floating*> tm.y,
+            tm.order + start + r0, nr, n_out)
+    if w != NULL:
+        wb = (<floating*> net.wb) + r0
+        for r in range(nr):
+            wb[r] = w[tm.order[start + r0 + r]]
+    if net.input_mask_base != NULL:
+        multiply(xb, (<floating*> net.input_mask_base) + mrow * n_in, xb, nr * n_in)
+
+
+cdef inline floating* _layer_output(Team* tm, Layer* L, floating* tag) noexcept nogil:
+    """What the next layer multiplies: A, or A * mask under dropout."""
+    return <floating*> (L.D if tm.dropout and L.mask_base != NULL else L.A)
+
+
+cdef void _team_forward_columns(Team* tm, int l, Py_ssize_t bi, Py_ssize_t rows, int t,
+                                int nt, floating* tag) noexcept nogil:
+    """Thread t's block of layer l's output units for every row of batch bi (its columns
+    of Z = A_prev W + b, of A and of A * mask); A_prev is complete for every row."""
+    cdef Net* net = tm.net
+    cdef Layer* L = &net.layers[l]
+    cdef const floating* a_prev
+    cdef Py_ssize_t c0, c1, r, off
+    cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size
+    _column_block(L.n_out, t, nt, &c0, &c1)
+    if c1 <= c0 or rows <= 0:
+        return
+    a_prev = _team_x(tm, bi, tag) if l == 0 else _layer_output(tm, &net.layers[l - 1], tag)
+    gemm(False, False, <int> rows, <int> (c1 - c0), L.n_in, <floating> 1, a_prev, L.n_in,
+         (<floating*> L.W) + c0, L.n_out, <floating> 0, (<floating*> L.Z) + c0, L.n_out)
+    for r in range(rows):
+        off = r * L.n_out + c0
+        bias_activation_forward(L.act, (<floating*> L.Z) + off, (<floating*> L.A) + off,
+                                (<floating*> L.b) + c0, <floating*> NULL, 0, 1, c1 - c0)
+        if tm.dropout and L.mask_base != NULL:
+            multiply((<floating*> L.A) + off,
+                     (<floating*> L.mask_base) + (mrow + r) * L.n_out + c0,
+                     (<floating*> L.D) + off, c1 - c0)
+
+
+cdef void _team_backward_columns(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int nt,
+                                 floating* tag) noexcept nogil:
+    """Thread t's block of the first layer's units of dZ_1 = f'(Z_1) * (dZ_2 W_2^T) for
+    every row of batch bi; dZ_2 is complete for every row."""
+    cdef Net* net = tm.net
+    cdef Layer* L = &net.layers[1]
+    cdef Layer* P = &net.layers[0]
+    cdef Py_ssize_t c0, c1, r, off
+    cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size
+    _column_block(P.n_out, t, nt, &c0, &c1)
+    if c1 <= c0 or rows <= 0:
+        return
+    gemm(False, True, <int> rows, <int> (c1 - c0), L.n_out, <floating> 1,
+         <floating*> L.dZ, L.n_out, (<floating*> L.W) + c0 * L.n_out, L.n_out,
+         <floating> 0, (<floating*> P.dZ) + c0, P.n_out)
+    for r in range(rows):
+        off = r * P.n_out + c0
+        if tm.dropout and P.mask_base != NULL:
+            multiply((<floating*> P.dZ) + off,
+                     (<floating*> P.mask_base) + (mrow + r) * P.n_out + c0,
+                     (<floating*> P.dZ) + off, c1 - c0)
+        activation_backward(P.act, (<floating*> P.Z) + off, (<floating*> P.A) + off,
+                            (<floating*> P.dZ) + off, <floating*> NULL, 0,
+                            <floating*> NULL, 1, c1 - c0)
+
+
+cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
+                       Py_ssize_t r1, int first, int last, floating* tag) noexcept nogil:
+    """Rows r0..r1-1 of batch bi (already gathered): forward from layer ``first`` (the
+    layers before it are done), loss, and the dZ chain down to layer ``last``. Returns
+    their share of the batch's loss (a mean over ``rows``)."""
+    cdef Net* net = tm.net
+    cdef Py_ssize_t nr = r1 - r0
     cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size + r0   # row in the chunk's masks
     cdef int l, n_in = net.layers[0].n_in
     cdef Layer* L
     cdef Layer* P
-    cdef const floating* x = <const floating*> tm.x
-    cdef const floating* y = <const floating*> tm.y
-    cdef const floating* w = <const floating*> tm.w
-    cdef floating* xb = (<floating*> net.xb) + r0 * n_in
     cdef floating* wb = NULL
     cdef const floating* a_prev
     cdef floating* dst
@@ -559,16 +681,14 @@ cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
     cdef int n_out = net.layers[net.n_layers - 1].n_out
     if nr <= 0:
         return 0.0
-    _gather(xb, x, tm.order + start + r0, nr, n_in)
-    _gather((<floating*> net.yb) + r0 * n_out, y, tm.order + start + r0, nr, n_out)
-    if w != NULL:
+    if tm.w != NULL:
         wb = (<floating*> net.wb) + r0
-        for r in range(nr):
-            wb[r] = w[tm.order[start + r0 + r]]
-    if net.input_mask_base != NULL:
-        multiply(xb, (<floating*> net.input_mask_base) + mrow * n_in, xb, nr * n_in)
-    a_prev = xb
-    for l in range(net.n_layers):
+    if first == 0:
+        a_prev = _team_x(tm, bi, tag) + r0 * n_in
+    else:
+        P = &net.layers[first - 1]
+        a_prev = _layer_output(tm, P, tag) + r0 * P.n_out
+    for l in range(first, net.n_layers):
         L = &net.layers[l]
         gemm(False, False, <int> nr, L.n_out, L.n_in, <floating> 1, a_prev, L.n_in,
              <floating*> L.W, L.n_out, <floating> 0, (<floating*> L.Z) + r0 * L.n_out,
@@ -588,7 +708,7 @@ cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
                       <floating*> NULL, nr, n_out, rows)
     if not isfinite(loss):
         return loss
-    for l in range(net.n_layers - 1, 0, -1):
+    for l in range(net.n_layers - 1, last, -1):
         L = &net.layers[l]
         P = &net.layers[l - 1]
         dst = (<floating*> P.dZ) + r0 * P.n_out
@@ -603,7 +723,7 @@ cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
     return loss
 
 
-cdef bint _team_gradients(Team* tm, Py_ssize_t rows, int t, int nt, bint update,
+cdef bint _team_gradients(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int nt, bint update,
                           double* penalty, double* norm2, floating* tag) noexcept nogil:
     """Thread t's block of every gradient (and, with ``update``, of every update; returns
     whether the values it wrote are finite)."""
@@ -619,7 +739,7 @@ cdef bint _team_gradients(Team* tm, Py_ssize_t rows, int t, int nt, bint update,
     for l in range(net.n_layers):
         L = &net.layers[l]
         if l == 0:
-            a_prev = <floating*> net.xb
+            a_prev = _team_x(tm, bi, tag)
         else:
             P = &net.layers[l - 1]
             a_prev = <floating*> (P.D if tm.dropout and P.mask_base != NULL else P.A)
@@ -677,7 +797,16 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
         start = bi * tm.batch_size
         rows = tm.batch_size if start + tm.batch_size <= tm.n else tm.n - start
         _block(rows, t, nt, &r0, &r1)
-        mine[0] = _team_rows(tm, bi, rows, r0, r1, tag)
+        if bi == tm.first:
+            _team_gather(tm, bi, r0, r1, tag)
+        for k in range(tm.forward_columns):
+            if k > 0 or bi == tm.first:     # layer k's inputs complete for every row
+                fastmlp_barrier()
+            _team_forward_columns(tm, k, bi, rows, t, nt, tag)
+        if tm.forward_columns:
+            fastmlp_barrier()
+        mine[0] = _team_rows(tm, bi, rows, r0, r1, tm.forward_columns,
+                             1 if tm.backward_columns else 0, tag)
         if t == 0:  # count the step; undone below if the batch fails
             memcpy(tm.saved, net.scalars, 4 * sizeof(double))
             net.scalars[0] += 1
@@ -689,9 +818,12 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
             loss += tm.part[k * PART_STRIDE]
         ok = True
         if isfinite(loss):
+            if tm.backward_columns:
+                _team_backward_columns(tm, bi, rows, t, nt, tag)
+                fastmlp_barrier()
             penalty = 0.0
             norm2 = 0.0
-            ok = _team_gradients(tm, rows, t, nt, not tm.deferred, &penalty,
+            ok = _team_gradients(tm, bi, rows, t, nt, not tm.deferred, &penalty,
                                  &norm2 if clipnorm > 0 else NULL, tag)
             if tm.deferred:
                 mine[1] = penalty
@@ -716,6 +848,11 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
                 tm.done = bi - tm.first
             return      # every thread saw the same sums: all leave here
         mine[3] = 1.0 if ok else 0.0
+        if bi + 1 < tm.stop:    # the next batch's rows into the other input workspace
+            start = (bi + 1) * tm.batch_size
+            rows = tm.batch_size if start + tm.batch_size <= tm.n else tm.n - start
+            _block(rows, t, nt, &r0, &r1)
+            _team_gather(tm, bi + 1, r0, r1, tag)
         fastmlp_barrier()
         for k in range(nt):
             if tm.part[k * PART_STRIDE + 3] == 0:
@@ -932,13 +1069,14 @@ cdef class Engine:
             return
         spec = self.spec
         work = []
-        xb = np.empty((rows, spec.sizes[0]), dtype=self.dtype)
+        xb = np.empty((2 * rows, spec.sizes[0]), dtype=self.dtype)
         yb = np.empty((rows, self.net.layers[self.net.n_layers - 1].n_out), dtype=self.dtype)
         wb = np.empty(rows, dtype=self.dtype)
         work += [xb, yb]
         self._drop_work = [wb]
         self.net.wb = _ptr(wb)
         self.net.xb = _ptr(xb)
+        self.net.xb_next = _ptr(xb[rows:])
         self.net.yb = _ptr(yb)
         acts = []
         for l in range(self.net.n_layers):
@@ -1177,6 +1315,7 @@ cdef class Engine:
                 tm.losses = &losses[0]
                 tm.dropout = dropout
                 tm.deferred = self.net.hyper[HYPER_CLIPNORM] > 0 or self._has_penalties
+                self._team_plan(min(batch_size, n), &tm.forward_columns, &tm.backward_columns)
                 _blas_single_thread_enter()
                 try:
                     with nogil:
@@ -1204,6 +1343,45 @@ cdef class Engine:
                 or rows * self.work_per_row < TEAM_MIN_WORK):
             return 1
         return nt
+
+    cdef void _team_plan(self, Py_ssize_t rows, int* forward, bint* backward):
+        """Which products team mode splits by output units ("columns") instead of rows.
+
+        Split by rows, every thread packs all of a layer's weights for its rows; split by
+        units, it packs its block of the weights and all rows of the layer's input (which
+        then must be complete: one barrier more per layer). Columns pay when the weights
+        are at least as large as the batch's input to the layer (n_out >= rows) and large
+        enough for a barrier: OpenBLAS's packing of the weights (sgemm_itcopy) costs more
+        per value than that of the rows, and a thread's block of the weights stays in its
+        cache between its update and its next forward product. The leading layers that
+        qualify (element-wise activations only) run forward in column mode; the product
+        into the first layer's dZ does when layer 2's weights qualify (n_in >= rows).
+        Measured (benchmarks/RESULTS.md): mnist-adam's first layer (784x256, 128 rows)
+        ~11% faster per epoch; wide-batch's two 1024x1024 layers forward and backward
+        ~7%; a second mnist-adam layer (256x128) no gain."""
+        cdef Net* net = &self.net
+        cdef Layer* L
+        cdef int k, n = 0
+        for k in range(net.n_layers - 1):
+            L = &net.layers[k]
+            if (L.act == ACT_SOFTMAX or L.n_out < rows
+                    or <Py_ssize_t> L.n_in * L.n_out < TEAM_COLUMN_MIN_WEIGHTS):
+                break
+            n += 1
+        backward[0] = (net.n_layers > 1 and net.layers[0].act != ACT_SOFTMAX
+                       and net.layers[1].n_in >= rows
+                       and <Py_ssize_t> net.layers[1].n_in * net.layers[1].n_out
+                       >= TEAM_COLUMN_MIN_WEIGHTS)
+        if TEAM_FORCE_FORWARD >= 0:
+            n = min(TEAM_FORCE_FORWARD, net.n_layers - 1)
+            for k in range(n):
+                if net.layers[k].act == ACT_SOFTMAX:
+                    n = k
+                    break
+        if TEAM_FORCE_BACKWARD >= 0:
+            backward[0] = (TEAM_FORCE_BACKWARD and net.n_layers > 1
+                           and net.layers[0].act != ACT_SOFTMAX)
+        forward[0] = n
 
     def apply_gradients(self, grads):
         """One optimizer step on every parameter with the given gradients."""
