@@ -1,7 +1,8 @@
 """Where team mode starts to pay: one epoch of training on the serial path (one thread in
 the engine, BLAS's own threads for the products) and in team mode, over networks and
 batch sizes of growing size, with the multiply-adds of one batch (``rows x weights``) the
-engine compares with its threshold (``_engine.set_team_thresholds``).
+engine compares with its threshold (``_engine.set_team_thresholds``), and networks whose
+first layer runs in column mode at small batches (``Engine._team_size``).
 
     python benchmarks/team_threshold.py            # prints one line per setting
 
@@ -20,7 +21,9 @@ from fastmlp.backend import _engine
 
 SETTINGS = [  # (input, hidden width, batch size)
     (32, 16, 8), (32, 32, 16), (32, 64, 32), (64, 64, 64), (64, 128, 32),
-    (128, 128, 64), (128, 256, 64), (256, 256, 128), (784, 256, 128),
+    (128, 128, 64), (128, 256, 64), (256, 256, 64), (256, 256, 128), (784, 256, 128),
+    # the first layer in column mode (>= 2^17 weights, no fewer units than rows)
+    (784, 256, 1), (784, 256, 8), (784, 256, 32), (784, 256, 64), (512, 512, 32),
 ]
 
 

@@ -162,7 +162,9 @@ def test_team_is_deterministic():
 
 
 @team
-def test_team_is_chosen_for_large_batches_only():
+def test_team_is_chosen_where_it_pays():
+    """Large batches (rows split), and any batch whose first layer's weights outweigh
+    its rows (that layer split by units); small networks never."""
     from fastmlp.backend import _engine
 
     big = fm.Sequential([fm.Dense(256, activation="relu", input_dim=784),
@@ -181,6 +183,17 @@ def test_team_is_chosen_for_large_batches_only():
         assert _engine.team_size(big._engine(), 128) == 2
         assert _engine.team_size(tiny._engine(), 1) == 1       # one row: serial
         assert _engine.team_size(tiny._engine(), 128) == 1     # 128 x 288 weights: serial
+        assert _engine.team_size(big._engine(), 1) == 2        # 784x256 in column mode
+        assert _engine.team_size(big._engine(), 257) == 2      # by rows: 52 M multiply-adds
+        assert _engine.team_plan(big._engine(), 257) == (0, False)   # 256 units < 257 rows
+        square = _engine_of((256, 256, 256, 10), ("relu", "relu", "softmax"))
+        assert _engine.team_size(square, 64) == 1      # 65,536 weights: no column mode
+        assert _engine.team_size(square, 128) == 2     # 17 M multiply-adds by rows
+        previous = _engine.set_team_thresholds(min_work=2**60)
+        try:   # off altogether, column mode included
+            assert _engine.team_size(big._engine(), 1) == 1
+        finally:
+            _engine.set_team_thresholds(*previous)
         _engine.set_num_threads(1)
         assert _engine.team_size(big._engine(), 128) == 1
     finally:

@@ -472,12 +472,16 @@ cdef enum:
     PART_STRIDE = 8        # doubles per thread in Team.part (one cache line each)
 
 #: Team mode runs when a batch holds at least this many multiply-adds (rows x the
-#: network's weights) and at least TEAM_MIN_ROWS rows per thread; below, one thread
-#: and BLAS's own threading are as fast or faster. Measured on 2 cores with
-#: ``benchmarks/team_threshold.py`` (benchmarks/RESULTS.md): team mode is ~15% faster
-#: from 784-256-256-10 at batch 128, even at 256-256-256-10 at batch 128 (17 M), and up
-#: to 1.8x slower with batches of 32-64 rows (per-thread products of 16-32 rows).
+#: network's weights) and at least TEAM_MIN_ROWS rows per thread, or when the first
+#: layer's product runs in column mode (Engine._team_size); otherwise one thread and
+#: BLAS's own threading are as fast or faster. Measured on 2 cores with
+#: ``benchmarks/team_threshold.py`` (benchmarks/RESULTS.md): split by rows, team mode
+#: is ~15% faster from 784-256-256-10 at batch 128, even at 256-256-256-10 at batch 128
+#: (17 M), and up to 2.3x slower with batches of 32-64 rows (per-thread products of
+#: 16-32 rows, each packing all the weights); with the first layer in column mode it is
+#: 1.2-2x faster down to batches of one row (784-256-256-10, 1024-1024-1024-10).
 cdef Py_ssize_t TEAM_MIN_WORK = 1 << 24
+cdef Py_ssize_t TEAM_OFF = 1 << 60     # a min_work from here on turns team mode off
 cdef Py_ssize_t TEAM_MIN_ROWS = 64
 #: Weights a layer needs (besides n_out >= rows) for its product to be split by output
 #: units in team mode (see Engine._team_plan).
@@ -489,8 +493,9 @@ cdef int TEAM_FORCE_BACKWARD = -1
 def set_team_thresholds(min_work=None, min_rows=None):
     """Set the multiply-adds per batch and the rows per thread from which training runs in
     team mode (None: unchanged); returns the previous pair. Tests force team mode on
-    small networks with (0, 0); benchmarks measure the thresholds; a huge ``min_work``
-    turns team mode off."""
+    small networks with (0, 0); benchmarks measure the thresholds; ``min_work`` >= 2**60
+    turns team mode off altogether (also where the first layer's column mode would
+    choose it)."""
     global TEAM_MIN_WORK, TEAM_MIN_ROWS
     previous = (TEAM_MIN_WORK, TEAM_MIN_ROWS)
     if min_work is not None:
@@ -1337,12 +1342,23 @@ cdef class Engine:
         return done
 
     cdef int _team_size(self, Py_ssize_t rows):
-        """Threads for a training call on batches of ``rows`` rows (1: the serial path)."""
+        """Threads for a training call on batches of ``rows`` rows (1: the serial path):
+        the team for large batches, and for any batch whose first layer runs in column
+        mode (then each thread packs only its block of those weights, and the optimizer
+        update, often the larger part of a small batch's step, is shared too)."""
         cdef int nt = _n_threads if _n_threads < MAX_TEAM else MAX_TEAM
-        if (nt < 2 or not self._team_capable or rows < TEAM_MIN_ROWS * nt
-                or rows * self.work_per_row < TEAM_MIN_WORK):
+        if nt < 2 or not self._team_capable or TEAM_MIN_WORK >= TEAM_OFF:
             return 1
-        return nt
+        if rows >= TEAM_MIN_ROWS * nt and rows * self.work_per_row >= TEAM_MIN_WORK:
+            return nt
+        if self.net.n_layers > 1 and self._columns_pay(&self.net.layers[0], rows):
+            return nt
+        return 1
+
+    cdef bint _columns_pay(self, Layer* L, Py_ssize_t rows):
+        """Whether layer L's forward product is split by output units (see _team_plan)."""
+        return (L.act != ACT_SOFTMAX and L.n_out >= rows
+                and <Py_ssize_t> L.n_in * L.n_out >= TEAM_COLUMN_MIN_WEIGHTS)
 
     cdef void _team_plan(self, Py_ssize_t rows, int* forward, bint* backward):
         """Which products team mode splits by output units ("columns") instead of rows.
@@ -1363,9 +1379,7 @@ cdef class Engine:
         cdef Layer* L
         cdef int k, n = 0
         for k in range(net.n_layers - 1):
-            L = &net.layers[k]
-            if (L.act == ACT_SOFTMAX or L.n_out < rows
-                    or <Py_ssize_t> L.n_in * L.n_out < TEAM_COLUMN_MIN_WEIGHTS):
+            if not self._columns_pay(&net.layers[k], rows):
                 break
             n += 1
         backward[0] = (net.n_layers > 1 and net.layers[0].act != ACT_SOFTMAX
