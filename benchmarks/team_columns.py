@@ -25,15 +25,17 @@ PLANS = {  # name: forced (forward, backward) plan, None: the engine's rule
     "rows": (0, False), "rule": None, "1,no": (1, False), "1,yes": (1, True),
     "2,no": (2, False), "2,yes": (2, True),
 }
+PLAN_NAMES = list(PLANS)
 
 
-def measure(regime: str, rounds: int) -> dict[str, list[float]]:
+def measure(regime: str, rounds: int, plans: list[str]) -> dict[str, list[float]]:
     runner = R.make_runner(R.REGIMES[regime], "fastmlp")
-    times: dict[str, list[float]] = {name: [] for name in PLANS}
+    times: dict[str, list[float]] = {name: [] for name in plans}
     gc.disable()
     try:
         for _ in range(rounds):
-            for name, plan in PLANS.items():
+            for name in plans:
+                plan = PLANS[name]
                 saved = _engine.set_team_columns(*(plan or (None, None)))
                 try:
                     runner.run()
@@ -50,6 +52,8 @@ def measure(regime: str, rounds: int) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regime", action="append", choices=["mnist-adam", "wide-batch"])
+    parser.add_argument("--plan", action="append", choices=PLAN_NAMES,
+                        help="measure only these plans (repeatable; rows is always measured)")
     parser.add_argument("--rounds", type=int, default=0,
                         help="epochs per plan (default 30 for mnist-adam, 8 for wide-batch)")
     args = parser.parse_args()
@@ -58,7 +62,8 @@ def main() -> None:
           f"{'p25/rows':>9}")
     for regime in args.regime or ["mnist-adam", "wide-batch"]:
         rounds = args.rounds or (30 if regime == "mnist-adam" else 8)
-        times = measure(regime, rounds)
+        plans = ["rows"] + [p for p in (args.plan or PLAN_NAMES) if p != "rows"]
+        times = measure(regime, rounds, plans)
         base_med = np.median(times["rows"])
         base_p25 = np.percentile(times["rows"], 25)
         for name, t in times.items():

@@ -217,20 +217,20 @@ def _engine_of(sizes, activations):
 
 @team
 def test_column_plan_rule():
-    """Products split by output units where the weights outweigh the batch's rows (and
-    hold >= 2^17 values); softmax hidden layers (row-wise) never."""
+    """Products split by output units where the weights outweigh the batch's rows (more
+    units than rows, and >= 2^17 weights); softmax hidden layers (row-wise) never."""
     from fastmlp.backend import _engine
 
     mnist = _engine_of((784, 256, 128, 10), ("relu", "relu", "softmax"))
     wide = _engine_of((1024, 1024, 1024, 10), ("relu", "relu", "softmax"))
     assert _engine.team_plan(mnist, 128) == (1, False)       # 784x256: yes, 256x128: no
-    assert _engine.team_plan(mnist, 512) == (0, False)       # 256 units < 512 rows
-    assert _engine.team_plan(wide, 1024) == (2, True)
-    assert _engine.team_plan(wide, 2048) == (0, False)
+    assert _engine.team_plan(mnist, 256) == (0, False)       # 256 units, 256 rows
+    assert _engine.team_plan(wide, 512) == (2, True)
+    assert _engine.team_plan(wide, 1024) == (0, False)
     soft = _engine_of((1024, 1024, 1024, 10), ("relu", "softmax", "softmax"))
-    assert _engine.team_plan(soft, 1024) == (1, True)
+    assert _engine.team_plan(soft, 512) == (1, True)
     soft = _engine_of((1024, 1024, 1024, 10), ("softmax", "relu", "softmax"))
-    assert _engine.team_plan(soft, 1024) == (0, False)
+    assert _engine.team_plan(soft, 512) == (0, False)
     with pytest.raises(TypeError):
         _engine.team_plan(object(), 16)
 

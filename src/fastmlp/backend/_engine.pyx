@@ -1357,7 +1357,7 @@ cdef class Engine:
 
     cdef bint _columns_pay(self, Layer* L, Py_ssize_t rows):
         """Whether layer L's forward product is split by output units (see _team_plan)."""
-        return (L.act != ACT_SOFTMAX and L.n_out >= rows
+        return (L.act != ACT_SOFTMAX and L.n_out > rows
                 and <Py_ssize_t> L.n_in * L.n_out >= TEAM_COLUMN_MIN_WEIGHTS)
 
     cdef void _team_plan(self, Py_ssize_t rows, int* forward, bint* backward):
@@ -1366,15 +1366,15 @@ cdef class Engine:
         Split by rows, every thread packs all of a layer's weights for its rows; split by
         units, it packs its block of the weights and all rows of the layer's input (which
         then must be complete: one barrier more per layer). Columns pay when the weights
-        are at least as large as the batch's input to the layer (n_out >= rows) and large
-        enough for a barrier: OpenBLAS's packing of the weights (sgemm_itcopy) costs more
-        per value than that of the rows, and a thread's block of the weights stays in its
-        cache between its update and its next forward product. The leading layers that
-        qualify (element-wise activations only) run forward in column mode; the product
-        into the first layer's dZ does when layer 2's weights qualify (n_in >= rows).
-        Measured (benchmarks/RESULTS.md): mnist-adam's first layer (784x256, 128 rows)
-        ~11% faster per epoch; wide-batch's two 1024x1024 layers forward and backward
-        ~7%; a second mnist-adam layer (256x128) no gain."""
+        are larger than the batch's input to the layer (n_out > rows: less to pack per
+        thread) and large enough for a barrier (>= 2^17). The leading layers that qualify
+        (element-wise activations only) run forward in column mode; the product into the
+        first layer's dZ does when layer 2's weights qualify (n_in > rows). Measured
+        (benchmarks/RESULTS.md, benchmarks/team_columns.py): mnist-adam's first layer
+        (784x256, 128 rows) 8-12% faster per epoch; a second mnist-adam layer (256x128)
+        or the backward product no gain; wide-batch's 1024x1024 layers at 1024 rows (equal
+        packing either way) within 2% of the row split over 16 interleaved rounds.
+        """
         cdef Net* net = &self.net
         cdef Layer* L
         cdef int k, n = 0
@@ -1383,7 +1383,7 @@ cdef class Engine:
                 break
             n += 1
         backward[0] = (net.n_layers > 1 and net.layers[0].act != ACT_SOFTMAX
-                       and net.layers[1].n_in >= rows
+                       and net.layers[1].n_in > rows
                        and <Py_ssize_t> net.layers[1].n_in * net.layers[1].n_out
                        >= TEAM_COLUMN_MIN_WEIGHTS)
         if TEAM_FORCE_FORWARD >= 0:
