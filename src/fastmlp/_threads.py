@@ -1,7 +1,7 @@
 """How many threads fastmlp computes with: BLAS (the matrix products) and OpenMP (the
-compiled engine's team mode, which trains large batches with every product, pass and
-update split between its threads while BLAS is held to one thread, and the finiteness
-scan of large inputs).
+compiled engine's team mode, which trains large batches, and networks with a wide first
+layer at any batch size, with every product, pass and update split between its threads
+while BLAS is held to one thread; and the finiteness scan of large inputs).
 
 BLAS threads are set through threadpoolctl, on every BLAS library loaded in the process
 (SciPy's OpenBLAS behind the compiled engine and NumPy's behind the reference backend are
