@@ -479,7 +479,7 @@ cdef enum:
 #: is ~15% faster from 784-256-256-10 at batch 128, even at 256-256-256-10 at batch 128
 #: (17 M), and up to 2.3x slower with batches of 32-64 rows (per-thread products of
 #: 16-32 rows, each packing all the weights); with the first layer in column mode it is
-#: 1.2-2x faster down to batches of one row (784-256-256-10, 1024-1024-1024-10).
+#: 1.1-1.8x faster down to batches of one row (784-256-256-10, 512-512-512-10).
 cdef Py_ssize_t TEAM_MIN_WORK = 1 << 24
 cdef Py_ssize_t TEAM_OFF = 1 << 60     # a min_work from here on turns team mode off
 cdef Py_ssize_t TEAM_MIN_ROWS = 64
