@@ -37,8 +37,9 @@ from .backend import _load_compiled
 
 # one C call per check or copy of the whole state (see _engine.pyx); None when the
 # extension is not built or not usable here
-_all_finite_c = getattr(_load_compiled(), "all_finite", None)
-_copy_arrays_c = getattr(_load_compiled(), "copy_arrays", None)
+_compiled = _load_compiled()
+_all_finite_c = getattr(_compiled, "all_finite", None)
+_copy_arrays_c = getattr(_compiled, "copy_arrays", None)
 
 #: Target duration of one compiled training call (seconds).
 CHUNK_SECONDS = 0.1

@@ -420,7 +420,8 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
 #
 #   each thread t, its block of the batch's rows (no synchronization: rows are independent
 #   up to the loss; gathered during the previous step): forward through every layer, loss
-#   and dZ of the output, and the whole chain dZ_{l-1} = f'(Z_{l-1}) * (dZ_l W_l^T) down to layer 1
+#   and dZ of the output, and the whole chain dZ_{l-1} = f'(Z_{l-1}) * (dZ_l W_l^T) down
+#   to layer 1
 #   -- barrier: the partial losses add up to the batch's loss (each thread adds them in the
 #      same order, so all agree on whether it is finite); thread 0 has counted the step
 #      and computed the rule's scalars
@@ -433,8 +434,9 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
 # Column mode (Engine._team_plan): where a layer's weights outweigh the batch's rows, its
 # product is split by output units instead: each thread computes its block of the layer's
 # units for every row (packing only its block of the weights, and all rows of the input,
-# which OpenBLAS packs more cheaply), with a barrier after it; the leading layers so chosen run forward this way before the rows'
-# pass starts, and the product into layer 1's dZ may too (after the loss barrier).
+# which OpenBLAS packs more cheaply), with a barrier after it; the leading layers so
+# chosen run forward this way before the rows' pass starts, and the product into layer
+# 1's dZ may too (after the loss barrier).
 # With global-norm clipping or penalties the updates wait for one more barrier (the norm
 # and the penalties add up over all parameters first). Results equal the serial path's up
 # to the rounding of the partial loss sums (the products and passes compute each output
@@ -483,8 +485,8 @@ cdef enum:
 cdef Py_ssize_t TEAM_MIN_WORK = 1 << 24
 cdef Py_ssize_t TEAM_OFF = 1 << 60     # a min_work from here on turns team mode off
 cdef Py_ssize_t TEAM_MIN_ROWS = 64
-#: Weights a layer needs (besides n_out >= rows) for its product to be split by output
-#: units in team mode (see Engine._team_plan).
+#: Weights a layer needs (besides more units than rows) for its product to be split by
+#: output units in team mode (see Engine._team_plan).
 cdef Py_ssize_t TEAM_COLUMN_MIN_WEIGHTS = 1 << 17
 cdef int TEAM_FORCE_FORWARD = -1        # tests: forced column plan (-1: the rule)
 cdef int TEAM_FORCE_BACKWARD = -1
@@ -579,6 +581,11 @@ cdef bint _update_range(Net* net, Param* q, const double* coef, double scale,
     return optimizer_update(net.opt_kind, net.hyper, coef, scale, _at(q.p, lo, tag),
                             _at(q.g, lo, tag), _at(q.s[0], lo, tag), _at(q.s[1], lo, tag),
                             _at(q.s[2], lo, tag), hi - lo)
+
+
+cdef inline Py_ssize_t _batch_rows(Team* tm, Py_ssize_t bi) noexcept nogil:
+    """Rows of batch bi (the last one may be short)."""
+    return min(tm.batch_size, tm.n - bi * tm.batch_size)
 
 
 cdef inline floating* _team_x(Team* tm, Py_ssize_t bi, floating* tag) noexcept nogil:
@@ -728,26 +735,22 @@ cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
     return loss
 
 
-cdef bint _team_gradients(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int nt, bint update,
-                          double* penalty, double* norm2, floating* tag) noexcept nogil:
+cdef bint _team_gradients(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int nt,
+                          bint update, double* penalty, double* norm2,
+                          floating* tag) noexcept nogil:
     """Thread t's block of every gradient (and, with ``update``, of every update; returns
     whether the values it wrote are finite)."""
     cdef Net* net = tm.net
     cdef int l, j = 0
     cdef bint ok = True
     cdef Layer* L
-    cdef Layer* P
     cdef const floating* a_prev
     cdef Py_ssize_t i0, i1, c0, c1
     cdef floating* dW
     cdef floating* db
     for l in range(net.n_layers):
         L = &net.layers[l]
-        if l == 0:
-            a_prev = _team_x(tm, bi, tag)
-        else:
-            P = &net.layers[l - 1]
-            a_prev = <floating*> (P.D if tm.dropout and P.mask_base != NULL else P.A)
+        a_prev = _team_x(tm, bi, tag) if l == 0 else _layer_output(tm, &net.layers[l - 1], tag)
         _block(L.n_in, t, nt, &i0, &i1)
         _column_block(L.n_out, t, nt, &c0, &c1)
         dW = (<floating*> L.dW) + i0 * L.n_out
@@ -793,14 +796,13 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
     """The body every thread of the team runs (see the section comment)."""
     cdef Net* net = tm.net
     cdef int t = fastmlp_thread_num(), nt = fastmlp_num_threads(), k
-    cdef Py_ssize_t bi, start, rows, r0, r1
+    cdef Py_ssize_t bi, rows, r0, r1
     cdef double loss, penalty, norm2, norm, scale, lr
     cdef bint ok
     cdef double clipnorm = net.hyper[HYPER_CLIPNORM]
     cdef double* mine = &tm.part[t * PART_STRIDE]
     for bi in range(tm.first, tm.stop):
-        start = bi * tm.batch_size
-        rows = tm.batch_size if start + tm.batch_size <= tm.n else tm.n - start
+        rows = _batch_rows(tm, bi)
         _block(rows, t, nt, &r0, &r1)
         if bi == tm.first:
             _team_gather(tm, bi, r0, r1, tag)
@@ -854,9 +856,7 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
             return      # every thread saw the same sums: all leave here
         mine[3] = 1.0 if ok else 0.0
         if bi + 1 < tm.stop:    # the next batch's rows into the other input workspace
-            start = (bi + 1) * tm.batch_size
-            rows = tm.batch_size if start + tm.batch_size <= tm.n else tm.n - start
-            _block(rows, t, nt, &r0, &r1)
+            _block(_batch_rows(tm, bi + 1), t, nt, &r0, &r1)
             _team_gather(tm, bi + 1, r0, r1, tag)
         fastmlp_barrier()
         for k in range(nt):
@@ -1074,14 +1074,16 @@ cdef class Engine:
             return
         spec = self.spec
         work = []
-        xb = np.empty((2 * rows, spec.sizes[0]), dtype=self.dtype)
+        # team mode gathers the next batch into a second half while the current one is used
+        xb = np.empty(((2 if self._team_capable else 1) * rows, spec.sizes[0]),
+                      dtype=self.dtype)
         yb = np.empty((rows, self.net.layers[self.net.n_layers - 1].n_out), dtype=self.dtype)
         wb = np.empty(rows, dtype=self.dtype)
         work += [xb, yb]
         self._drop_work = [wb]
         self.net.wb = _ptr(wb)
         self.net.xb = _ptr(xb)
-        self.net.xb_next = _ptr(xb[rows:])
+        self.net.xb_next = _ptr(xb[rows:]) if self._team_capable else NULL
         self.net.yb = _ptr(yb)
         acts = []
         for l in range(self.net.n_layers):
@@ -1297,11 +1299,12 @@ cdef class Engine:
         cdef bint dropout = masks is not None
         cdef void* xp = cnp.PyArray_DATA(x)
         cdef void* yp = cnp.PyArray_DATA(y)
-        cdef int team = self._team_size(min(batch_size, n))
+        cdef Py_ssize_t rows = min(batch_size, n)
+        cdef int team = self._team_size(rows)
         cdef Team tm
         with self._lock:
             self.net.state_finite = True
-            self._reserve(min(batch_size, n))
+            self._reserve(rows)
             self._load_hyper()
             if dropout:
                 self._set_masks(masks, chunk_rows)
@@ -1320,7 +1323,7 @@ cdef class Engine:
                 tm.losses = &losses[0]
                 tm.dropout = dropout
                 tm.deferred = self.net.hyper[HYPER_CLIPNORM] > 0 or self._has_penalties
-                self._team_plan(min(batch_size, n), &tm.forward_columns, &tm.backward_columns)
+                self._team_plan(rows, &tm.forward_columns, &tm.backward_columns)
                 _blas_single_thread_enter()
                 try:
                     with nogil:
@@ -1351,14 +1354,15 @@ cdef class Engine:
             return 1
         if rows >= TEAM_MIN_ROWS * nt and rows * self.work_per_row >= TEAM_MIN_WORK:
             return nt
-        if self.net.n_layers > 1 and self._columns_pay(&self.net.layers[0], rows):
+        if self.net.n_layers > 1 and self.net.layers[0].act != ACT_SOFTMAX and \
+                self._columns_pay(&self.net.layers[0], self.net.layers[0].n_out, rows):
             return nt
         return 1
 
-    cdef bint _columns_pay(self, Layer* L, Py_ssize_t rows):
-        """Whether layer L's forward product is split by output units (see _team_plan)."""
-        return (L.act != ACT_SOFTMAX and L.n_out > rows
-                and <Py_ssize_t> L.n_in * L.n_out >= TEAM_COLUMN_MIN_WEIGHTS)
+    cdef bint _columns_pay(self, Layer* L, Py_ssize_t units, Py_ssize_t rows):
+        """Whether a product through layer L's weights into ``units`` units (n_out forward,
+        n_in backward) is split by units rather than rows (see _team_plan)."""
+        return units > rows and <Py_ssize_t> L.n_in * L.n_out >= TEAM_COLUMN_MIN_WEIGHTS
 
     cdef void _team_plan(self, Py_ssize_t rows, int* forward, bint* backward):
         """Which products team mode splits by output units ("columns") instead of rows.
@@ -1376,16 +1380,14 @@ cdef class Engine:
         packing either way) within 2% of the row split over 16 interleaved rounds.
         """
         cdef Net* net = &self.net
-        cdef Layer* L
         cdef int k, n = 0
         for k in range(net.n_layers - 1):
-            if not self._columns_pay(&net.layers[k], rows):
+            if (net.layers[k].act == ACT_SOFTMAX
+                    or not self._columns_pay(&net.layers[k], net.layers[k].n_out, rows)):
                 break
             n += 1
         backward[0] = (net.n_layers > 1 and net.layers[0].act != ACT_SOFTMAX
-                       and net.layers[1].n_in > rows
-                       and <Py_ssize_t> net.layers[1].n_in * net.layers[1].n_out
-                       >= TEAM_COLUMN_MIN_WEIGHTS)
+                       and self._columns_pay(&net.layers[1], net.layers[1].n_in, rows))
         if TEAM_FORCE_FORWARD >= 0:
             n = min(TEAM_FORCE_FORWARD, net.n_layers - 1)
             for k in range(n):
