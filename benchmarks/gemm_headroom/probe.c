@@ -19,7 +19,9 @@ typedef long idx;
 typedef void (*sgemm_fn)(char *, char *, int *, int *, int *, float *, float *, int *,
                          float *, int *, float *, float *, int *);
 
+#ifndef KC
 #define KC 256   /* depth of one pass: a 256 x 32 panel of B is 32 KiB (L1) */
+#endif
 #define NR 32    /* columns of a tile: two 16-lane vectors */
 #define MR 12    /* rows of a tile: 24 accumulators of the 32 vector registers */
 
@@ -57,8 +59,27 @@ tile(const int mr, const int two, const int a_by_k, idx kc, const float *a, idx 
     }
 }
 
+/* The full 12 x 32 tile as functions of their own: inlined into the loops below, GCC ran
+ * short of vector registers and kept one of B's vectors on the stack. */
+static __attribute__((noinline)) void
+full_tile_packed(idx kc, const float *a, const float *b, float *c, idx ldc, int accumulate)
+{
+    tile(MR, 1, 1, kc, a, MR, b, c, ldc, accumulate, 0xFFFF, 0xFFFF);
+}
+
+static __attribute__((noinline)) void
+full_tile_rows(idx kc, const float *a, idx lda, const float *b, float *c, idx ldc,
+               int accumulate)
+{
+    tile(MR, 1, 0, kc, a, lda, b, c, ldc, accumulate, 0xFFFF, 0xFFFF);
+}
+
 #define TILE(BYK, MRV) tile(MRV, two, BYK, kc, a, la, bp, c, ldc, acc, m0, m1)
-#define TILES(BYK) if (two) { TILES_(BYK, 1) } else { TILES_(BYK, 0) }
+#define TILES(BYK)                                                                      \
+    if (mr == MR && nr == NR) {                                                         \
+        if (BYK) full_tile_packed(kc, a, bp, c, ldc, acc);                              \
+        else full_tile_rows(kc, a, la, bp, c, ldc, acc);                                \
+    } else if (two) { TILES_(BYK, 1) } else { TILES_(BYK, 0) }
 #define TILES_(BYK, two)                                                                \
     switch (mr) {                                                                       \
     case 12: TILE(BYK, 12); break; case 11: TILE(BYK, 11); break;                       \
@@ -100,10 +121,14 @@ void probe_gemm(int ta, int tb, idx M, idx N, idx K, const float *A, idx lda,
                     for (idx k = 0; k < kc; k++)
                         _mm512_mask_storeu_ps(dst + k * mr, mm,
                                               _mm512_maskz_loadu_ps(mm, src + k * lda));
-                } else {
+                } else {   /* a gather of the panel's mr rows per k */
+                    __mmask16 mm = (__mmask16)((1u << mr) - 1);
+                    __m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8,
+                                                    9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)lda));
                     const float *src = A + ir * lda + pc;
-                    for (int i = 0; i < mr; i++)
-                        for (idx k = 0; k < kc; k++) dst[k * mr + i] = src[i * lda + k];
+                    for (idx k = 0; k < kc; k++)
+                        _mm512_mask_storeu_ps(dst + k * mr, mm, _mm512_mask_i32gather_ps(
+                            _mm512_setzero_ps(), mm, at, src + k, 4));
                 }
             }
         }
