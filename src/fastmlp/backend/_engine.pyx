@@ -594,13 +594,27 @@ cdef inline floating* _team_x(Team* tm, Py_ssize_t bi, floating* tag) noexcept n
     return <floating*> (tm.net.xb if (bi - tm.first) % 2 == 0 else tm.net.xb_next)
 
 
+cdef inline Py_ssize_t _mask_row(Team* tm, Py_ssize_t bi) noexcept nogil:
+    """Row of the chunk's dropout masks where batch bi starts."""
+    return (bi - tm.first) * tm.batch_size
+
+
+cdef inline bint _masked(Team* tm, Layer* L) noexcept nogil:
+    """Whether layer L's output is multiplied by a dropout mask in this call."""
+    return tm.dropout and L.mask_base != NULL
+
+
+cdef inline floating* _layer_output(Team* tm, Layer* L, floating* tag) noexcept nogil:
+    """What the next layer multiplies: A, or A * mask under dropout."""
+    return <floating*> (L.D if _masked(tm, L) else L.A)
+
+
 cdef void _team_gather(Team* tm, Py_ssize_t bi, Py_ssize_t r0, Py_ssize_t r1,
                        floating* tag) noexcept nogil:
     """Rows r0..r1-1 of batch bi into the batch workspaces (inputs with their dropout
     multipliers applied, targets, sample weights)."""
     cdef Net* net = tm.net
     cdef Py_ssize_t nr = r1 - r0, r, start = bi * tm.batch_size
-    cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size + r0   # row in the chunk's masks
     cdef int n_in = net.layers[0].n_in
     cdef int n_out = net.layers[net.n_layers - 1].n_out
     cdef const floating* w = <const floating*> tm.w
@@ -616,63 +630,64 @@ cdef void _team_gather(Team* tm, Py_ssize_t bi, Py_ssize_t r0, Py_ssize_t r1,
         for r in range(nr):
             wb[r] = w[tm.order[start + r0 + r]]
     if net.input_mask_base != NULL:
-        multiply(xb, (<floating*> net.input_mask_base) + mrow * n_in, xb, nr * n_in)
+        multiply(xb, (<floating*> net.input_mask_base) + (_mask_row(tm, bi) + r0) * n_in, xb,
+                 nr * n_in)
 
 
-cdef inline floating* _layer_output(Team* tm, Layer* L, floating* tag) noexcept nogil:
-    """What the next layer multiplies: A, or A * mask under dropout."""
-    return <floating*> (L.D if tm.dropout and L.mask_base != NULL else L.A)
+# A block of rows r0..r1-1 by units c0..c1-1 of one layer: the rows' pass takes every unit
+# of its rows, column mode every row of its units. The element-wise passes work on
+# contiguous rows: a block of all the units is one pass, a narrower block one per row.
 
-
-cdef void _team_forward_columns(Team* tm, int l, Py_ssize_t bi, Py_ssize_t rows, int t,
-                                int nt, floating* tag) noexcept nogil:
-    """Thread t's block of layer l's output units for every row of batch bi (its columns
-    of Z = A_prev W + b, of A and of A * mask); A_prev is complete for every row."""
-    cdef Net* net = tm.net
-    cdef Layer* L = &net.layers[l]
+cdef void _forward_block(Team* tm, int l, Py_ssize_t bi, Py_ssize_t r0, Py_ssize_t r1,
+                         Py_ssize_t c0, Py_ssize_t c1, floating* tag) noexcept nogil:
+    """Layer l's block of batch bi: Z = A_prev W + b, A, and A * mask under dropout (A_prev
+    complete for rows r0..r1-1)."""
+    cdef Layer* L = &tm.net.layers[l]
+    cdef Py_ssize_t nc = c1 - c0, r = r0, off
+    cdef Py_ssize_t step = r1 - r0 if nc == L.n_out else 1
     cdef const floating* a_prev
-    cdef Py_ssize_t c0, c1, r, off
-    cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size
-    _column_block(L.n_out, t, nt, &c0, &c1)
-    if c1 <= c0 or rows <= 0:
+    if r1 <= r0 or nc <= 0:
         return
-    a_prev = _team_x(tm, bi, tag) if l == 0 else _layer_output(tm, &net.layers[l - 1], tag)
-    gemm(False, False, <int> rows, <int> (c1 - c0), L.n_in, <floating> 1, a_prev, L.n_in,
-         (<floating*> L.W) + c0, L.n_out, <floating> 0, (<floating*> L.Z) + c0, L.n_out)
-    for r in range(rows):
+    a_prev = (_team_x(tm, bi, tag) if l == 0
+              else _layer_output(tm, &tm.net.layers[l - 1], tag)) + r0 * L.n_in
+    gemm(False, False, <int> (r1 - r0), <int> nc, L.n_in, <floating> 1, a_prev, L.n_in,
+         (<floating*> L.W) + c0, L.n_out, <floating> 0,
+         (<floating*> L.Z) + r0 * L.n_out + c0, L.n_out)
+    while r < r1:
         off = r * L.n_out + c0
         bias_activation_forward(L.act, (<floating*> L.Z) + off, (<floating*> L.A) + off,
-                                (<floating*> L.b) + c0, <floating*> NULL, 0, 1, c1 - c0)
-        if tm.dropout and L.mask_base != NULL:
+                                (<floating*> L.b) + c0, <floating*> L.alpha, L.n_alpha,
+                                step, nc)
+        if _masked(tm, L):
             multiply((<floating*> L.A) + off,
-                     (<floating*> L.mask_base) + (mrow + r) * L.n_out + c0,
-                     (<floating*> L.D) + off, c1 - c0)
+                     (<floating*> L.mask_base) + (_mask_row(tm, bi) + r) * L.n_out + c0,
+                     (<floating*> L.D) + off, step * nc)
+        r += step
 
 
-cdef void _team_backward_columns(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int nt,
-                                 floating* tag) noexcept nogil:
-    """Thread t's block of the first layer's units of dZ_1 = f'(Z_1) * (dZ_2 W_2^T) for
-    every row of batch bi; dZ_2 is complete for every row."""
-    cdef Net* net = tm.net
-    cdef Layer* L = &net.layers[1]
-    cdef Layer* P = &net.layers[0]
-    cdef Py_ssize_t c0, c1, r, off
-    cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size
-    _column_block(P.n_out, t, nt, &c0, &c1)
-    if c1 <= c0 or rows <= 0:
+cdef void _backward_block(Team* tm, int l, Py_ssize_t bi, Py_ssize_t r0, Py_ssize_t r1,
+                          Py_ssize_t c0, Py_ssize_t c1, floating* tag) noexcept nogil:
+    """Layer l-1's block of dZ for batch bi: f'(Z) * (dZ_l W_l^T), times the mask under
+    dropout (dZ_l complete for rows r0..r1-1)."""
+    cdef Layer* L = &tm.net.layers[l]
+    cdef Layer* P = &tm.net.layers[l - 1]
+    cdef Py_ssize_t nc = c1 - c0, r = r0, off
+    cdef Py_ssize_t step = r1 - r0 if nc == P.n_out else 1
+    if r1 <= r0 or nc <= 0:
         return
-    gemm(False, True, <int> rows, <int> (c1 - c0), L.n_out, <floating> 1,
-         <floating*> L.dZ, L.n_out, (<floating*> L.W) + c0 * L.n_out, L.n_out,
-         <floating> 0, (<floating*> P.dZ) + c0, P.n_out)
-    for r in range(rows):
+    gemm(False, True, <int> (r1 - r0), <int> nc, L.n_out, <floating> 1,
+         (<floating*> L.dZ) + r0 * L.n_out, L.n_out, (<floating*> L.W) + c0 * L.n_out,
+         L.n_out, <floating> 0, (<floating*> P.dZ) + r0 * P.n_out + c0, P.n_out)
+    while r < r1:
         off = r * P.n_out + c0
-        if tm.dropout and P.mask_base != NULL:
+        if _masked(tm, P):
             multiply((<floating*> P.dZ) + off,
-                     (<floating*> P.mask_base) + (mrow + r) * P.n_out + c0,
-                     (<floating*> P.dZ) + off, c1 - c0)
+                     (<floating*> P.mask_base) + (_mask_row(tm, bi) + r) * P.n_out + c0,
+                     (<floating*> P.dZ) + off, step * nc)
         activation_backward(P.act, (<floating*> P.Z) + off, (<floating*> P.A) + off,
-                            (<floating*> P.dZ) + off, <floating*> NULL, 0,
-                            <floating*> NULL, 1, c1 - c0)
+                            (<floating*> P.dZ) + off, <floating*> P.alpha, P.n_alpha,
+                            <floating*> NULL, step, nc)
+        r += step
 
 
 cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
@@ -681,57 +696,24 @@ cdef double _team_rows(Team* tm, Py_ssize_t bi, Py_ssize_t rows, Py_ssize_t r0,
     layers before it are done), loss, and the dZ chain down to layer ``last``. Returns
     their share of the batch's loss (a mean over ``rows``)."""
     cdef Net* net = tm.net
-    cdef Py_ssize_t nr = r1 - r0
-    cdef Py_ssize_t mrow = (bi - tm.first) * tm.batch_size + r0   # row in the chunk's masks
-    cdef int l, n_in = net.layers[0].n_in
-    cdef Layer* L
-    cdef Layer* P
+    cdef int l, n_out = net.layers[net.n_layers - 1].n_out
+    cdef Layer* L = &net.layers[net.n_layers - 1]
     cdef floating* wb = NULL
-    cdef const floating* a_prev
-    cdef floating* dst
     cdef double loss
-    cdef int n_out = net.layers[net.n_layers - 1].n_out
-    if nr <= 0:
+    if r1 <= r0:
         return 0.0
     if tm.w != NULL:
         wb = (<floating*> net.wb) + r0
-    if first == 0:
-        a_prev = _team_x(tm, bi, tag) + r0 * n_in
-    else:
-        P = &net.layers[first - 1]
-        a_prev = _layer_output(tm, P, tag) + r0 * P.n_out
     for l in range(first, net.n_layers):
-        L = &net.layers[l]
-        gemm(False, False, <int> nr, L.n_out, L.n_in, <floating> 1, a_prev, L.n_in,
-             <floating*> L.W, L.n_out, <floating> 0, (<floating*> L.Z) + r0 * L.n_out,
-             L.n_out)
-        bias_activation_forward(L.act, (<floating*> L.Z) + r0 * L.n_out,
-                                (<floating*> L.A) + r0 * L.n_out, <floating*> L.b,
-                                <floating*> L.alpha, L.n_alpha, nr, L.n_out)
-        a_prev = (<floating*> L.A) + r0 * L.n_out
-        if tm.dropout and L.mask_base != NULL:
-            dst = (<floating*> L.D) + r0 * L.n_out
-            multiply(a_prev, (<floating*> L.mask_base) + mrow * L.n_out, dst, nr * L.n_out)
-            a_prev = dst
-    L = &net.layers[net.n_layers - 1]
+        _forward_block(tm, l, bi, r0, r1, 0, net.layers[l].n_out, tag)
     loss = loss_delta(net.loss, L.act, (<floating*> L.Z) + r0 * n_out,
                       (<floating*> L.A) + r0 * n_out, (<floating*> net.yb) + r0 * n_out, wb,
                       (<floating*> L.dZ) + r0 * n_out, <floating*> L.alpha, L.n_alpha,
-                      <floating*> NULL, nr, n_out, rows)
+                      <floating*> NULL, r1 - r0, n_out, rows)
     if not isfinite(loss):
         return loss
     for l in range(net.n_layers - 1, last, -1):
-        L = &net.layers[l]
-        P = &net.layers[l - 1]
-        dst = (<floating*> P.dZ) + r0 * P.n_out
-        gemm(False, True, <int> nr, L.n_in, L.n_out, <floating> 1,
-             (<floating*> L.dZ) + r0 * L.n_out, L.n_out, <floating*> L.W, L.n_out,
-             <floating> 0, dst, L.n_in)
-        if tm.dropout and P.mask_base != NULL:
-            multiply(dst, (<floating*> P.mask_base) + mrow * P.n_out, dst, nr * P.n_out)
-        activation_backward(P.act, (<floating*> P.Z) + r0 * P.n_out,
-                            (<floating*> P.A) + r0 * P.n_out, dst, <floating*> P.alpha,
-                            P.n_alpha, <floating*> NULL, nr, P.n_out)
+        _backward_block(tm, l, bi, r0, r1, 0, net.layers[l - 1].n_out, tag)
     return loss
 
 
@@ -796,7 +778,7 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
     """The body every thread of the team runs (see the section comment)."""
     cdef Net* net = tm.net
     cdef int t = fastmlp_thread_num(), nt = fastmlp_num_threads(), k
-    cdef Py_ssize_t bi, rows, r0, r1
+    cdef Py_ssize_t bi, rows, r0, r1, c0, c1
     cdef double loss, penalty, norm2, norm, scale, lr
     cdef bint ok
     cdef double clipnorm = net.hyper[HYPER_CLIPNORM]
@@ -809,7 +791,8 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
         for k in range(tm.forward_columns):
             if k > 0 or bi == tm.first:     # layer k's inputs complete for every row
                 fastmlp_barrier()
-            _team_forward_columns(tm, k, bi, rows, t, nt, tag)
+            _column_block(net.layers[k].n_out, t, nt, &c0, &c1)
+            _forward_block(tm, k, bi, 0, rows, c0, c1, tag)
         if tm.forward_columns:
             fastmlp_barrier()
         mine[0] = _team_rows(tm, bi, rows, r0, r1, tm.forward_columns,
@@ -825,8 +808,9 @@ cdef void _team_train(Team* tm, floating* tag) noexcept nogil:
             loss += tm.part[k * PART_STRIDE]
         ok = True
         if isfinite(loss):
-            if tm.backward_columns:
-                _team_backward_columns(tm, bi, rows, t, nt, tag)
+            if tm.backward_columns:     # thread t's units of dZ_1, for every row
+                _column_block(net.layers[0].n_out, t, nt, &c0, &c1)
+                _backward_block(tm, 1, bi, 0, rows, c0, c1, tag)
                 fastmlp_barrier()
             penalty = 0.0
             norm2 = 0.0
@@ -1354,8 +1338,7 @@ cdef class Engine:
             return 1
         if rows >= TEAM_MIN_ROWS * nt and rows * self.work_per_row >= TEAM_MIN_WORK:
             return nt
-        if self.net.n_layers > 1 and self.net.layers[0].act != ACT_SOFTMAX and \
-                self._columns_pay(&self.net.layers[0], self.net.layers[0].n_out, rows):
+        if self._forward_columns_pay(0, rows):
             return nt
         return 1
 
@@ -1363,6 +1346,16 @@ cdef class Engine:
         """Whether a product through layer L's weights into ``units`` units (n_out forward,
         n_in backward) is split by units rather than rows (see _team_plan)."""
         return units > rows and <Py_ssize_t> L.n_in * L.n_out >= TEAM_COLUMN_MIN_WEIGHTS
+
+    cdef bint _splittable(self, int k):
+        """Whether layer k is a hidden layer whose units may be computed in blocks (an
+        element-wise activation: a softmax needs whole rows)."""
+        return k < self.net.n_layers - 1 and self.net.layers[k].act != ACT_SOFTMAX
+
+    cdef bint _forward_columns_pay(self, int k, Py_ssize_t rows):
+        """Whether hidden layer k's forward product is split by units."""
+        return (self._splittable(k)
+                and self._columns_pay(&self.net.layers[k], self.net.layers[k].n_out, rows))
 
     cdef void _team_plan(self, Py_ssize_t rows, int* forward, bint* backward):
         """Which products team mode splits by output units ("columns") instead of rows.
@@ -1379,25 +1372,19 @@ cdef class Engine:
         or the backward product no gain; wide-batch's 1024x1024 layers at 1024 rows (equal
         packing either way) within 2% of the row split over 16 interleaved rounds.
         """
-        cdef Net* net = &self.net
-        cdef int k, n = 0
-        for k in range(net.n_layers - 1):
-            if (net.layers[k].act == ACT_SOFTMAX
-                    or not self._columns_pay(&net.layers[k], net.layers[k].n_out, rows)):
-                break
-            n += 1
-        backward[0] = (net.n_layers > 1 and net.layers[0].act != ACT_SOFTMAX
-                       and self._columns_pay(&net.layers[1], net.layers[1].n_in, rows))
+        cdef int n = 0
         if TEAM_FORCE_FORWARD >= 0:
-            n = min(TEAM_FORCE_FORWARD, net.n_layers - 1)
-            for k in range(n):
-                if net.layers[k].act == ACT_SOFTMAX:
-                    n = k
-                    break
-        if TEAM_FORCE_BACKWARD >= 0:
-            backward[0] = (TEAM_FORCE_BACKWARD and net.n_layers > 1
-                           and net.layers[0].act != ACT_SOFTMAX)
+            while n < TEAM_FORCE_FORWARD and self._splittable(n):
+                n += 1
+        else:
+            while self._forward_columns_pay(n, rows):
+                n += 1
         forward[0] = n
+        if TEAM_FORCE_BACKWARD >= 0:
+            backward[0] = TEAM_FORCE_BACKWARD and self._splittable(0)
+        else:
+            backward[0] = (self._splittable(0) and
+                           self._columns_pay(&self.net.layers[1], self.net.layers[1].n_in, rows))
 
     def apply_gradients(self, grads):
         """One optimizer step on every parameter with the given gradients."""
