@@ -35,7 +35,9 @@ compiler with OpenMP; says so and exits otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
+import functools
 import itertools
 import os
 import subprocess
@@ -48,7 +50,6 @@ import numpy as np
 import regimes as R
 from threadpoolctl import threadpool_limits
 
-import fastmlp as fm
 from fastmlp.backend import _engine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -105,13 +106,7 @@ def products(regime: R.Regime, threads: int) -> list[tuple[str, tuple]]:
     ``regime`` in team mode, row-major C = op(A) op(B) as in the engine. Blocks of units
     and of gradient rows are taken as even splits (the engine balances them by size)."""
     sizes, rows = regime.sizes, regime.batch_size
-    last = len(sizes) - 2
-    model = fm.Sequential([fm.Dense(u, activation=regime.output if i == last else regime.hidden)
-                           for i, u in enumerate(sizes[1:])], seed=0, dtype=np.float32)
-    model.build(sizes[0])
-    model.compile(optimizer=regime.optimizer, loss=regime.loss)
-    engine = model._engine()
-    columns, backward_columns = _engine.team_plan(engine, rows)
+    columns, backward_columns = _engine.team_plan(R.build_model(regime)._engine(), rows)
 
     def share(n: int) -> int:
         return -(-n // threads)
@@ -153,10 +148,21 @@ def measure(lib, peers: dict[str, int | None], shapes, threads: int, rounds: int
     return times
 
 
+@contextlib.contextmanager
+def products_on(address: int):
+    """float32 products of the engine on the function at ``address`` (0: the BLAS)
+    meanwhile, through the hook of engine_hook.patch."""
+    from fastmlp.backend import _blas
+
+    _blas._set_probe(address)
+    try:
+        yield
+    finally:
+        _blas._set_probe(0)
+
+
 def end_to_end(lib, name: str, rounds: int) -> None:
     """Epochs of fastmlp on the BLAS and on the probe, and the GEMM-only time."""
-    import gc
-
     from fastmlp.backend import _blas
 
     if not hasattr(_blas, "_set_probe"):
@@ -165,22 +171,10 @@ def end_to_end(lib, name: str, rounds: int) -> None:
     probe = ctypes.cast(lib.probe_gemm, ctypes.c_void_p).value
     regime = R.REGIMES[name]
     fit, gemm = R.make_runner(regime, "fastmlp").run, R.make_runner(regime, "gemm").run
-    runs = {"fastmlp on openblas": (fit, 0), "fastmlp on probe": (fit, probe),
-            "GEMM-only (openblas)": (gemm, 0)}
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            for label, (run, address) in runs.items():
-                _blas._set_probe(address)
-                time.sleep(0.2)    # BLAS threads of the previous run stop spinning
-                run()
-                start = time.perf_counter()
-                run()
-                times[label].append(time.perf_counter() - start)
-    finally:
-        _blas._set_probe(0)
-        gc.enable()
+    blas = functools.partial(products_on, 0)
+    times = R.interleaved({"fastmlp on openblas": (fit, blas),
+                           "fastmlp on probe": (fit, functools.partial(products_on, probe)),
+                           "GEMM-only (openblas)": (gemm, blas)}, rounds, settle=0.2)
     gemm_median = float(np.median(times["GEMM-only (openblas)"]))
     print(f"\n{name}: whole epochs, medians of {rounds} rounds")
     print("| run | median | first quartile | vs GEMM-only |")
@@ -209,10 +203,6 @@ def main() -> None:
     if " avx512f" not in flags:
         sys.exit("gemm_headroom: this CPU has no AVX-512F; the probe needs it")
 
-    peers: dict[str, int | None] = {"openblas": scipy_sgemm(), "probe": None}
-    mkl = mkl_sgemm()
-    if mkl is not None:
-        peers["mkl"] = mkl
     if args.end_to_end:
         R.pin_threads(args.threads)
         with tempfile.TemporaryDirectory() as workdir:
@@ -220,6 +210,10 @@ def main() -> None:
             for name in args.regime or ["mnist-adam", "wide-batch"]:
                 end_to_end(lib, name, args.rounds)
         return
+    peers: dict[str, int | None] = {"openblas": scipy_sgemm(), "probe": None}
+    mkl = mkl_sgemm()
+    if mkl is not None:
+        peers["mkl"] = mkl
     with tempfile.TemporaryDirectory() as workdir, threadpool_limits(1):
         lib = build(workdir)
         for name in args.regime or ["mnist-adam", "wide-batch"]:

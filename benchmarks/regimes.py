@@ -20,12 +20,15 @@ labels a model can learn so that no run diverges.
 """
 from __future__ import annotations
 
+import gc
 import importlib.util
 import itertools
 import os
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -192,9 +195,8 @@ class Runner:
     info: dict = field(default_factory=dict)
 
 
-def _fastmlp(regime: Regime, backend: str) -> Runner:
-    X, labels = make_data(regime)
-    Y = one_hot(labels, regime.sizes[-1])
+def build_model(regime: Regime, backend: str = "cython") -> fm.Sequential:
+    """The regime's network, built and compiled with its optimizer and loss."""
     n_layers = len(regime.sizes) - 1
     layers = [fm.Dense(u, activation=regime.hidden if i < n_layers - 1 else regime.output,
                        input_dim=regime.sizes[0] if i == 0 else None)
@@ -204,7 +206,14 @@ def _fastmlp(regime: Regime, backend: str) -> Runner:
     opt = fm.optimizers.OPTIMIZERS[opt_name](learning_rate=regime.learning_rate)
     model.build(regime.sizes[0])
     model.compile(optimizer=opt, loss=regime.loss)
-    info = {"optimizer": repr(opt), "backend": backend}
+    return model
+
+
+def _fastmlp(regime: Regime, backend: str) -> Runner:
+    X, labels = make_data(regime)
+    Y = one_hot(labels, regime.sizes[-1])
+    model = build_model(regime, backend)
+    info = {"optimizer": repr(model.optimizer), "backend": backend}
     if regime.task == "predict":           # X holds the rows of one predict call
         model.predict(X)
         return Runner(lambda: model.predict(X), X.shape[0], info)
@@ -346,3 +355,29 @@ def make_runner(regime: Regime, peer: str) -> Runner:
     if peer == "gemm":
         return _gemm(regime)
     raise ValueError(f"unknown peer {peer!r}; valid peers are: {', '.join(PEERS)}")
+
+
+# --------------------------------------------------------------------------------------
+# interleaved timing (for the scripts that compare settings of one peer)
+# --------------------------------------------------------------------------------------
+def interleaved(variants: dict[str, tuple[Callable[[], object], Callable[[], Any]]],
+                rounds: int, settle: float = 0.0) -> dict[str, list[float]]:
+    """Seconds of one ``run()`` per round for each variant ``name: (run, setting)``,
+    ``setting()`` a context manager in force while its run is warmed up (one untimed call)
+    and timed; the variants take turns round by round so that a noisy phase of a shared
+    machine hits them alike; garbage collection is off meanwhile; ``settle`` seconds of
+    pause before each (BLAS threads of the previous run stop spinning)."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for name, (run, setting) in variants.items():
+                with setting():
+                    time.sleep(settle)
+                    run()
+                    start = time.perf_counter()
+                    run()
+                    times[name].append(time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return times

@@ -13,8 +13,8 @@ per epoch and their ratio to the plan that splits every product by rows. A plan 
 from __future__ import annotations
 
 import argparse
-import gc
-import time
+import contextlib
+import functools
 
 import numpy as np
 import regimes as R
@@ -28,25 +28,20 @@ PLANS = {  # name: forced (forward, backward) plan, None: the engine's rule
 PLAN_NAMES = list(PLANS)
 
 
-def measure(regime: str, rounds: int, plans: list[str]) -> dict[str, list[float]]:
-    runner = R.make_runner(R.REGIMES[regime], "fastmlp")
-    times: dict[str, list[float]] = {name: [] for name in plans}
-    gc.disable()
+@contextlib.contextmanager
+def forced_plan(plan):
+    """The engine's column plan forced to ``plan`` (None: its rule) meanwhile."""
+    saved = _engine.set_team_columns(*(plan or (None, None)))
     try:
-        for _ in range(rounds):
-            for name in plans:
-                plan = PLANS[name]
-                saved = _engine.set_team_columns(*(plan or (None, None)))
-                try:
-                    runner.run()
-                    start = time.perf_counter()
-                    runner.run()
-                    times[name].append(time.perf_counter() - start)
-                finally:
-                    _engine.set_team_columns(*saved)
+        yield
     finally:
-        gc.enable()
-    return times
+        _engine.set_team_columns(*saved)
+
+
+def measure(regime: str, rounds: int, plans: list[str]) -> dict[str, list[float]]:
+    run = R.make_runner(R.REGIMES[regime], "fastmlp").run
+    return R.interleaved({name: (run, functools.partial(forced_plan, PLANS[name]))
+                          for name in plans}, rounds)
 
 
 def main() -> None:
