@@ -28,9 +28,11 @@ def record(benchmark, environment):
         benchmark.group = group
         blas = sorted({f"{p['internal_api']} {p['version']} ({p['num_threads']} threads)"
                        for p in environment.get("threadpools", []) if p["user_api"] == "blas"})
-        benchmark.extra_info.update(blas=blas, dtype=R.DTYPE,
-                                    fastmlp_threads=environment.get("fastmlp_threads"),
-                                    torch_threads=environment.get("torch_threads"), **info)
+        # what the caller says of the run (sklearn's own dtype, say) wins over the defaults
+        benchmark.extra_info.update({"blas": blas, "dtype": R.DTYPE,
+                                     "fastmlp_threads": environment.get("fastmlp_threads"),
+                                     "torch_threads": environment.get("torch_threads"),
+                                     **info})
 
     return label
 

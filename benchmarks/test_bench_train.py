@@ -15,7 +15,9 @@ TRAIN = [name for name, r in R.REGIMES.items() if r.task == "train"]
 def test_train_one_epoch(benchmark, record, regime, peer):
     reg = R.REGIMES[regime]
     runner = runner_or_skip(reg, peer)
-    record(R.regime_label(reg), peer=peer, samples_per_round=runner.per,
-           optimizer=R.effective_optimizer(reg.optimizer), **runner.info)
+    # the runner's own account (its optimizer's repr, say) wins over the regime's name
+    record(R.regime_label(reg), **{"optimizer": R.effective_optimizer(reg.optimizer),
+                                   **runner.info, "peer": peer,
+                                   "samples_per_round": runner.per})
     benchmark.pedantic(runner.run, rounds=5 if regime != "tiny-sgd" else 10, iterations=1,
                        warmup_rounds=1)
