@@ -4,7 +4,9 @@
   time, which set ``_blas.SMALL_OUTPUTS`` / ``_blas.SMALL_WORK``;
 * element-wise passes (bias + activation, derivative, bias gradient) serial vs OpenMP,
   over a range of sizes, which sets ``_engine.PARALLEL_MIN``;
-* the compiled finiteness scan of validation vs ``np.isfinite(X).all()``.
+* the compiled finiteness scan of validation vs ``np.isfinite(X).all()``;
+* one layer's element-wise passes per activation and dtype, compiled vs the NumPy
+  backend's (NumPy's own vectorized exp and tanh).
 
     pytest benchmarks/test_bench_kernels.py --benchmark-group-by=group
 """
@@ -76,3 +78,36 @@ def test_finite_scan(benchmark, record, shape, how):
         benchmark(finite_status, x)
     else:
         benchmark(lambda: np.isfinite(x).all())
+
+
+@pytest.mark.parametrize("how", ["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["relu", "sigmoid", "tanh"])
+def test_activation_passes(benchmark, record, kind, dtype, how):
+    """A training step's element-wise passes of one 1024x256 layer (Z += b, A = f(Z),
+    D *= f'(Z), bias gradient), 10 times, on one thread: the compiled kernels against the
+    NumPy backend's (NumPy's vectorized exp and tanh)."""
+    from fastmlp.backend import _engine, _numpy
+
+    code = fm.activations.ACTIVATIONS[kind]
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((1024, 256)) * 3).astype(dtype)
+    d = rng.standard_normal((1024, 256)).astype(dtype)
+    b = np.zeros(256, dtype=dtype)
+    db = np.empty(256, dtype=dtype)
+    record(f"{kind} passes 1024x256 (x10)", how=how, dtype=dtype)
+    if how == "compiled":
+        previous = _engine.set_parallel_min(1 << 62)
+        try:
+            benchmark(_engine.elementwise_passes_py, code, z, b, d, db, 10)
+        finally:
+            _engine.set_parallel_min(previous)
+        return
+
+    def numpy_passes():
+        for _ in range(10):
+            a = _numpy.activation_forward(code, z + b)
+            dz, _ = _numpy.activation_backward(code, z, a, d)
+            dz.sum(axis=0)
+
+    benchmark(numpy_passes)
