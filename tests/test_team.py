@@ -248,6 +248,34 @@ def test_blas_thread_count_is_restored():
 
 
 @team
+def test_set_num_threads_during_a_team_call_is_kept():
+    """fm.set_num_threads while a team holds BLAS to one thread (a training in another
+    Python thread): the hold stays while the team runs, and the count the team restores
+    when it ends is the new one, not the one it found."""
+    from fastmlp.backend import _blas, _engine
+
+    before = fm.get_num_threads()
+    try:
+        fm.set_num_threads(2)
+        _engine.hold_blas_py(True)
+        try:
+            assert _blas.blas_threads() == 1
+            fm.set_num_threads(3)
+            assert _blas.blas_threads() == 1
+            assert _engine.get_num_threads() == 3
+        finally:
+            _engine.hold_blas_py(False)
+        assert _blas.blas_threads() == 3
+        assert fm.get_num_threads() == 3
+        _engine.hold_blas_py(True)
+        fm.set_num_threads(1)
+        _engine.hold_blas_py(False)
+        assert _blas.blas_threads() == 1
+    finally:
+        fm.set_num_threads(before)
+
+
+@team
 @pytest.mark.parametrize("case", ["loss", "weights"])
 def test_team_divergence_ends_where_the_serial_path_ends(dtype, case):
     """The roll-back after a non-finite loss, or after an update that made weights

@@ -42,7 +42,7 @@ def set_num_threads(n: int) -> None:
 
     engine = _load_compiled()  # loads SciPy's BLAS too, so that threadpoolctl sees it
     threadpool_limits(limits=n, user_api="blas")
-    if engine is not None:
+    if engine is not None:  # after BLAS: a team running meanwhile keeps its hold on it
         engine.set_num_threads(n)
     _requested = n
 

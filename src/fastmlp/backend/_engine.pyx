@@ -67,36 +67,10 @@ cdef Py_ssize_t PARALLEL_MIN = PY_SSIZE_T_MAX
 cdef int _n_threads = fastmlp_omp_max_threads()
 
 
-def openmp_enabled():
-    """Whether this build of the engine has OpenMP."""
-    return bool(fastmlp_openmp_enabled())
-
-
-def set_num_threads(int n):
-    """OpenMP threads for the engine's element-wise passes (BLAS is set apart)."""
-    global _n_threads
-    if n < 1:
-        raise ValueError(f"the number of threads must be >= 1, got {n}")
-    _n_threads = n if fastmlp_openmp_enabled() else 1
-    set_scan_threads(_n_threads)
-
-
-def get_num_threads():
-    return _n_threads
-
-
-def set_parallel_min(Py_ssize_t elements):
-    """Set the size threshold of the parallel passes; returns the previous one (tests and
-    benchmarks use it to force or forbid the parallel path)."""
-    global PARALLEL_MIN
-    previous = PARALLEL_MIN
-    PARALLEL_MIN = max(elements, 1)
-    return previous
-
-
 # BLAS runs on one thread while any team runs (counted: trainings of several models may
 # overlap in different Python threads; the first in sets one thread, the last out restores
-# the count it found). Called with the GIL held, which serializes the bookkeeping.
+# the count it found, or the one fastmlp.set_num_threads set meanwhile). Called with the
+# GIL held, which serializes the bookkeeping.
 cdef int _blas_users = 0
 cdef int _blas_saved_threads = -1
 
@@ -115,6 +89,46 @@ cdef void _blas_single_thread_exit() noexcept:
     _blas_users -= 1
     if _blas_users == 0 and _blas_saved_threads > 1:
         blas_set_threads(_blas_saved_threads)
+
+
+def hold_blas_py(bint hold):
+    """Enter (True) or leave (False) the BLAS hold of a team from Python, for the tests."""
+    if hold:
+        _blas_single_thread_enter()
+    else:
+        _blas_single_thread_exit()
+
+
+def openmp_enabled():
+    """Whether this build of the engine has OpenMP."""
+    return bool(fastmlp_openmp_enabled())
+
+
+def set_num_threads(int n):
+    """OpenMP threads for the engine's element-wise passes (BLAS is set apart, by
+    ``fastmlp.set_num_threads``, before this call: while a team holds SciPy's BLAS to one
+    thread, ``n`` becomes the count the last team out restores, and the hold stays)."""
+    global _n_threads, _blas_saved_threads
+    if n < 1:
+        raise ValueError(f"the number of threads must be >= 1, got {n}")
+    _n_threads = n if fastmlp_openmp_enabled() else 1
+    set_scan_threads(_n_threads)
+    if _blas_users > 0:
+        _blas_saved_threads = n
+        blas_set_threads(1)
+
+
+def get_num_threads():
+    return _n_threads
+
+
+def set_parallel_min(Py_ssize_t elements):
+    """Set the size threshold of the parallel passes; returns the previous one (tests and
+    benchmarks use it to force or forbid the parallel path)."""
+    global PARALLEL_MIN
+    previous = PARALLEL_MIN
+    PARALLEL_MIN = max(elements, 1)
+    return previous
 
 
 cdef inline int _threads_for(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
