@@ -82,7 +82,7 @@ def test_finite_scan(benchmark, record, shape, how):
 
 @pytest.mark.parametrize("how", ["compiled", "numpy"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("kind", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("kind", ["relu", "sigmoid", "tanh", "elu"])
 def test_activation_passes(benchmark, record, kind, dtype, how):
     """A training step's element-wise passes of one 1024x256 layer (Z += b, A = f(Z),
     D *= f'(Z), bias gradient), 10 times, on one thread: the compiled kernels against the

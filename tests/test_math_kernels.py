@@ -1,5 +1,5 @@
-"""The compiled kernels' own exp (float32, float64) and tanh (float64), which replace the C
-library's so that the activation loops vectorize: within their stated error of the
+"""The compiled kernels' own exp and expm1 (float32, float64) and tanh (float64), which
+replace the C library's so that the activation loops vectorize: within their stated error of the
 correctly rounded values over the whole range, and exact where exactness is defined
 (0, +-inf, NaN, overflow, the subnormal range)."""
 import math
@@ -118,3 +118,18 @@ def test_sigmoid_within_its_bound(dtype, bound):
     edges = forward("sigmoid", np.array([0.0, np.inf, -np.inf, np.nan, -800.0], dtype=dtype))
     assert edges[0] == 0.5 and edges[1] == 1.0 and edges[2] == 0.0 and np.isnan(edges[3])
     assert edges[4] == 0.0
+
+
+@pytest.mark.parametrize("dtype, bound", [(np.float32, 1.5), (np.float64, 1.5)])
+def test_expm1_of_elu_within_its_bound(dtype, bound):
+    """elu's negative side is e^x - 1 (alpha 1), as 2^n (e^r - 1) + (2^n - 1): no
+    cancellation near 0 (measured 1.26 and 1.35 ulp)."""
+    x = np.concatenate([np.linspace(-80, 0, 400_001),
+                        -np.geomspace(float(np.finfo(dtype).smallest_subnormal), 1, 20_001)])
+    x = x.astype(dtype)
+    ref, slack = reference(np.expm1, x, dtype)
+    got = forward("elu", x)
+    assert ulps(got, ref, dtype).max() <= bound + slack
+    edges = forward("elu", np.array([0.0, -np.inf, np.nan, 3.0, -1e4], dtype=dtype))
+    assert edges[0] == 0.0 and edges[1] == -1.0 and np.isnan(edges[2])
+    assert edges[3] == 3.0 and edges[4] == -1.0

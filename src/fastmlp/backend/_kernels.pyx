@@ -11,7 +11,7 @@ wrappers so the tests can call each kernel on NumPy arrays.
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport (INFINITY, erf, exp, expm1, expm1f, fabs, fabsf, floor, isfinite,
+from libc.math cimport (INFINITY, erf, exp, fabs, fabsf, floor, isfinite,
                         log, log1p, log1pf, pow, sqrt, sqrtf, tanh)
 
 import numpy as np
@@ -30,12 +30,13 @@ cdef double HUBER_DELTA = 1.0    # losses.HUBER_DELTA
 # --------------------------------------------------------------------------------------
 # scalar helpers (float and double)
 # --------------------------------------------------------------------------------------
-# exp in both precisions and tanh in float64 are computed here, not by the C library:
-# libm's functions are calls the compiler cannot vectorize, and a sigmoid or tanh layer
-# spent 3-10x the time of a relu layer in them (10,000 rows through 20-64-64-1, batch 32:
-# 24 ms per epoch with sigmoid against 7.5 with relu in float32, 52 against 12 ms with tanh
-# in float64; with these, 10 and 17 ms; a 1024x256 layer's passes, sigmoid float32 5.2x
-# faster, float64 1.9x, tanh float64 3.5x: benchmarks/test_bench_kernels.py). These are
+# exp and expm1 in both precisions and tanh in float64 are computed here, not by the C
+# library: libm's functions are calls the compiler cannot vectorize, and a sigmoid, tanh or
+# elu layer spent 3-10x the time of a relu layer in them (10,000 rows through 20-64-64-1,
+# batch 32: 24 ms per epoch with sigmoid against 7.5 with relu in float32, 28 with elu; 52
+# against 12 ms with tanh in float64; with these, 10, 6 and 17 ms; a 1024x256 layer's
+# passes, sigmoid float32 5.2x faster, float64 1.9x, tanh float64 3.5x:
+# benchmarks/test_bench_kernels.py). These are
 # plain arithmetic on each element (the exponent of a result built from its bits), which
 # vectorizes in every build, native or portable, and computes the same values in both (no
 # fused multiply-adds, see setup.py):
@@ -50,6 +51,10 @@ cdef double HUBER_DELTA = 1.0    # losses.HUBER_DELTA
 #     rounds to an integer without a float-to-integer conversion. Measured against
 #     long-double expl on 2 10^7 points each over the whole range: at most 1.21 ulp
 #     (float32) and 1.17 ulp (float64), exact at 0 and at +-inf, NaN kept.
+# e^x - 1 for x <= 0 (elu's and selu's negative side; 0 for x > 0, which they discard):
+#     2^n (e^r - 1) + (2^n - 1) from the same reduction and polynomial, n <= 0 (x clipped
+#     to -60, where the result rounds to -1): no cancellation near 0, where e^x - 1 would
+#     lose the digits. At most 1.26 ulp (float32) and 1.35 ulp (float64) against expm1l.
 # tanh(x) (float64): for |x| < ln(3) / 2, x + x g P(g) / Q(g) with g = x^2 and Cody and
 #     Waite's rational for 53-bit precision (W. J. Cody and W. Waite, Software Manual for
 #     the Elementary Functions, Prentice-Hall 1980, ch. 13); otherwise sign(x) (1 - 2 /
@@ -66,13 +71,17 @@ cdef extern from *:
     static inline double fastmlp_double_from_bits(int64_t i) { double f; memcpy(&f, &i, 8); return f; }
     static inline int64_t fastmlp_double_bits(double f) { int64_t i; memcpy(&i, &f, 8); return i; }
 
-    static inline float fastmlp_expf(float x) {
+    /* x = n ln 2 + r, |r| <= ln(2) / 2 (x within the callers' clamps): returns r, n in *n */
+    static inline float fastmlp_expf_reduce(float x, int32_t* n) {
         const float shifter = 12582912.0f;                    /* 1.5 * 2^23 */
-        float xc = x < -104.0f ? -104.0f : x;                 /* e^-104 rounds to 0 */
-        xc = xc > 89.0f ? 89.0f : xc;                         /* e^89 overflows */
-        float t = xc * 1.44269504088896341f + shifter;
-        float n = t - shifter;
-        float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
+        float t = x * 1.44269504088896341f + shifter;
+        float nf = t - shifter;
+        *n = fastmlp_float_bits(t) - fastmlp_float_bits(shifter);
+        return (x - nf * 0.693359375f) - nf * -2.12194440e-4f;
+    }
+
+    /* e^r - 1, |r| <= ln(2) / 2: Taylor to degree 7 */
+    static inline float fastmlp_expm1f_poly(float r) {
         float p = 1.0f / 5040.0f;
         p = p * r + 1.0f / 720.0f;
         p = p * r + 1.0f / 120.0f;
@@ -80,21 +89,41 @@ cdef extern from *:
         p = p * r + 1.0f / 6.0f;
         p = p * r + 0.5f;
         p = p * r + 1.0f;
-        p = p * r + 1.0f;
-        int32_t m = fastmlp_float_bits(t) - fastmlp_float_bits(shifter) + 256;  /* n + 256 */
-        int32_t h = m >> 1;                                   /* m >= 0 */
+        return p * r;
+    }
+
+    static inline float fastmlp_expf(float x) {
+        int32_t n, m, h;
+        float xc = x < -104.0f ? -104.0f : x;                 /* e^-104 rounds to 0 */
+        xc = xc > 89.0f ? 89.0f : xc;                         /* e^89 overflows */
+        float p = fastmlp_expm1f_poly(fastmlp_expf_reduce(xc, &n)) + 1.0f;
+        m = n + 256;                                          /* >= 0 */
+        h = m >> 1;
         p = p * fastmlp_float_from_bits((h - 1) << 23);       /* 2^(h - 128) */
         p = p * fastmlp_float_from_bits((m - h - 1) << 23);   /* 2^(m - h - 128) */
         return x != x ? x : p;
     }
 
-    static inline double fastmlp_exp(double x) {
+    /* e^x - 1 for x <= 0 (0 for x > 0): 2^n (e^r - 1) + (2^n - 1) */
+    static inline float fastmlp_expm1f_nonpositive(float x) {
+        int32_t n;
+        float xc = x > 0.0f ? 0.0f : x;
+        xc = xc < -60.0f ? -60.0f : xc;                       /* e^-60 - 1 rounds to -1 */
+        float q = fastmlp_expm1f_poly(fastmlp_expf_reduce(xc, &n));
+        float s = fastmlp_float_from_bits((n + 127) << 23);   /* 2^n, n in [-87, 0] */
+        return x != x ? x : s * q + (s - 1.0f);
+    }
+
+    static inline double fastmlp_exp_reduce(double x, int64_t* n) {
         const double shifter = 6755399441055744.0;            /* 1.5 * 2^52 */
-        double xc = x < -746.0 ? -746.0 : x;                  /* e^-746 rounds to 0 */
-        xc = xc > 710.0 ? 710.0 : xc;                         /* e^710 overflows */
-        double t = xc * 1.4426950408889634074 + shifter;
-        double n = t - shifter;
-        double r = (xc - n * 6.93145751953125e-1) - n * 1.42860682030941723212e-6;
+        double t = x * 1.4426950408889634074 + shifter;
+        double nf = t - shifter;
+        *n = fastmlp_double_bits(t) - fastmlp_double_bits(shifter);
+        return (x - nf * 6.93145751953125e-1) - nf * 1.42860682030941723212e-6;
+    }
+
+    /* e^r - 1, |r| <= ln(2) / 2: Taylor to degree 13 */
+    static inline double fastmlp_expm1_poly(double r) {
         double p = 1.0 / 6227020800.0;                        /* 1 / 13! */
         p = p * r + 1.0 / 479001600.0;
         p = p * r + 1.0 / 39916800.0;
@@ -108,12 +137,28 @@ cdef extern from *:
         p = p * r + 1.0 / 6.0;
         p = p * r + 0.5;
         p = p * r + 1.0;
-        p = p * r + 1.0;
-        int64_t m = fastmlp_double_bits(t) - fastmlp_double_bits(shifter) + 2048;
-        int64_t h = (int64_t) ((uint64_t) m >> 1);            /* m >= 0 */
+        return p * r;
+    }
+
+    static inline double fastmlp_exp(double x) {
+        int64_t n, m, h;
+        double xc = x < -746.0 ? -746.0 : x;                  /* e^-746 rounds to 0 */
+        xc = xc > 710.0 ? 710.0 : xc;                         /* e^710 overflows */
+        double p = fastmlp_expm1_poly(fastmlp_exp_reduce(xc, &n)) + 1.0;
+        m = n + 2048;                                         /* >= 0 */
+        h = (int64_t) ((uint64_t) m >> 1);
         p = p * fastmlp_double_from_bits((h - 1) << 52);      /* 2^(h - 1024) */
         p = p * fastmlp_double_from_bits((m - h - 1) << 52);  /* 2^(m - h - 1024) */
         return x != x ? x : p;
+    }
+
+    static inline double fastmlp_expm1_nonpositive(double x) {
+        int64_t n;
+        double xc = x > 0.0 ? 0.0 : x;
+        xc = xc < -60.0 ? -60.0 : xc;                         /* e^-60 - 1 rounds to -1 */
+        double q = fastmlp_expm1_poly(fastmlp_exp_reduce(xc, &n));
+        double s = fastmlp_double_from_bits((n + 1023) << 52);  /* 2^n, n in [-87, 0] */
+        return x != x ? x : s * q + (s - 1.0);
     }
 
     static inline double fastmlp_tanh(double x) {
@@ -134,6 +179,8 @@ cdef extern from *:
     """
     float fastmlp_expf(float x) noexcept nogil
     double fastmlp_exp(double x) noexcept nogil
+    float fastmlp_expm1f_nonpositive(float x) noexcept nogil
+    double fastmlp_expm1_nonpositive(double x) noexcept nogil
     double fastmlp_tanh(double x) noexcept nogil
 
 
@@ -144,11 +191,12 @@ cdef inline floating _exp(floating x) noexcept nogil:
         return fastmlp_exp(x)
 
 
-cdef inline floating _expm1(floating x) noexcept nogil:
+cdef inline floating _expm1_nonpositive(floating x) noexcept nogil:
+    """e^x - 1 for x <= 0, and 0 for x > 0 (for the negative side of elu and selu)."""
     if floating is float:
-        return expm1f(x)
+        return fastmlp_expm1f_nonpositive(x)
     else:
-        return expm1(x)
+        return fastmlp_expm1_nonpositive(x)
 
 
 cdef inline floating _log1p(floating x) noexcept nogil:
@@ -257,7 +305,7 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
             for j in range(cols):
                 v = zr[j] + b[j]
                 zr[j] = v
-                ar[j] = v if v > 0 else <floating> ELU_ALPHA * _expm1(v)
+                ar[j] = v if v > 0 else <floating> ELU_ALPHA * _expm1_nonpositive(v)
         elif kind == ACT_SOFTPLUS:
             for j in range(cols):
                 zr[j] = zr[j] + b[j]
@@ -276,10 +324,8 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
             for j in range(cols):
                 v = zr[j] + b[j]
                 zr[j] = v
-                if v > 0:
-                    ar[j] = <floating> SELU_SCALE * v
-                else:
-                    ar[j] = <floating> SELU_SCALE * (<floating> SELU_ALPHA * <floating> expm1(v))
+                ar[j] = <floating> SELU_SCALE * (v if v > 0 else
+                                                 <floating> SELU_ALPHA * _expm1_nonpositive(v))
         elif kind == ACT_MISH:
             for j in range(cols):
                 v = zr[j] + b[j]
