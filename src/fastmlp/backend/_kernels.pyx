@@ -12,7 +12,7 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport (INFINITY, erf, exp, fabs, fabsf, floor, isfinite,
-                        log, log1p, log1pf, pow, sqrt, sqrtf, tanh)
+                        log, log1p, pow, sqrt, sqrtf)
 
 import numpy as np
 
@@ -30,11 +30,12 @@ cdef double HUBER_DELTA = 1.0    # losses.HUBER_DELTA
 # --------------------------------------------------------------------------------------
 # scalar helpers (float and double)
 # --------------------------------------------------------------------------------------
-# exp and expm1 in both precisions and tanh in float64 are computed here, not by the C
-# library: libm's functions are calls the compiler cannot vectorize, and a sigmoid, tanh or
-# elu layer spent 3-10x the time of a relu layer in them (10,000 rows through 20-64-64-1,
-# batch 32: 24 ms per epoch with sigmoid against 7.5 with relu in float32, 28 with elu; 52
-# against 12 ms with tanh in float64; with these, 10, 6 and 17 ms; a 1024x256 layer's
+# exp, expm1 and log1p in both precisions and tanh in float64 are computed here, not by
+# the C library: libm's functions are calls the compiler cannot vectorize, and a sigmoid,
+# tanh, elu, softplus or mish layer spent 3-27x the time of a relu layer in them (10,000
+# rows through 20-64-64-1, batch 32: 24 ms per epoch with sigmoid against 7.5 with relu in
+# float32, 28 with elu, 54 with softplus, 220 with mish; 52 against 12 ms with tanh in
+# float64; with these, 10, 6, 13, 15 and 17 ms; a 1024x256 layer's
 # passes, sigmoid float32 5.2x faster, float64 1.9x, tanh float64 3.5x:
 # benchmarks/test_bench_kernels.py). These are
 # plain arithmetic on each element (the exponent of a result built from its bits), which
@@ -55,6 +56,8 @@ cdef double HUBER_DELTA = 1.0    # losses.HUBER_DELTA
 #     2^n (e^r - 1) + (2^n - 1) from the same reduction and polynomial, n <= 0 (x clipped
 #     to -60, where the result rounds to -1): no cancellation near 0, where e^x - 1 would
 #     lose the digits. At most 1.26 ulp (float32) and 1.35 ulp (float64) against expm1l.
+# log(1 + y) for 0 <= y <= 1 (softplus): see fastmlp_log1pf_unit; at most 0.86 ulp against
+#     log1pl (softplus 1.55 ulp with exp's error).
 # tanh(x) (float64): for |x| < ln(3) / 2, x + x g P(g) / Q(g) with g = x^2 and Cody and
 #     Waite's rational for 53-bit precision (W. J. Cody and W. Waite, Software Manual for
 #     the Elementary Functions, Prentice-Hall 1980, ch. 13); otherwise sign(x) (1 - 2 /
@@ -161,6 +164,53 @@ cdef extern from *:
         return x != x ? x : s * q + (s - 1.0);
     }
 
+    /* log(1 + y) for 0 <= y <= 1 (softplus's log1p(e^-|x|)): u = 1 + y rounded and c =
+       y - (u - 1) its rounding error (exact); u = 2^k (1 + f) with k = 0 or 1, 1 + f in
+       [sqrt(1/2), sqrt(2)], f exact; log(1 + y) = k ln 2 + log(1 + f) + c / u, and
+       log(1 + f) = f - (f^2/2 - s (f^2/2 + R)) with s = f / (2 + f), R = 2 s^2 / 3 +
+       2 s^4 / 5 + ... to s^10 (float32) or s^20 (float64): the series of 2 atanh(s) =
+       log(1 + f), arranged as fdlibm's log1p arranges it (f exact, the rest small) */
+    static inline float fastmlp_log1pf_unit(float y) {
+        float u = 1.0f + y;
+        float c = y - (u - 1.0f);
+        float k = u > 1.41421356f ? 1.0f : 0.0f;
+        float f = (u > 1.41421356f ? 0.5f * u : u) - 1.0f;
+        float s = f / (2.0f + f);
+        float z = s * s;
+        float p = 2.0f / 11.0f;
+        p = p * z + 2.0f / 9.0f;
+        p = p * z + 2.0f / 7.0f;
+        p = p * z + 2.0f / 5.0f;
+        p = p * z + 2.0f / 3.0f;
+        float hfsq = 0.5f * f * f;
+        float r = k * 0.693145751953125f                      /* ln 2 in two parts (Cephes) */
+                  + (f - (hfsq - (s * (hfsq + z * p) + (k * 1.428606765330187045e-06f + c / u))));
+        return y != y ? y : r;
+    }
+
+    static inline double fastmlp_log1p_unit(double y) {
+        double u = 1.0 + y;
+        double c = y - (u - 1.0);
+        double k = u > 1.4142135623730951 ? 1.0 : 0.0;
+        double f = (u > 1.4142135623730951 ? 0.5 * u : u) - 1.0;
+        double s = f / (2.0 + f);
+        double z = s * s;
+        double p = 2.0 / 21.0;
+        p = p * z + 2.0 / 19.0;
+        p = p * z + 2.0 / 17.0;
+        p = p * z + 2.0 / 15.0;
+        p = p * z + 2.0 / 13.0;
+        p = p * z + 2.0 / 11.0;
+        p = p * z + 2.0 / 9.0;
+        p = p * z + 2.0 / 7.0;
+        p = p * z + 2.0 / 5.0;
+        p = p * z + 2.0 / 3.0;
+        double hfsq = 0.5 * f * f;
+        double r = k * 6.93147180369123816490e-01             /* ln 2 in two parts (fdlibm) */
+                   + (f - (hfsq - (s * (hfsq + z * p) + (k * 1.90821492927058770002e-10 + c / u))));
+        return y != y ? y : r;
+    }
+
     static inline double fastmlp_tanh(double x) {
         double f = x < 0 ? -x : x;
         double fc = f > 22.0 ? 22.0 : f;
@@ -181,6 +231,8 @@ cdef extern from *:
     double fastmlp_exp(double x) noexcept nogil
     float fastmlp_expm1f_nonpositive(float x) noexcept nogil
     double fastmlp_expm1_nonpositive(double x) noexcept nogil
+    float fastmlp_log1pf_unit(float y) noexcept nogil
+    double fastmlp_log1p_unit(double y) noexcept nogil
     double fastmlp_tanh(double x) noexcept nogil
 
 
@@ -199,11 +251,12 @@ cdef inline floating _expm1_nonpositive(floating x) noexcept nogil:
         return fastmlp_expm1_nonpositive(x)
 
 
-cdef inline floating _log1p(floating x) noexcept nogil:
+cdef inline floating _log1p_unit(floating y) noexcept nogil:
+    """log(1 + y) for 0 <= y <= 1."""
     if floating is float:
-        return log1pf(x)
+        return fastmlp_log1pf_unit(y)
     else:
-        return log1p(x)
+        return fastmlp_log1p_unit(y)
 
 
 cdef inline float _tanh_f32(float x) noexcept nogil:
@@ -246,7 +299,7 @@ cdef inline floating _sigmoid(floating x) noexcept nogil:
 cdef inline floating _softplus(floating x) noexcept nogil:
     """max(x, 0) + log1p(exp(-|x|))."""
     cdef floating m = x if x > 0 else 0
-    return m + _log1p(_exp(-_fabs(x)))
+    return m + _log1p_unit(_exp(-_fabs(x)))
 
 
 cdef inline floating _gelu_cdf(floating x) noexcept nogil:
@@ -330,7 +383,7 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
             for j in range(cols):
                 v = zr[j] + b[j]
                 zr[j] = v
-                ar[j] = v * <floating> tanh(_softplus(v))
+                ar[j] = v * _tanh(_softplus(v))
         elif kind == ACT_HARD_SIGMOID:
             for j in range(cols):
                 v = zr[j] + b[j]
@@ -424,7 +477,7 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
         elif kind == ACT_MISH:
             for j in range(cols):
                 v = z[base + j]
-                t = <floating> tanh(_softplus(v))
+                t = _tanh(_softplus(v))
                 d[base + j] = d[base + j] * (t + v * _sigmoid(v) * (1 - t * t))
         elif kind == ACT_HARD_SIGMOID:
             for j in range(cols):
