@@ -1,7 +1,7 @@
 """The compiled kernels' own exp, expm1 and log1p (float32, float64) and tanh (float64),
-which replace the C library's so that the activation loops vectorize: within their stated error of the
-correctly rounded values over the whole range, and exact where exactness is defined
-(0, +-inf, NaN, overflow, the subnormal range)."""
+which replace the C library's so that the activation loops vectorize: within their stated
+error of the correctly rounded values over the whole range, and exact where exactness is
+defined (0, +-inf, NaN, overflow, the subnormal range)."""
 import math
 
 import numpy as np

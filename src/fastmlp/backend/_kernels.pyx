@@ -2,11 +2,12 @@
 
 Each kernel follows its twin in :mod:`fastmlp.backend._numpy` line for line (same
 formulas, same stable forms, same order of operations on the model's dtype), in a single
-pass over memory, without the GIL and without allocation. exp and tanh are the kernels'
-own, so that the loops calling them vectorize (see "scalar helpers": exp and float64 tanh
-within 1.5 ulp of the exact values, float32 tanh within 6; NumPy's and the C library's
-functions within about one). Arrays are row-major ``(rows, cols)`` blocks given by pointer. The ``*_py`` functions at the end are thin
-wrappers so the tests can call each kernel on NumPy arrays.
+pass over memory, without the GIL and without allocation. exp, expm1, log1p and tanh are
+the kernels' own, so that the loops calling them vectorize (see "scalar helpers": within
+1.5 ulp of the exact values, float32 tanh within 6; NumPy's and the C library's functions
+within about one). Arrays are row-major ``(rows, cols)`` blocks given by pointer. The
+``*_py`` functions at the end are thin wrappers so the tests can call each kernel on NumPy
+arrays.
 """
 cimport numpy as cnp
 from cython cimport floating
@@ -35,12 +36,11 @@ cdef double HUBER_DELTA = 1.0    # losses.HUBER_DELTA
 # tanh, elu, softplus or mish layer spent 3-27x the time of a relu layer in them (10,000
 # rows through 20-64-64-1, batch 32: 24 ms per epoch with sigmoid against 7.5 with relu in
 # float32, 28 with elu, 54 with softplus, 220 with mish; 52 against 12 ms with tanh in
-# float64; with these, 10, 6, 13, 15 and 17 ms; a 1024x256 layer's
-# passes, sigmoid float32 5.2x faster, float64 1.9x, tanh float64 3.5x:
-# benchmarks/test_bench_kernels.py). These are
-# plain arithmetic on each element (the exponent of a result built from its bits), which
-# vectorizes in every build, native or portable, and computes the same values in both (no
-# fused multiply-adds, see setup.py):
+# float64; with these, 10, 6, 13, 15 and 17 ms; a 1024x256 layer's passes, sigmoid float32
+# 5.2x faster, float64 1.9x, tanh float64 3.5x, elu 11x and 3.2x:
+# benchmarks/test_bench_kernels.py). These are plain arithmetic on each element (the
+# exponent of a result built from its bits), which vectorizes in every build, native or
+# portable, and computes the same values in both (no fused multiply-adds, see setup.py):
 #
 # exp(x) = 2^n e^r with n = round(x / ln 2) and r = x - n ln 2, ln 2 in two parts so that
 #     n ln2_hi is exact (Cody and Waite's reduction; the float32 split is Cephes'
@@ -69,13 +69,22 @@ cdef extern from *:
     """
     #include <stdint.h>
     #include <string.h>
-    static inline float fastmlp_float_from_bits(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
-    static inline int32_t fastmlp_float_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
-    static inline double fastmlp_double_from_bits(int64_t i) { double f; memcpy(&f, &i, 8); return f; }
-    static inline int64_t fastmlp_double_bits(double f) { int64_t i; memcpy(&i, &f, 8); return i; }
+    /* a float's bits as an integer and back (memcpy: the compiler emits no copy) */
+    static CYTHON_INLINE float fastmlp_float_from_bits(int32_t i) {
+        float f; memcpy(&f, &i, 4); return f;
+    }
+    static CYTHON_INLINE int32_t fastmlp_float_bits(float f) {
+        int32_t i; memcpy(&i, &f, 4); return i;
+    }
+    static CYTHON_INLINE double fastmlp_double_from_bits(int64_t i) {
+        double f; memcpy(&f, &i, 8); return f;
+    }
+    static CYTHON_INLINE int64_t fastmlp_double_bits(double f) {
+        int64_t i; memcpy(&i, &f, 8); return i;
+    }
 
     /* x = n ln 2 + r, |r| <= ln(2) / 2 (x within the callers' clamps): returns r, n in *n */
-    static inline float fastmlp_expf_reduce(float x, int32_t* n) {
+    static CYTHON_INLINE float fastmlp_expf_reduce(float x, int32_t* n) {
         const float shifter = 12582912.0f;                    /* 1.5 * 2^23 */
         float t = x * 1.44269504088896341f + shifter;
         float nf = t - shifter;
@@ -84,7 +93,7 @@ cdef extern from *:
     }
 
     /* e^r - 1, |r| <= ln(2) / 2: Taylor to degree 7 */
-    static inline float fastmlp_expm1f_poly(float r) {
+    static CYTHON_INLINE float fastmlp_expm1f_poly(float r) {
         float p = 1.0f / 5040.0f;
         p = p * r + 1.0f / 720.0f;
         p = p * r + 1.0f / 120.0f;
@@ -95,7 +104,7 @@ cdef extern from *:
         return p * r;
     }
 
-    static inline float fastmlp_expf(float x) {
+    static CYTHON_INLINE float fastmlp_expf(float x) {
         int32_t n, m, h;
         float xc = x < -104.0f ? -104.0f : x;                 /* e^-104 rounds to 0 */
         xc = xc > 89.0f ? 89.0f : xc;                         /* e^89 overflows */
@@ -108,7 +117,7 @@ cdef extern from *:
     }
 
     /* e^x - 1 for x <= 0 (0 for x > 0): 2^n (e^r - 1) + (2^n - 1) */
-    static inline float fastmlp_expm1f_nonpositive(float x) {
+    static CYTHON_INLINE float fastmlp_expm1f_nonpositive(float x) {
         int32_t n;
         float xc = x > 0.0f ? 0.0f : x;
         xc = xc < -60.0f ? -60.0f : xc;                       /* e^-60 - 1 rounds to -1 */
@@ -117,7 +126,7 @@ cdef extern from *:
         return x != x ? x : s * q + (s - 1.0f);
     }
 
-    static inline double fastmlp_exp_reduce(double x, int64_t* n) {
+    static CYTHON_INLINE double fastmlp_exp_reduce(double x, int64_t* n) {
         const double shifter = 6755399441055744.0;            /* 1.5 * 2^52 */
         double t = x * 1.4426950408889634074 + shifter;
         double nf = t - shifter;
@@ -126,7 +135,7 @@ cdef extern from *:
     }
 
     /* e^r - 1, |r| <= ln(2) / 2: Taylor to degree 13 */
-    static inline double fastmlp_expm1_poly(double r) {
+    static CYTHON_INLINE double fastmlp_expm1_poly(double r) {
         double p = 1.0 / 6227020800.0;                        /* 1 / 13! */
         p = p * r + 1.0 / 479001600.0;
         p = p * r + 1.0 / 39916800.0;
@@ -143,7 +152,7 @@ cdef extern from *:
         return p * r;
     }
 
-    static inline double fastmlp_exp(double x) {
+    static CYTHON_INLINE double fastmlp_exp(double x) {
         int64_t n, m, h;
         double xc = x < -746.0 ? -746.0 : x;                  /* e^-746 rounds to 0 */
         xc = xc > 710.0 ? 710.0 : xc;                         /* e^710 overflows */
@@ -155,7 +164,7 @@ cdef extern from *:
         return x != x ? x : p;
     }
 
-    static inline double fastmlp_expm1_nonpositive(double x) {
+    static CYTHON_INLINE double fastmlp_expm1_nonpositive(double x) {
         int64_t n;
         double xc = x > 0.0 ? 0.0 : x;
         xc = xc < -60.0 ? -60.0 : xc;                         /* e^-60 - 1 rounds to -1 */
@@ -170,7 +179,7 @@ cdef extern from *:
        log(1 + f) = f - (f^2/2 - s (f^2/2 + R)) with s = f / (2 + f), R = 2 s^2 / 3 +
        2 s^4 / 5 + ... to s^10 (float32) or s^20 (float64): the series of 2 atanh(s) =
        log(1 + f), arranged as fdlibm's log1p arranges it (f exact, the rest small) */
-    static inline float fastmlp_log1pf_unit(float y) {
+    static CYTHON_INLINE float fastmlp_log1pf_unit(float y) {
         float u = 1.0f + y;
         float c = y - (u - 1.0f);
         float k = u > 1.41421356f ? 1.0f : 0.0f;
@@ -188,7 +197,7 @@ cdef extern from *:
         return y != y ? y : r;
     }
 
-    static inline double fastmlp_log1p_unit(double y) {
+    static CYTHON_INLINE double fastmlp_log1p_unit(double y) {
         double u = 1.0 + y;
         double c = y - (u - 1.0);
         double k = u > 1.4142135623730951 ? 1.0 : 0.0;
@@ -211,7 +220,7 @@ cdef extern from *:
         return y != y ? y : r;
     }
 
-    static inline double fastmlp_tanh(double x) {
+    static CYTHON_INLINE double fastmlp_tanh(double x) {
         double f = x < 0 ? -x : x;
         double fc = f > 22.0 ? 22.0 : f;
         double g = x * x;
