@@ -902,6 +902,12 @@ def _time_epoch(backend: str, widths: Sequence[int], out_act: str, batch: int, n
     return best
 
 
+def _milliseconds(seconds: float) -> str:
+    """Milliseconds with three significant digits from 1 ms up (0.94, 12.3, 156.5)."""
+    ms = 1000 * seconds
+    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
+
+
 def _bench(args: argparse.Namespace) -> int:
     backends = fm.available_backends()
     if "cython" not in backends:
@@ -918,7 +924,7 @@ def _bench(args: argparse.Namespace) -> int:
             times = {b: _time_epoch(b, widths, out_act, batch, n, args.dtype, args.repeat)
                      for b in backends}
             row = [regime, "-".join(map(str, widths)), str(batch), str(n),
-                   *[f"{1000 * times[b]:.1f}" for b in backends]]
+                   *[_milliseconds(times[b]) for b in backends]]
             if len(backends) == 2:
                 row.append(f"{times['numpy'] / times['cython']:.1f}x")
             table.append(row)
