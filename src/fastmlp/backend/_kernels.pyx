@@ -4,8 +4,8 @@ Each kernel follows its twin in :mod:`fastmlp.backend._numpy` line for line (sam
 formulas, same stable forms, same order of operations on the model's dtype), in a single
 pass over memory, without the GIL and without allocation. exp, expm1, log1p, tanh and erf
 are the kernels' own, so that the loops calling them vectorize (see "scalar helpers":
-within 1.5 ulp of the exact values, float32 tanh within 6, erf in float64 for both
-dtypes; NumPy's and the C library's functions are within about one). Arrays are row-major
+within 1.5 ulp of the exact values, float32 tanh within 6; NumPy's and the C library's
+functions are within about one). Arrays are row-major
 ``(rows, cols)`` blocks given by pointer. The ``*_py`` functions at the end are thin
 wrappers so the tests can call each kernel on NumPy arrays.
 """
@@ -76,9 +76,8 @@ cdef extern from *:
 #     (e^(2|x|) + 1)) with |x| clipped to 22 (tanh(22) rounds to 1). Both forms share one
 #     division (numerator and denominator selected). At most 1.47 ulp against tanhl; 0,
 #     +-inf and NaN as libm (the sign of a zero is lost to the bias added before anyway).
-# erf(x) (float64, also for float32 data, as before): see fastmlp_erf; at most 0.89 ulp
-#     against an 80-bit reference (the C library's 0.98). gelu 2x faster in float32, 1.4x
-#     in float64, still 3-5x a relu layer (benchmarks/activations.py).
+# erf(x): see FASTMLP_ERF; at most 0.89 ulp (float64) against an 80-bit reference (the C
+#     library's 0.98).
 # In float32 tanh is the rational of _tanh_f32 below.
 cdef extern from *:
     """
@@ -243,62 +242,93 @@ cdef extern from *:
         return y != y ? y : r;
     }
 
-    /* erf(x) with fdlibm's rational approximations (s_erf.c, Sun Microsystems 1993: the
-       coefficients below are its pp/qq, pa/qa, ra/sa and rb/sb) evaluated for every element
-       and selected: |x| < 0.84375: x + x P(x^2) / Q(x^2); < 1.25: erx + P(s) / Q(s), s =
-       |x| - 1; < 6: 1 - e^(-x^2 - 0.5625 + R(w) / S(w)) / |x|, w = 1 / x^2, R/S one pair
-       below 1 / 0.35 and another above; from 6 on, 1 (with x's sign). One division for
-       the four rationals (numerator and denominator selected). The erfc term's exponent
-       is one sum here (fdlibm splits x^2 to keep erfc's relative error small): erf's
-       absolute error stays below a tenth of its ulp. */
-    FASTMLP_INLINE double fastmlp_erf(double x) {
-        double ax = x < 0 ? -x : x;
-        double z = x * x;
-        double w = 1.0 / z;
-        double s = ax - 1.0;
-        double n1 = (((-2.37630166566501626084e-05 * z - 5.77027029648944159157e-03) * z
-                      - 2.84817495755985104766e-02) * z - 3.25042107247001499370e-01) * z
-                    + 1.28379167095512558561e-01;
-        double d1 = ((((-3.96022827877536812320e-06 * z + 1.32494738004321644526e-04) * z
-                       + 5.08130628187576562776e-03) * z + 6.50222499887672944485e-02) * z
-                     + 3.97917223959155352819e-01) * z + 1.0;
-        double n2 = (((((-2.16637559486879084300e-03 * s + 3.54783043256182359371e-02) * s
-                        - 1.10894694282396677476e-01) * s + 3.18346619901161753674e-01) * s
-                      - 3.72207876035701323847e-01) * s + 4.14856118683748331666e-01) * s
-                    - 2.36211856075265944077e-03;
-        double d2 = (((((1.19844998467991074170e-02 * s + 1.36370839120290507362e-02) * s
-                        + 1.26171219808761642112e-01) * s + 7.18286544141962662868e-02) * s
-                      + 5.40397917702171048937e-01) * s + 1.06420880400844228286e-01) * s
-                    + 1.0;
-        double na = ((((((-9.81432934416914548592e+00 * w - 8.12874355063065934246e+01) * w
-                         - 1.84605092906711035994e+02) * w - 1.62396669462573470355e+02) * w
-                       - 6.23753324503260060396e+01) * w - 1.05586262253232909814e+01) * w
-                     - 6.93858572707181764372e-01) * w - 9.86494403484714822705e-03;
-        double da = (((((((-6.04244152148580987438e-02 * w + 6.57024977031928170135e+00) * w
-                          + 1.08635005541779435134e+02) * w + 4.29008140027567833386e+02) * w
-                        + 6.45387271733267880336e+02) * w + 4.34565877475229228821e+02) * w
-                      + 1.37657754143519042600e+02) * w + 1.96512716674392571292e+01) * w
-                    + 1.0;
-        double nb = (((((-4.83519191608651397019e+02 * w - 1.02509513161107724954e+03) * w
-                        - 6.37566443368389627722e+02) * w - 1.60636384855821916062e+02) * w
-                      - 1.77579549177547519889e+01) * w - 7.99283237680523006574e-01) * w
-                    - 9.86494292470009928597e-03;
-        double db = ((((((-2.24409524465858183362e+01 * w + 4.74528541206955367215e+02) * w
-                         + 2.55305040643316442583e+03) * w + 3.19985821950859553908e+03) * w
-                       + 1.53672958608443695994e+03) * w + 3.25792512996573918826e+02) * w
-                     + 3.03380607434824582924e+01) * w + 1.0;
-        double n3 = ax < 2.85714285714285714286 ? na : nb;   /* 1 / 0.35 */
-        double d3 = ax < 2.85714285714285714286 ? da : db;
-        double n = ax < 1.25 ? n2 : n3;
-        double d = ax < 1.25 ? d2 : d3;
-        double q = (ax < 0.84375 ? n1 : n) / (ax < 0.84375 ? d1 : d);
-        double erfc = fastmlp_exp(-z - 0.5625 + q) / ax;
-        double large = ax < 6.0 ? 1.0 - erfc : 1.0;
-        large = ax < 1.25 ? 8.45062911510467529297e-01 + q : large;
-        large = x < 0 ? -large : large;
-        double r = ax < 0.84375 ? x + x * q : large;
-        return x != x ? x : r;
+    /* erf(x) in T (float or double) with fdlibm's rational approximations (s_erf.c, Sun
+       Microsystems 1993: the coefficients are its pp/qq, pa/qa, ra/sa and rb/sb, rounded
+       to T) evaluated for every element and selected: |x| < 0.84375: x + x P(x^2) /
+       Q(x^2); < 1.25: erx + P(s) / Q(s), s = |x| - 1; < 6: 1 - e^(-x^2 - 0.5625 + R(w) /
+       S(w)) / |x|, w = 1 / x^2, R/S one pair below 1 / 0.35 and another above; from 6 on,
+       1 (with x's sign). One division for the four rationals (numerator and denominator
+       selected). The erfc term's exponent is one sum here (fdlibm splits x^2 to keep
+       erfc's relative error small): erf's absolute error stays below a tenth of its ulp.
+       Horner steps written out one per line, in fdlibm's order. */
+    #define FASTMLP_ERF(T, NAME, EXP)                                            \\
+    FASTMLP_INLINE T NAME(T x) {                                                 \\
+        T ax = x < 0 ? -x : x;                                                   \\
+        T z = x * x;                                                             \\
+        T w = (T) 1.0 / z;                                                       \\
+        T s = ax - (T) 1.0;                                                      \\
+        T n1 = (T) -2.37630166566501626084e-05;                                  \\
+        n1 = n1 * z + (T) -5.77027029648944159157e-03;                           \\
+        n1 = n1 * z + (T) -2.84817495755985104766e-02;                           \\
+        n1 = n1 * z + (T) -3.25042107247001499370e-01;                           \\
+        n1 = n1 * z + (T) 1.28379167095512558561e-01;                            \\
+        T d1 = (T) -3.96022827877536812320e-06;                                  \\
+        d1 = d1 * z + (T) 1.32494738004321644526e-04;                            \\
+        d1 = d1 * z + (T) 5.08130628187576562776e-03;                            \\
+        d1 = d1 * z + (T) 6.50222499887672944485e-02;                            \\
+        d1 = d1 * z + (T) 3.97917223959155352819e-01;                            \\
+        d1 = d1 * z + (T) 1.0;                                                   \\
+        T n2 = (T) -2.16637559486879084300e-03;                                  \\
+        n2 = n2 * s + (T) 3.54783043256182359371e-02;                            \\
+        n2 = n2 * s + (T) -1.10894694282396677476e-01;                           \\
+        n2 = n2 * s + (T) 3.18346619901161753674e-01;                            \\
+        n2 = n2 * s + (T) -3.72207876035701323847e-01;                           \\
+        n2 = n2 * s + (T) 4.14856118683748331666e-01;                            \\
+        n2 = n2 * s + (T) -2.36211856075265944077e-03;                           \\
+        T d2 = (T) 1.19844998467991074170e-02;                                   \\
+        d2 = d2 * s + (T) 1.36370839120290507362e-02;                            \\
+        d2 = d2 * s + (T) 1.26171219808761642112e-01;                            \\
+        d2 = d2 * s + (T) 7.18286544141962662868e-02;                            \\
+        d2 = d2 * s + (T) 5.40397917702171048937e-01;                            \\
+        d2 = d2 * s + (T) 1.06420880400844228286e-01;                            \\
+        d2 = d2 * s + (T) 1.0;                                                   \\
+        T na = (T) -9.81432934416914548592e+00;                                  \\
+        na = na * w + (T) -8.12874355063065934246e+01;                           \\
+        na = na * w + (T) -1.84605092906711035994e+02;                           \\
+        na = na * w + (T) -1.62396669462573470355e+02;                           \\
+        na = na * w + (T) -6.23753324503260060396e+01;                           \\
+        na = na * w + (T) -1.05586262253232909814e+01;                           \\
+        na = na * w + (T) -6.93858572707181764372e-01;                           \\
+        na = na * w + (T) -9.86494403484714822705e-03;                           \\
+        T da = (T) -6.04244152148580987438e-02;                                  \\
+        da = da * w + (T) 6.57024977031928170135e+00;                            \\
+        da = da * w + (T) 1.08635005541779435134e+02;                            \\
+        da = da * w + (T) 4.29008140027567833386e+02;                            \\
+        da = da * w + (T) 6.45387271733267880336e+02;                            \\
+        da = da * w + (T) 4.34565877475229228821e+02;                            \\
+        da = da * w + (T) 1.37657754143519042600e+02;                            \\
+        da = da * w + (T) 1.96512716674392571292e+01;                            \\
+        da = da * w + (T) 1.0;                                                   \\
+        T nb = (T) -4.83519191608651397019e+02;                                  \\
+        nb = nb * w + (T) -1.02509513161107724954e+03;                           \\
+        nb = nb * w + (T) -6.37566443368389627722e+02;                           \\
+        nb = nb * w + (T) -1.60636384855821916062e+02;                           \\
+        nb = nb * w + (T) -1.77579549177547519889e+01;                           \\
+        nb = nb * w + (T) -7.99283237680523006574e-01;                           \\
+        nb = nb * w + (T) -9.86494292470009928597e-03;                           \\
+        T db = (T) -2.24409524465858183362e+01;                                  \\
+        db = db * w + (T) 4.74528541206955367215e+02;                            \\
+        db = db * w + (T) 2.55305040643316442583e+03;                            \\
+        db = db * w + (T) 3.19985821950859553908e+03;                            \\
+        db = db * w + (T) 1.53672958608443695994e+03;                            \\
+        db = db * w + (T) 3.25792512996573918826e+02;                            \\
+        db = db * w + (T) 3.03380607434824582924e+01;                            \\
+        db = db * w + (T) 1.0;                                                   \\
+        T n3 = ax < (T) 2.85714285714285714286 ? na : nb;                        \\
+        T d3 = ax < (T) 2.85714285714285714286 ? da : db;                        \\
+        T n = ax < (T) 1.25 ? n2 : n3;                                           \\
+        T d = ax < (T) 1.25 ? d2 : d3;                                           \\
+        T q = (ax < (T) 0.84375 ? n1 : n) / (ax < (T) 0.84375 ? d1 : d);         \\
+        T erfc = EXP(-z - (T) 0.5625 + q) / ax;                                  \\
+        T large = ax < (T) 6.0 ? (T) 1.0 - erfc : (T) 1.0;                       \\
+        large = ax < (T) 1.25 ? (T) 8.45062911510467529297e-01 + q : large;      \\
+        large = x < 0 ? -large : large;                                          \\
+        T r = ax < (T) 0.84375 ? x + x * q : large;                              \\
+        return x != x ? x : r;                                                   \\
     }
+    /* float32 with float arithmetic: at most 0.97 ulp against math.erf rounded */
+    FASTMLP_ERF(double, fastmlp_erf, fastmlp_exp)
+    FASTMLP_ERF(float, fastmlp_erff, fastmlp_expf)
 
     FASTMLP_INLINE double fastmlp_tanh(double x) {
         double f = x < 0 ? -x : x;
@@ -324,6 +354,7 @@ cdef extern from *:
     double fastmlp_log1p_unit(double y) noexcept nogil
     double fastmlp_tanh(double x) noexcept nogil
     double fastmlp_erf(double x) noexcept nogil
+    float fastmlp_erff(float x) noexcept nogil
 
 
 cdef inline floating _exp(floating x) noexcept nogil:
@@ -393,8 +424,11 @@ cdef inline floating _softplus(floating x) noexcept nogil:
 
 
 cdef inline floating _gelu_cdf(floating x) noexcept nogil:
-    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 (erf in float64, as before from the C library)."""
-    return (1 + <floating> fastmlp_erf(x * <floating> SQRT1_2)) / 2
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2."""
+    if floating is float:
+        return (1 + fastmlp_erff(x * <float> SQRT1_2)) / 2
+    else:
+        return (1 + fastmlp_erf(x * SQRT1_2)) / 2
 
 
 cdef inline floating _clip(floating x, floating low, floating high) noexcept nogil:
@@ -1222,13 +1256,16 @@ def exp_py(floating[::1] x):
     return out
 
 
-def erf_py(const double[::1] x):
-    """Return erf(x) element-wise (float64), computed as the kernels compute it."""
-    out = np.empty(x.shape[0])
-    cdef double[::1] o = out
+def erf_py(floating[::1] x):
+    """Return erf(x) element-wise, computed as the kernels compute it."""
+    out = np.empty_like(np.asarray(x))
+    cdef floating[::1] o = out
     cdef Py_ssize_t i
     for i in range(x.shape[0]):
-        o[i] = fastmlp_erf(x[i])
+        if floating is float:
+            o[i] = fastmlp_erff(x[i])
+        else:
+            o[i] = fastmlp_erf(x[i])
     return out
 
 
