@@ -423,6 +423,13 @@ cdef inline floating _softplus(floating x) noexcept nogil:
     return m + _log1p_unit(_exp(-_fabs(x)))
 
 
+cdef inline floating _mish_clip(floating x) noexcept nogil:
+    """x clipped to 20 (float32) or 40 (float64), where tanh(softplus(x)) rounds to 1 and
+    e^x (e^x + 2), squared, still fits."""
+    cdef floating top = 20 if floating is float else 40
+    return x if x < top else top
+
+
 cdef inline floating _gelu_cdf(floating x) noexcept nogil:
     """Phi(x) = (1 + erf(x / sqrt 2)) / 2."""
     if floating is float:
@@ -443,7 +450,7 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
                                   Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """Z[i, j] += b[j]; A[i, j] = f(Z[i, j]) (softmax: over each row). ``a`` may equal ``z``."""
     cdef Py_ssize_t i, j
-    cdef floating v, m, s, slope
+    cdef floating v, m, s, slope, e, n
     cdef floating* zr
     cdef floating* ar
     for i in range(rows):
@@ -507,7 +514,11 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
             for j in range(cols):
                 v = zr[j] + b[j]
                 zr[j] = v
-                ar[j] = v * _tanh(_softplus(v))
+                # tanh(softplus(v)) = n / (n + 2) with n = e^v (e^v + 2): one exp and
+                # one division instead of exp, log1p and tanh
+                e = _exp(_mish_clip(v))
+                n = e * (e + 2)
+                ar[j] = v * (n / (n + 2))
         elif kind == ACT_HARD_SIGMOID:
             for j in range(cols):
                 v = zr[j] + b[j]
@@ -542,7 +553,7 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
                               Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """dZ = dA * f'(Z) in place; for prelu also dalpha = sum over z <= 0 of dA * z."""
     cdef Py_ssize_t i, j, base
-    cdef floating v, s, t, slope
+    cdef floating v, s, t, slope, e, n, w
     if kind == ACT_LINEAR:
         return
     if kind == ACT_PRELU:
@@ -601,8 +612,13 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
         elif kind == ACT_MISH:
             for j in range(cols):
                 v = z[base + j]
-                t = _tanh(_softplus(v))
-                d[base + j] = d[base + j] * (t + v * _sigmoid(v) * (1 - t * t))
+                # t + v sigmoid(v) (1 - t^2) with t = n / w, w = n + 2, n as forward:
+                # sigmoid(v) (1 - t^2) = 4 e (1 + e) / w^2, so all of it over one w^2
+                v = _mish_clip(v)
+                e = _exp(v)
+                n = e * (e + 2)
+                w = n + 2
+                d[base + j] = d[base + j] * ((n * w + 4 * v * e * (1 + e)) / (w * w))
         elif kind == ACT_HARD_SIGMOID:
             for j in range(cols):
                 v = z[base + j]
