@@ -903,7 +903,7 @@ def _time_epoch(backend: str, widths: Sequence[int], out_act: str, batch: int, n
 
 
 def _milliseconds(seconds: float) -> str:
-    """Milliseconds with three significant digits from 1 ms up (0.94, 12.3, 156.5)."""
+    """Milliseconds with two decimals below 10 ms, one from there on (0.94, 12.3, 156.5)."""
     ms = 1000 * seconds
     return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
 
