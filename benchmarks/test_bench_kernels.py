@@ -111,3 +111,29 @@ def test_activation_passes(benchmark, record, kind, dtype, how):
             dz.sum(axis=0)
 
     benchmark(numpy_passes)
+
+
+@pytest.mark.parametrize("how", ["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy",
+                                  "mean_squared_error"])
+def test_loss_passes(benchmark, record, loss, dtype, how):
+    """A training step's loss and output dZ for a 1024x256 batch (multi-label BCE, CCE over
+    256 classes, MSE on 256 outputs), 10 times, on one thread: the compiled kernel
+    against the NumPy backend's."""
+    from fastmlp.backend import _kernels, _numpy
+
+    code, out = fm.losses.LOSSES[loss]
+    out_code = fm.activations.ACTIVATIONS[out or "linear"]
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((1024, 256)) * 3).astype(dtype)
+    a = np.ascontiguousarray(_numpy.activation_forward(out_code, z))
+    if loss == "categorical_crossentropy":
+        y = np.eye(256, dtype=dtype)[rng.integers(0, 256, size=1024)]
+    else:
+        y = (rng.random((1024, 256)) < 0.3).astype(dtype)
+    record(f"{loss} loss and dZ 1024x256 (x10)", how=how, dtype=dtype)
+    if how == "compiled":
+        benchmark(lambda: [_kernels.loss_delta_py(code, out_code, z, a, y) for _ in range(10)])
+    else:
+        benchmark(lambda: [_numpy.loss_delta(code, out_code, z, a, y) for _ in range(10)])

@@ -12,8 +12,7 @@ wrappers so the tests can call each kernel on NumPy arrays.
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport (INFINITY, exp, fabs, fabsf, floor, isfinite,
-                        log, log1p, pow, sqrt, sqrtf)
+from libc.math cimport INFINITY, fabs, fabsf, floor, isfinite, log, pow, sqrt, sqrtf
 
 import numpy as np
 
@@ -642,6 +641,26 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
 # --------------------------------------------------------------------------------------
 # losses: mean value, and dL/dZ of the output layer (cross-entropies fused)
 # --------------------------------------------------------------------------------------
+cdef enum:
+    BLOCK = 64      # elements of a loss's terms computed apart from their sum
+
+
+cdef inline double _sum(const floating* t, Py_ssize_t n) noexcept nogil:
+    """t[0] + ... + t[n - 1] in double, as eight interleaved partial sums (which vectorize)
+    added in a fixed order: the same terms always give the same sum."""
+    cdef double p[8]
+    cdef Py_ssize_t j = 0, q
+    for q in range(8):
+        p[q] = 0
+    while j + 8 <= n:
+        for q in range(8):
+            p[q] += t[j + q]
+        j += 8
+    for q in range(n - j):
+        p[q] += t[j + q]
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+
+
 cdef double loss_delta(int loss, int out_kind, const floating* z, const floating* a,
                        const floating* y, const floating* w, floating* dz,
                        const floating* alpha, int n_alpha, floating* dalpha,
@@ -658,76 +677,90 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
     huber: e^2 / 2 if |e| <= delta else delta (|e| - delta / 2), dA = clip(e) / (rows cols)
     hinge: max(1 - y a, 0), dA = -y / (rows cols) where 1 - y a > 0
     then dZ = f'(Z) * w_i dA; fused with their outputs:
-    bce: max(z, 0) - z y + log1p(exp(-|z|)), dZ = w_i (a - y) / (rows cols)
+    bce: softplus(z) - z y (softplus as the activation computes it),
+         dZ = w_i (a - y) / (rows cols)
     cce: -sum_j y log_softmax(z) per row, dZ = w_i (a - y) / rows
     """
-    cdef Py_ssize_t i, j, k, size = norm_rows * cols
-    cdef double total = 0.0, row
-    cdef floating diff, e, zz, m, s, wi, g
+    cdef Py_ssize_t i, j, j0, nj, k, size = norm_rows * cols
+    cdef double total = 0.0, row, lse
+    cdef floating diff, e, m, s, wi, g
+    cdef floating term[BLOCK]
     cdef floating n_el = <floating> size
     cdef floating delta = <floating> HUBER_DELTA
-    if loss == LOSS_CCE:
-        for i in range(rows):
-            wi = w[i] if w != NULL else 1
+    # Each row's terms are computed a block at a time into ``term`` and added up by _sum,
+    # and its dZ in a loop of its own: loops without a sequential sum, which vectorize.
+    for i in range(rows):
+        wi = w[i] if w != NULL else 1
+        row = 0.0
+        if loss == LOSS_CCE:     # row: -sum_j y (z - m - log sum_j e^(z - m)), m = max z
             m = z[i * cols]
             for j in range(cols):
                 if z[i * cols + j] > m:
                     m = z[i * cols + j]
-            s = 0
+            lse = 0.0
+            j0 = 0
+            while j0 < cols:
+                nj = cols - j0 if cols - j0 < BLOCK else BLOCK
+                k = i * cols + j0
+                for j in range(nj):
+                    term[j] = _exp(z[k + j] - m)
+                lse += _sum(term, nj)
+                j0 += nj
+            s = m + <floating> log(lse)
+        j0 = 0
+        while j0 < cols:
+            nj = cols - j0 if cols - j0 < BLOCK else BLOCK
+            k = i * cols + j0
+            if loss == LOSS_CCE:
+                for j in range(nj):
+                    term[j] = y[k + j] * (s - z[k + j])
+            elif loss == LOSS_MSE:
+                for j in range(nj):
+                    diff = a[k + j] - y[k + j]
+                    term[j] = diff * diff
+            elif loss == LOSS_BCE:
+                for j in range(nj):
+                    term[j] = _softplus(z[k + j]) - z[k + j] * y[k + j]
+            elif loss == LOSS_MAE:
+                for j in range(nj):
+                    term[j] = _fabs(a[k + j] - y[k + j])
+            elif loss == LOSS_HUBER:
+                for j in range(nj):
+                    e = _fabs(a[k + j] - y[k + j])
+                    term[j] = e * e / 2 if e <= delta else delta * (e - delta / 2)
+            elif loss == LOSS_HINGE:
+                for j in range(nj):
+                    e = 1 - y[k + j] * a[k + j]
+                    term[j] = e if e > 0 else 0
+            row += _sum(term, nj)
+            j0 += nj
+        total += wi * row
+        if dz == NULL:
+            continue
+        k = i * cols
+        if loss == LOSS_CCE:
             for j in range(cols):
-                s = s + _exp(z[i * cols + j] - m)
-            s = <floating> log(s)
-            row = 0.0
+                dz[k + j] = (a[k + j] - y[k + j]) / <floating> norm_rows * wi
+        elif loss == LOSS_MSE:
             for j in range(cols):
-                k = i * cols + j
-                row -= y[k] * (z[k] - m - s)
-                if dz != NULL:
-                    dz[k] = (a[k] - y[k]) / <floating> norm_rows * wi
-            total += wi * row
-        return total / norm_rows
-    for i in range(rows):
-        wi = w[i] if w != NULL else 1
-        row = 0.0
-        if loss == LOSS_MSE:
-            for j in range(cols):
-                k = i * cols + j
-                diff = a[k] - y[k]
-                row += diff * diff
-                if dz != NULL:
-                    dz[k] = 2 * diff / n_el * wi
+                dz[k + j] = 2 * (a[k + j] - y[k + j]) / n_el * wi
         elif loss == LOSS_BCE:
             for j in range(cols):
-                k = i * cols + j
-                zz = z[k]
-                row += ((zz if zz > 0 else 0) - zz * y[k]
-                        + <floating> log1p(<floating> exp(-fabs(zz))))
-                if dz != NULL:
-                    dz[k] = (a[k] - y[k]) / n_el * wi
+                dz[k + j] = (a[k + j] - y[k + j]) / n_el * wi
         elif loss == LOSS_MAE:
             for j in range(cols):
-                k = i * cols + j
-                diff = a[k] - y[k]
-                row += fabs(diff)
-                if dz != NULL:
-                    g = 1 if diff > 0 else (-1 if diff < 0 else 0)
-                    dz[k] = g / n_el * wi
+                diff = a[k + j] - y[k + j]
+                g = 1 if diff > 0 else (-1 if diff < 0 else 0)
+                dz[k + j] = g / n_el * wi
         elif loss == LOSS_HUBER:
             for j in range(cols):
-                k = i * cols + j
-                diff = a[k] - y[k]
-                e = fabs(diff)
-                row += e * e / 2 if e <= delta else delta * (e - delta / 2)
-                if dz != NULL:
-                    dz[k] = _clip(diff, -delta, delta) / n_el * wi
+                dz[k + j] = _clip(a[k + j] - y[k + j], -delta, delta) / n_el * wi
         elif loss == LOSS_HINGE:
             for j in range(cols):
-                k = i * cols + j
-                e = 1 - y[k] * a[k]
-                if e > 0:
-                    row += e
-                if dz != NULL:
-                    dz[k] = (-y[k] if e > 0 else 0) / n_el * wi
-        total += wi * row
+                e = 1 - y[k + j] * a[k + j]
+                dz[k + j] = (-y[k + j] if e > 0 else 0) / n_el * wi
+    if loss == LOSS_CCE:
+        return total / norm_rows
     if dz != NULL and loss != LOSS_BCE:
         activation_backward(out_kind, z, a, dz, alpha, n_alpha, dalpha, rows, cols)
     return total / size
