@@ -177,10 +177,11 @@ def test_loss_kernels_match_reference(dtype, loss, weighted, cols, rng):
     np.testing.assert_allclose(dz, dz_ref, rtol=TOL[dtype], atol=1e-7)
 
 
-def test_regularize_kernel_matches_reference(dtype, rng):
+@pytest.mark.parametrize("size", [20, 141])   # 141: two of the kernel's blocks of 64 and a part
+def test_regularize_kernel_matches_reference(dtype, size, rng):
     from fastmlp.backend import _kernels, _numpy
 
-    p = rng.normal(size=20).astype(dtype)
+    p = rng.normal(size=size).astype(dtype)
     p[3] = 0  # sign(0) = 0
     for l1, l2 in ((0.0, 0.1), (0.05, 0.0), (0.02, 0.3)):
         value, g = _kernels.regularize_py(p, l1, l2)
