@@ -956,11 +956,16 @@ cdef double learning_rate_at(const double* hyper, double iteration) noexcept nog
 
 
 cdef double squared_norm(const floating* g, Py_ssize_t size) noexcept nogil:
-    """sum(g^2), accumulated in double."""
-    cdef Py_ssize_t i
+    """sum(g^2), in double (the squares by blocks, added by _sum)."""
+    cdef Py_ssize_t i = 0, j, n
     cdef double s = 0
-    for i in range(size):
-        s += <double> g[i] * <double> g[i]
+    cdef double t[BLOCK]
+    while i < size:
+        n = size - i if size - i < BLOCK else BLOCK
+        for j in range(n):
+            t[j] = <double> g[i + j] * <double> g[i + j]
+        s += _sum(t, n)
+        i += n
     return s
 
 
