@@ -131,6 +131,19 @@ def test_one_model_switches_backend_mid_training():
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
+@pytest.mark.parametrize("cols", [37, 130])
+def test_softmax_kernel_matches_reference_on_wide_rows(dtype, cols, rng):
+    """The row sums of the compiled softmax run in eight partial sums and a tail."""
+    from fastmlp.backend import _kernels, _numpy
+
+    code = activations.ACTIVATIONS["softmax"]
+    z = (rng.normal(size=(5, cols)) * 3).astype(dtype)
+    a = _kernels.activation_forward_py(code, z)
+    np.testing.assert_allclose(a, _numpy.activation_forward(code, z), rtol=TOL[dtype],
+                               atol=1e-9)
+    np.testing.assert_allclose(a.sum(axis=1), 1, rtol=TOL[dtype])
+
+
 @pytest.mark.parametrize("kind", list(activations.ACTIVATIONS))
 def test_activation_kernels_match_reference(dtype, kind, rng):
     from fastmlp.backend import _kernels, _numpy

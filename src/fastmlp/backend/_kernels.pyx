@@ -444,6 +444,26 @@ cdef inline floating _clip(floating x, floating low, floating high) noexcept nog
     return low if x < low else (high if x > high else x)
 
 
+cdef enum:
+    BLOCK = 64      # terms computed a block at a time apart from their sum (_sum)
+
+
+cdef inline double _sum(const floating* t, Py_ssize_t n) noexcept nogil:
+    """t[0] + ... + t[n - 1] in double, as eight interleaved partial sums (which vectorize)
+    added in a fixed order: the same terms always give the same sum."""
+    cdef double p[8]
+    cdef Py_ssize_t j = 0, q
+    for q in range(8):
+        p[q] = 0
+    while j + 8 <= n:
+        for q in range(8):
+            p[q] += t[j + q]
+        j += 8
+    for q in range(n - j):
+        p[q] += t[j + q]
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+
+
 # --------------------------------------------------------------------------------------
 # forward: Z += b ; A = f(Z)
 # --------------------------------------------------------------------------------------
@@ -538,11 +558,9 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
                 zr[j] = v
                 if v > m:
                     m = v
-            for j in range(cols):       # (apart from the sum, which is sequential:
-                ar[j] = _exp(zr[j] - m)  # this loop vectorizes)
-            s = 0
-            for j in range(cols):
-                s = s + ar[j]
+            for j in range(cols):       # (apart from the sum: this loop vectorizes)
+                ar[j] = _exp(zr[j] - m)
+            s = <floating> _sum(ar, cols)
             for j in range(cols):
                 ar[j] = ar[j] / s
 
@@ -641,26 +659,6 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
 # --------------------------------------------------------------------------------------
 # losses: mean value, and dL/dZ of the output layer (cross-entropies fused)
 # --------------------------------------------------------------------------------------
-cdef enum:
-    BLOCK = 64      # elements of a loss's terms computed apart from their sum
-
-
-cdef inline double _sum(const floating* t, Py_ssize_t n) noexcept nogil:
-    """t[0] + ... + t[n - 1] in double, as eight interleaved partial sums (which vectorize)
-    added in a fixed order: the same terms always give the same sum."""
-    cdef double p[8]
-    cdef Py_ssize_t j = 0, q
-    for q in range(8):
-        p[q] = 0
-    while j + 8 <= n:
-        for q in range(8):
-            p[q] += t[j + q]
-        j += 8
-    for q in range(n - j):
-        p[q] += t[j + q]
-    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
-
-
 cdef double loss_delta(int loss, int out_kind, const floating* z, const floating* a,
                        const floating* y, const floating* w, floating* dz,
                        const floating* alpha, int n_alpha, floating* dalpha,
