@@ -659,6 +659,15 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
 # --------------------------------------------------------------------------------------
 # losses: mean value, and dL/dZ of the output layer (cross-entropies fused)
 # --------------------------------------------------------------------------------------
+cdef inline floating _row_max(const floating* z, Py_ssize_t n) noexcept nogil:
+    cdef floating m = z[0]
+    cdef Py_ssize_t j
+    for j in range(n):
+        if z[j] > m:
+            m = z[j]
+    return m
+
+
 cdef double loss_delta(int loss, int out_kind, const floating* z, const floating* a,
                        const floating* y, const floating* w, floating* dz,
                        const floating* alpha, int n_alpha, floating* dalpha,
@@ -679,86 +688,123 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
          dZ = w_i (a - y) / (rows cols)
     cce: -sum_j y log_softmax(z) per row, dZ = w_i (a - y) / rows
     """
-    cdef Py_ssize_t i, j, j0, nj, k, size = norm_rows * cols
-    cdef double total = 0.0, row, lse
+    cdef Py_ssize_t i, i0, r, q, j, j0, nj, k, stop, size = norm_rows * cols
+    cdef Py_ssize_t group = BLOCK // cols if cols <= BLOCK else 1
+    cdef double total = 0.0, lse
     cdef floating diff, e, m, s, wi, g
     cdef floating term[BLOCK]
+    cdef floating wk[BLOCK]
+    cdef floating mk[BLOCK]
     cdef floating n_el = <floating> size
     cdef floating delta = <floating> HUBER_DELTA
-    # Each row's terms are computed a block at a time into ``term`` and added up by _sum,
-    # and its dZ in a loop of its own: loops without a sequential sum, which vectorize.
-    for i in range(rows):
-        wi = w[i] if w != NULL else 1
-        row = 0.0
-        if loss == LOSS_CCE:     # row: -sum_j y (z - m - log sum_j e^(z - m)), m = max z
-            m = z[i * cols]
-            for j in range(cols):
-                if z[i * cols + j] > m:
-                    m = z[i * cols + j]
+    # The terms are computed a block of at most BLOCK elements at a time into ``term``, each
+    # times its row's weight (``wk``), and added up by _sum; dZ in a loop of its own. These
+    # loops hold no sequential sum, so they vectorize.
+    if loss == LOSS_CCE and cols > BLOCK:   # -sum_j y (z - s), s = m + log sum_j e^(z - m)
+        for i in range(rows):                  # (m = max_j z): row by row, in parts
+            wi = w[i] if w != NULL else 1
+            k = i * cols
+            m = _row_max(z + k, cols)
             lse = 0.0
             j0 = 0
             while j0 < cols:
                 nj = cols - j0 if cols - j0 < BLOCK else BLOCK
-                k = i * cols + j0
                 for j in range(nj):
-                    term[j] = _exp(z[k + j] - m)
+                    term[j] = _exp(z[k + j0 + j] - m)
                 lse += _sum(term, nj)
                 j0 += nj
             s = m + <floating> log(lse)
-        j0 = 0
-        while j0 < cols:
-            nj = cols - j0 if cols - j0 < BLOCK else BLOCK
-            k = i * cols + j0
-            if loss == LOSS_CCE:
+            j0 = 0
+            while j0 < cols:
+                nj = cols - j0 if cols - j0 < BLOCK else BLOCK
                 for j in range(nj):
-                    term[j] = y[k + j] * (s - z[k + j])
-            elif loss == LOSS_MSE:
+                    term[j] = y[k + j0 + j] * (s - z[k + j0 + j]) * wi
+                    if dz != NULL:
+                        dz[k + j0 + j] = ((a[k + j0 + j] - y[k + j0 + j]) / <floating> norm_rows
+                                          * wi)
+                total += _sum(term, nj)
+                j0 += nj
+        return total / norm_rows
+    if loss == LOSS_CCE:                       # the same, as many whole rows at a time as
+        i0 = 0                                 # fit in a block (mk: each element's m, then s)
+        while i0 < rows:
+            r = rows - i0 if rows - i0 < group else group
+            k = i0 * cols
+            stop = r * cols
+            for q in range(r):
+                m = _row_max(z + k + q * cols, cols)
+                for j in range(cols):
+                    mk[q * cols + j] = m
+            for j in range(stop):
+                term[j] = _exp(z[k + j] - mk[j])
+            for q in range(r):
+                s = mk[q * cols] + <floating> log(_sum(term + q * cols, cols))
+                wi = w[i0 + q] if w != NULL else 1
+                for j in range(cols):
+                    mk[q * cols + j] = s
+                    wk[q * cols + j] = wi
+            for j in range(stop):
+                term[j] = y[k + j] * (mk[j] - z[k + j]) * wk[j]
+            total += _sum(term, stop)
+            if dz != NULL:
+                for j in range(stop):
+                    dz[k + j] = (a[k + j] - y[k + j]) / <floating> norm_rows * wk[j]
+            i0 += r
+        return total / norm_rows
+    # the others: as many whole rows at a time as fit in a block (or one row in parts)
+    for j in range(BLOCK):
+        wk[j] = 1
+    i0 = 0
+    while i0 < rows:
+        r = rows - i0 if rows - i0 < group else group
+        if w != NULL:
+            for q in range(r):
+                for j in range(cols if cols < BLOCK else BLOCK):
+                    wk[q * cols + j] = w[i0 + q]
+        k = i0 * cols
+        stop = (i0 + r) * cols
+        while k < stop:
+            nj = stop - k if stop - k < BLOCK else BLOCK
+            if loss == LOSS_MSE:
                 for j in range(nj):
                     diff = a[k + j] - y[k + j]
-                    term[j] = diff * diff
+                    term[j] = diff * diff * wk[j]
             elif loss == LOSS_BCE:
                 for j in range(nj):
-                    term[j] = _softplus(z[k + j]) - z[k + j] * y[k + j]
+                    term[j] = (_softplus(z[k + j]) - z[k + j] * y[k + j]) * wk[j]
             elif loss == LOSS_MAE:
                 for j in range(nj):
-                    term[j] = _fabs(a[k + j] - y[k + j])
+                    term[j] = _fabs(a[k + j] - y[k + j]) * wk[j]
             elif loss == LOSS_HUBER:
                 for j in range(nj):
                     e = _fabs(a[k + j] - y[k + j])
-                    term[j] = e * e / 2 if e <= delta else delta * (e - delta / 2)
+                    term[j] = (e * e / 2 if e <= delta else delta * (e - delta / 2)) * wk[j]
             elif loss == LOSS_HINGE:
                 for j in range(nj):
                     e = 1 - y[k + j] * a[k + j]
-                    term[j] = e if e > 0 else 0
-            row += _sum(term, nj)
-            j0 += nj
-        total += wi * row
-        if dz == NULL:
-            continue
-        k = i * cols
-        if loss == LOSS_CCE:
-            for j in range(cols):
-                dz[k + j] = (a[k + j] - y[k + j]) / <floating> norm_rows * wi
-        elif loss == LOSS_MSE:
-            for j in range(cols):
-                dz[k + j] = 2 * (a[k + j] - y[k + j]) / n_el * wi
-        elif loss == LOSS_BCE:
-            for j in range(cols):
-                dz[k + j] = (a[k + j] - y[k + j]) / n_el * wi
-        elif loss == LOSS_MAE:
-            for j in range(cols):
-                diff = a[k + j] - y[k + j]
-                g = 1 if diff > 0 else (-1 if diff < 0 else 0)
-                dz[k + j] = g / n_el * wi
-        elif loss == LOSS_HUBER:
-            for j in range(cols):
-                dz[k + j] = _clip(a[k + j] - y[k + j], -delta, delta) / n_el * wi
-        elif loss == LOSS_HINGE:
-            for j in range(cols):
-                e = 1 - y[k + j] * a[k + j]
-                dz[k + j] = (-y[k + j] if e > 0 else 0) / n_el * wi
-    if loss == LOSS_CCE:
-        return total / norm_rows
+                    term[j] = (e if e > 0 else 0) * wk[j]
+            total += _sum(term, nj)
+            if dz != NULL:
+                if loss == LOSS_MSE:
+                    for j in range(nj):
+                        dz[k + j] = 2 * (a[k + j] - y[k + j]) / n_el * wk[j]
+                elif loss == LOSS_BCE:
+                    for j in range(nj):
+                        dz[k + j] = (a[k + j] - y[k + j]) / n_el * wk[j]
+                elif loss == LOSS_MAE:
+                    for j in range(nj):
+                        diff = a[k + j] - y[k + j]
+                        g = 1 if diff > 0 else (-1 if diff < 0 else 0)
+                        dz[k + j] = g / n_el * wk[j]
+                elif loss == LOSS_HUBER:
+                    for j in range(nj):
+                        dz[k + j] = _clip(a[k + j] - y[k + j], -delta, delta) / n_el * wk[j]
+                elif loss == LOSS_HINGE:
+                    for j in range(nj):
+                        e = 1 - y[k + j] * a[k + j]
+                        dz[k + j] = (-y[k + j] if e > 0 else 0) / n_el * wk[j]
+            k += nj
+        i0 += r
     if dz != NULL and loss != LOSS_BCE:
         activation_backward(out_kind, z, a, dz, alpha, n_alpha, dalpha, rows, cols)
     return total / size
