@@ -494,6 +494,58 @@ def test_replaced_state_is_rebound_or_refused(backend_name):
         model.fit(X, y, epochs=1, batch_size=16, verbose=0)
 
 
+@pytest.mark.parametrize("backend_name", BACKENDS)
+@pytest.mark.parametrize("change", ["one array", "reshaped", "read-only"])
+def test_one_changed_state_array_is_rebound_or_refused(backend_name, change):
+    """Replacing one slot array (not the scalars) is followed; a slot reshaped or made
+    read-only in place is refused before any training."""
+    X, y = _data()
+    model = _small_model(backend_name, "float64", O.Adam(0.01))
+    model.fit(X, y, epochs=1, batch_size=16, verbose=0)
+    opt = model.optimizer
+    before = [p.copy() for p in model.get_weights()]
+    if change == "one array":
+        old = opt.slots[2][1]
+        new = old.copy()
+        opt.slots[2][1] = new
+        model.fit(X, y, epochs=1, batch_size=16, verbose=0)
+        assert opt.slots[2][1] is new and opt.iterations == 8
+        assert not np.array_equal(new, old)   # trained into the new array, not the old one
+        return
+    if change == "reshaped":
+        opt.slots[0][0].shape = (2, 12)           # W1's (4, 6): same size and rank
+    else:
+        opt.slots[0][1].flags.writeable = False
+    with pytest.raises(RuntimeError, match="does not match"):
+        model.fit(X, y, epochs=1, batch_size=16, verbose=0)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_engine_sees_state_changes_without_python_scan():
+    """The compiled engine's binding check (run before every training call)."""
+    if "cython" not in fm.available_backends():
+        pytest.skip("the compiled extension is not built")
+    X, y = _data()
+    model = _small_model("cython", "float32", O.Adam(0.01))
+    model.fit(X, y, epochs=1, batch_size=16, verbose=0)
+    engine = model._engine()
+    opt = model.optimizer
+    assert engine.bound_to_current_state()
+    saved = opt.slots[1][1]
+    opt.slots[1][1] = saved.copy()
+    assert not engine.bound_to_current_state()
+    opt.slots[1][1] = saved
+    assert engine.bound_to_current_state()
+    w_slot = opt.slots[0][1]                      # W1's, (4, 6)
+    w_slot.shape = (6, 4)
+    assert not engine.bound_to_current_state()
+    w_slot.shape = (4, 6)
+    assert engine.bound_to_current_state()
+    saved.flags.writeable = False
+    assert not engine.bound_to_current_state()
+
+
 # =========================================================================================
 # 6. State: get_config + slots + scalars rebuild an optimizer that continues exactly
 # =========================================================================================

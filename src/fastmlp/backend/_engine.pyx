@@ -1055,15 +1055,47 @@ cdef class Engine:
         or optimizer state value non-finite (that batch is counted in its return value)."""
         return bool(self.net.state_finite)
 
-    def _bound_to_current_state(self):
-        """Whether the pointers still refer to the optimizer's state arrays."""
+    cdef bint _bound_to_current_state(self) except -1:
+        """Whether the pointers still refer to the optimizer's state arrays: the same scalars
+        and slot arrays (the same objects, in the same order), each still what
+        ``Optimizer.state_matches`` asks for (its parameter's shape and dtype, C-contiguous,
+        writeable) and still holding the memory it was bound at. Read through NumPy's C API:
+        a training call of a small network is short, and this runs before each one."""
+        cdef Py_ssize_t i, k, n = 0
+        cdef int d
+        cdef cnp.ndarray p, a
         opt = self.spec.optimizer
         if opt.scalars is not self._bound_scalars or opt.kind != self.net.opt_kind:
             return False
-        slots = [s for slot in opt.slots for s in slot]
-        return (len(slots) == len(self._bound_slots)
-                and all(a is b for a, b in zip(slots, self._bound_slots))
-                and opt.state_matches(self.spec.flat_params))
+        flat = self.spec.flat_params
+        slots = opt.slots
+        if type(slots) is not list or len(slots) != len(flat):
+            return False
+        for i in range(len(flat)):
+            p = flat[i]
+            slot = slots[i]
+            if type(slot) is not list or len(slot) != opt.n_slots:
+                return False
+            for k in range(len(slot)):
+                s = slot[k]
+                if n >= len(self._bound_slots) or s is not self._bound_slots[n]:
+                    return False
+                a = s
+                if (cnp.PyArray_DATA(a) != self.net.params[i].s[k]
+                        or cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(p)
+                        or cnp.PyArray_NDIM(a) != cnp.PyArray_NDIM(p)
+                        or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+                        or not cnp.PyArray_ISWRITEABLE(a)):
+                    return False
+                for d in range(cnp.PyArray_NDIM(p)):
+                    if cnp.PyArray_DIM(a, d) != cnp.PyArray_DIM(p, d):
+                        return False
+                n += 1
+        return n == len(self._bound_slots)
+
+    def bound_to_current_state(self):
+        """Whether the engine's pointers still refer to its optimizer's state (for tests)."""
+        return bool(self._bound_to_current_state())
 
     cdef void _reserve(self, Py_ssize_t rows) except *:
         """Make the training workspaces hold ``rows`` rows (allocates only when growing)."""
