@@ -1,0 +1,97 @@
+"""What the output's loss costs per element: the compiled ``loss_delta`` kernel (the batch's
+loss and the output layer's dZ in one call) over outputs of growing width, against the
+NumPy backend's ``loss_value`` and ``loss_delta`` on the same arrays.
+
+    python benchmarks/losses.py                                  # every width and loss
+    python benchmarks/losses.py --loss binary_crossentropy --dtype float64 --rounds 15
+
+    # before and after a change: the same script against two builds
+    PYTHONPATH=<other checkout>/src python benchmarks/losses.py
+
+Each setting is a batch of 4,096 rows (1,024 for the widest), random logits, the
+output's activation applied and targets fit for the loss, one thread. Each round times
+``--calls`` calls of both implementations, interleaved; the table shows medians in
+nanoseconds per element and ``NumPy / compiled`` (how many times faster the compiled
+kernel is). The calls go through the kernels' test wrappers, which allocate dZ, alike.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import regimes as R
+
+import fastmlp as fm
+from fastmlp.backend import _numpy
+
+LOSSES = ["binary_crossentropy", "categorical_crossentropy", "mean_squared_error",
+          "mean_absolute_error", "huber", "hinge"]
+WIDTHS = [1, 2, 4, 10, 64, 256]
+
+
+def arrays(loss: str, cols: int, dtype: str):
+    code, out = fm.losses.LOSSES[loss]
+    out_code = fm.activations.ACTIVATIONS[out or "tanh"]
+    rows = 4096 if cols <= 64 else 1024
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((rows, cols)) * 2).astype(dtype)
+    a = np.ascontiguousarray(_numpy.activation_forward(out_code, z))
+    if loss == "categorical_crossentropy":
+        y = np.eye(cols, dtype=dtype)[rng.integers(0, cols, size=rows)]
+    elif loss == "hinge":
+        y = rng.choice([-1.0, 1.0], size=z.shape).astype(dtype)
+    else:
+        y = (rng.random(z.shape) < 0.3).astype(dtype)
+    return code, out_code, z, a, y
+
+
+def compiled(code, out_code, z, a, y):
+    from fastmlp.backend import _kernels
+
+    return _kernels.loss_delta_py(code, out_code, z, a, y)
+
+
+def reference(code, out_code, z, a, y):
+    return _numpy.loss_value(code, z, a, y), _numpy.loss_delta(code, out_code, z, a, y)
+
+
+def seconds(fn, operands: tuple, calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn(*operands)
+    return (time.perf_counter() - start) / calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loss", choices=LOSSES, action="append",
+                        help="a loss (repeatable; default: all)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=20)
+    args = parser.parse_args()
+    if "cython" not in fm.available_backends():
+        raise SystemExit("the compiled extension is not built")
+
+    R.pin_threads(1)
+    print("| loss | columns | compiled ns/element | NumPy ns/element | NumPy / compiled |")
+    print("|---|---|---|---|---|")
+    for loss in args.loss or LOSSES:
+        for cols in WIDTHS:
+            if loss == "categorical_crossentropy" and cols == 1:
+                continue
+            operands = arrays(loss, cols, args.dtype)
+            size = operands[2].size
+            times: dict[str, list[float]] = {"compiled": [], "numpy": []}
+            for _ in range(args.rounds):
+                for name, fn in (("compiled", compiled), ("numpy", reference)):
+                    fn(*operands)
+                    times[name].append(seconds(fn, operands, args.calls) / size * 1e9)
+            c, n = statistics.median(times["compiled"]), statistics.median(times["numpy"])
+            print(f"| {loss} | {cols} | {c:.1f} | {n:.1f} | {n / c:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
