@@ -5,14 +5,23 @@ NumPy backend's ``loss_value`` and ``loss_delta`` on the same arrays.
     python benchmarks/losses.py                                  # every width and loss
     python benchmarks/losses.py --loss binary_crossentropy --dtype float64 --rounds 15
 
+    # whole training epochs of networks whose loss, penalty or clipping is a large part
+    python benchmarks/losses.py --epochs
+
     # before and after a change: the same script against two builds
-    PYTHONPATH=<other checkout>/src python benchmarks/losses.py
+    PYTHONPATH=<other checkout>/src python benchmarks/losses.py --epochs
 
 Each setting is a batch of 4,096 rows (1,024 for the widest), random logits, the
 output's activation applied and targets fit for the loss, one thread. Each round times
 ``--calls`` calls of both implementations, interleaved; the table shows medians in
 nanoseconds per element and ``NumPy / compiled`` (how many times faster the compiled
 kernel is). The calls go through the kernels' test wrappers, which allocate dZ, alike.
+
+With ``--epochs``: the median time of one training epoch (after one warm-up epoch, 2
+threads, float32) of a multi-label network (16-256, sigmoid output, binary cross-entropy,
+batch 256, 4,096 rows), a 512-class one (32-512, softmax, sparse categorical
+cross-entropy, batch 128), a multi-output regression (16-256, linear, MSE, batch 256),
+and mnist-adam with ``l2(1e-4)`` on both hidden kernels and with ``Adam(clipnorm=1.0)``.
 """
 from __future__ import annotations
 
@@ -64,6 +73,57 @@ def seconds(fn, operands: tuple, calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
+def epoch_networks():
+    """name -> (model, X, y, batch size) of the ``--epochs`` table."""
+    rng = np.random.default_rng(0)
+    X16 = rng.normal(size=(4096, 16)).astype("float32")
+    X32 = rng.normal(size=(4096, 32)).astype("float32")
+    out = {}
+
+    def single(units, activation, loss, optimizer="sgd", inputs=16):
+        model = fm.Sequential([fm.Dense(units, activation=activation, input_dim=inputs)],
+                              seed=0, dtype="float32")
+        model.compile(optimizer=optimizer, loss=loss)
+        return model
+
+    out["16-256 sigmoid, binary cross-entropy, batch 256"] = (
+        single(256, "sigmoid", "binary_crossentropy"), X16,
+        (rng.random((4096, 256)) < 0.3).astype("float32"), 256)
+    out["32-512 softmax, sparse categorical cross-entropy, batch 128"] = (
+        single(512, "softmax", "sparse_categorical_crossentropy", "adam", 32), X32,
+        rng.integers(0, 512, 4096), 128)
+    out["16-256 linear, MSE, batch 256"] = (
+        single(256, "linear", "mse"), X16, rng.normal(size=(4096, 256)).astype("float32"), 256)
+    regime = R.REGIMES["mnist-adam"]
+    X, labels = R.make_data(regime)
+    Y = R.one_hot(labels, 10)
+    for name, penalty, optimizer in (("l2(1e-4) on the hidden kernels", 1e-4, "adam"),
+                                     ("Adam(clipnorm=1.0)", None,
+                                      fm.optimizers.Adam(1e-3, clipnorm=1.0))):
+        reg = fm.regularizers.l2(penalty) if penalty else None
+        model = fm.Sequential([fm.Dense(256, activation="relu", input_dim=784,
+                                        kernel_regularizer=reg),
+                               fm.Dense(128, activation="relu", kernel_regularizer=reg),
+                               fm.Dense(10, activation="softmax")], seed=0, dtype="float32")
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+        out[f"mnist-adam with {name}"] = (model, X, Y, 128)
+    return out
+
+
+def epochs(rounds: int) -> None:
+    R.pin_threads(2)
+    print("| network | epoch (median) |")
+    print("|---|---|")
+    for name, (model, X, y, batch) in epoch_networks().items():
+        model.fit(X, y, epochs=1, batch_size=batch, verbose=0)
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            model.fit(X, y, epochs=1, batch_size=batch, verbose=0)
+            times.append(time.perf_counter() - start)
+        print(f"| {name} | {statistics.median(times) * 1e3:.1f} ms |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loss", choices=LOSSES, action="append",
@@ -71,9 +131,14 @@ def main() -> None:
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--epochs", action="store_true",
+                        help="time whole training epochs instead (see above)")
     args = parser.parse_args()
     if "cython" not in fm.available_backends():
         raise SystemExit("the compiled extension is not built")
+    if args.epochs:
+        epochs(args.rounds)
+        return
 
     R.pin_threads(1)
     print("| loss | columns | compiled ns/element | NumPy ns/element | NumPy / compiled |")
