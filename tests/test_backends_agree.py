@@ -167,7 +167,7 @@ def test_activation_kernels_match_reference(dtype, kind, rng):
 @pytest.mark.parametrize("loss", list(fm.losses.LOSSES)[:3] + ["mean_absolute_error", "huber",
                                                                "hinge"])
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("cols", [4, 130])   # 37 rows of 4: three groups of rows; 130: parts
+@pytest.mark.parametrize("cols", [1, 4, 64, 65, 130])   # groups of rows, one row, parts
 def test_loss_kernels_match_reference(dtype, loss, weighted, cols, rng):
     from fastmlp.backend import _kernels, _numpy
 
