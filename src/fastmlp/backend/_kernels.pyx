@@ -5,9 +5,11 @@ formulas, same stable forms, same order of operations on the model's dtype), in 
 pass over memory, without the GIL and without allocation. exp, expm1, log1p, tanh and erf
 are the kernels' own, so that the loops calling them vectorize (see "scalar helpers":
 within 1.5 ulp of the exact values, float32 tanh within 6; NumPy's and the C library's
-functions are within about one). Arrays are row-major
-``(rows, cols)`` blocks given by pointer. The ``*_py`` functions at the end are thin
-wrappers so the tests can call each kernel on NumPy arrays.
+functions are within about one). Sums (a loss's terms, a penalty, the clipping norm,
+softmax's row sum) are taken in double as eight partial sums in a fixed order (``_sum``),
+not in NumPy's order: they agree to rounding. Arrays are row-major ``(rows, cols)`` blocks
+given by pointer. The ``*_py`` functions at the end are thin wrappers so the tests can
+call each kernel on NumPy arrays.
 """
 cimport numpy as cnp
 from cython cimport floating
@@ -660,6 +662,7 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
 # losses: mean value, and dL/dZ of the output layer (cross-entropies fused)
 # --------------------------------------------------------------------------------------
 cdef inline floating _row_max(const floating* z, Py_ssize_t n) noexcept nogil:
+    """The largest of z[0] .. z[n - 1] (the log-sum-exp's shift)."""
     cdef floating m = z[0]
     cdef Py_ssize_t j
     for j in range(n):
@@ -688,7 +691,7 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
          dZ = w_i (a - y) / (rows cols)
     cce: -sum_j y log_softmax(z) per row, dZ = w_i (a - y) / rows
     """
-    cdef Py_ssize_t i, i0, r, q, j, j0, nj, k, stop, size = norm_rows * cols
+    cdef Py_ssize_t i, i0, r, q, j, j0, nj, nk, k, stop, size = norm_rows * cols
     cdef Py_ssize_t group = BLOCK // cols if cols <= BLOCK else 1
     cdef double total = 0.0, lse
     cdef floating diff, e, m, s, wi, g
@@ -730,12 +733,12 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
         while i0 < rows:
             r = rows - i0 if rows - i0 < group else group
             k = i0 * cols
-            stop = r * cols
+            nk = r * cols                      # the group's elements, from k
             for q in range(r):
                 m = _row_max(z + k + q * cols, cols)
                 for j in range(cols):
                     mk[q * cols + j] = m
-            for j in range(stop):
+            for j in range(nk):
                 term[j] = _exp(z[k + j] - mk[j])
             for q in range(r):
                 s = mk[q * cols] + <floating> log(_sum(term + q * cols, cols))
@@ -743,11 +746,11 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
                 for j in range(cols):
                     mk[q * cols + j] = s
                     wk[q * cols + j] = wi
-            for j in range(stop):
+            for j in range(nk):
                 term[j] = y[k + j] * (mk[j] - z[k + j]) * wk[j]
-            total += _sum(term, stop)
+            total += _sum(term, nk)
             if dz != NULL:
-                for j in range(stop):
+                for j in range(nk):
                     dz[k + j] = (a[k + j] - y[k + j]) / <floating> norm_rows * wk[j]
             i0 += r
         return total / norm_rows
