@@ -17,8 +17,8 @@ output's activation applied and targets fit for the loss, one thread. Each round
 nanoseconds per element and ``NumPy / compiled`` (how many times faster the compiled
 kernel is). The calls go through the kernels' test wrappers, which allocate dZ, alike.
 
-With ``--epochs``: the median time of one training epoch (after one warm-up epoch, 2
-threads, float32) of a multi-label network (16-256, sigmoid output, binary cross-entropy,
+With ``--epochs``: the median time of one training epoch (2 threads, float32; the networks
+take turns round by round, each timed after one untimed epoch, ``regimes.interleaved``) of a multi-label network (16-256, sigmoid output, binary cross-entropy,
 batch 256, 4,096 rows), a 512-class one (32-512, softmax, sparse categorical
 cross-entropy, batch 128), a multi-output regression (16-256, linear, MSE, batch 256),
 and mnist-adam with ``l2(1e-4)`` on both hidden kernels and with ``Adam(clipnorm=1.0)``.
@@ -26,6 +26,8 @@ and mnist-adam with ``l2(1e-4)`` on both hidden kernels and with ``Adam(clipnorm
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import statistics
 import time
 
@@ -54,12 +56,6 @@ def arrays(loss: str, cols: int, dtype: str):
     else:
         y = (rng.random(z.shape) < 0.3).astype(dtype)
     return code, out_code, z, a, y
-
-
-def compiled(code, out_code, z, a, y):
-    from fastmlp.backend import _kernels
-
-    return _kernels.loss_delta_py(code, out_code, z, a, y)
 
 
 def reference(code, out_code, z, a, y):
@@ -112,16 +108,13 @@ def epoch_networks():
 
 def epochs(rounds: int) -> None:
     R.pin_threads(2)
+    variants = {name: (functools.partial(model.fit, X, y, epochs=1, batch_size=batch,
+                                         verbose=0), contextlib.nullcontext)
+                for name, (model, X, y, batch) in epoch_networks().items()}
     print("| network | epoch (median) |")
     print("|---|---|")
-    for name, (model, X, y, batch) in epoch_networks().items():
-        model.fit(X, y, epochs=1, batch_size=batch, verbose=0)
-        times = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            model.fit(X, y, epochs=1, batch_size=batch, verbose=0)
-            times.append(time.perf_counter() - start)
-        print(f"| {name} | {statistics.median(times) * 1e3:.1f} ms |", flush=True)
+    for name, times in R.interleaved(variants, rounds).items():
+        print(f"| {name} | {statistics.median(times) * 1e3:.1f} ms |")
 
 
 def main() -> None:
@@ -139,6 +132,7 @@ def main() -> None:
     if args.epochs:
         epochs(args.rounds)
         return
+    from fastmlp.backend import _kernels
 
     R.pin_threads(1)
     print("| loss | columns | compiled ns/element | NumPy ns/element | NumPy / compiled |")
@@ -151,7 +145,7 @@ def main() -> None:
             size = operands[2].size
             times: dict[str, list[float]] = {"compiled": [], "numpy": []}
             for _ in range(args.rounds):
-                for name, fn in (("compiled", compiled), ("numpy", reference)):
+                for name, fn in (("compiled", _kernels.loss_delta_py), ("numpy", reference)):
                     fn(*operands)
                     times[name].append(seconds(fn, operands, args.calls) / size * 1e9)
             c, n = statistics.median(times["compiled"]), statistics.median(times["numpy"])
