@@ -522,7 +522,7 @@ def test_one_changed_state_array_is_rebound_or_refused(backend_name, change):
         np.testing.assert_array_equal(a, b)
 
 
-def test_engine_sees_state_changes_without_python_scan():
+def test_engine_binding_check_sees_each_state_change():
     """The compiled engine's binding check (run before every training call)."""
     if "cython" not in fm.available_backends():
         pytest.skip("the compiled extension is not built")
