@@ -1,18 +1,24 @@
 """Build the compiled extensions of fastmlp.
 
+The element-wise kernels, the engine and the small-product loops are compiled once per
+x86-64 level (see ``LEVELS``) into sub-packages ``fastmlp.backend._<level>``; at import,
+``fastmlp.backend`` asks the CPU (``_cpuid``) and loads the best level it can run, so one
+wheel runs everywhere at the vector width of the machine (as NumPy dispatches its own
+loops). Each level is built from copies of the same sources in ``build/levelsrc`` (Cython
+names a module after its package, so each level needs its own copy); the sources in
+``src/fastmlp/backend`` are the only ones to edit. Other processors get the baseline only;
+an aarch64 build would add its own levels here (for example ``-march=armv8.2-a+sve``) and
+their test in ``_cpuid.h``.
+
 Environment switches:
 
 * ``FASTMLP_NO_OPENMP=1`` builds without OpenMP even where the compiler has it.
-* ``FASTMLP_ARCH=portable`` compiles for the compiler's baseline instruction set instead of
-  the building machine's (``native``, the default: ``pip install .`` builds where it runs,
-  and the element-wise kernels and optimizer updates then use the machine's full vector
-  width). A native build records the CPU features of the machine it was built on
-  (``fastmlp/backend/_cpu.py``); on a machine that lacks one, the compiled backend is not
-  loaded and fastmlp falls back to the NumPy backend with a warning that says to rebuild
-  (or to build wheels for other machines with ``FASTMLP_ARCH=portable``).
-* ``FASTMLP_DEBUG=1`` turns Cython's bounds/wraparound/initialization checks back on and
-  compiles with AddressSanitizer. The generated C of a debug build goes to
-  ``build/cython-debug`` (apart from the release C next to the ``.pyx``), and switching
+* ``FASTMLP_LEVELS=baseline`` (a comma-separated subset of the level names) builds only
+  those levels, for a quicker development build; the default builds every level the
+  compiler can target.
+* ``FASTMLP_DEBUG=1`` turns Cython's bounds/wraparound/initialization checks back on,
+  keeps the debug information and compiles with AddressSanitizer. The generated C of a
+  debug build goes to ``build/cython-debug`` (apart from the release C), and switching
   between debug and release rebuilds every extension, so neither build can be left over
   from the other. Run the tests under it as ``docs/reliability.md`` shows::
 
@@ -20,8 +26,13 @@ Environment switches:
       LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)" \
           ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc \
           PYTHONPATH=src python -m pytest -q -p no:cacheprovider
+
+Release builds strip the extension modules (debug information and local symbols), which
+takes each from about 2.5 MB to about 0.5 MB.
 """
 import os
+import platform
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -33,51 +44,79 @@ from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("FASTMLP_DEBUG", "") not in ("", "0")
 NO_OPENMP = os.environ.get("FASTMLP_NO_OPENMP", "") not in ("", "0")
-ARCH = os.environ.get("FASTMLP_ARCH", "native").strip().lower()
-if ARCH not in ("native", "portable"):
-    sys.exit(f"FASTMLP_ARCH must be 'native' or 'portable', got {ARCH!r}")
-MODE = ("debug" if DEBUG else "release") + "-" + ARCH
+MODE = "debug" if DEBUG else "release"
 
-MODULES = ["_blas", "_kernels", "_engine"]
+BACKEND = os.path.join("src", "fastmlp", "backend")
+#: Modules compiled once per level, and the sources they are built from.
+LEVEL_MODULES = ["_blas", "_kernels", "_engine"]
+LEVEL_SOURCES = ["_blas.pyx", "_blas.pxd", "_kernels.pyx", "_kernels.pxd", "_engine.pyx"]
+#: Level name -> (GCC/Clang flags, MSVC flags); the order is the order of preference,
+#: worst first. The names and the CPU test behind each are in _cpuid.h.
+X86_64_LEVELS = {
+    "baseline": ([], []),
+    "avx2": (["-march=x86-64-v3", "-mtune=generic"], ["/arch:AVX2"]),
+    "avx512": (["-march=x86-64-v4", "-mtune=generic"], ["/arch:AVX512"]),
+}
 
 
-def _compiler_has_openmp(compiler) -> bool:
-    """Compile and link a tiny OpenMP program to see whether ``-fopenmp`` works."""
-    return _compiler_accepts(compiler, "-fopenmp", """
-        #include <omp.h>
-        int main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }
-        """)
+def _is_x86_64() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64")
 
 
-def _compiler_accepts(compiler, flag: str, source: str = "int main(void) { return 0; }\n"
-                      ) -> bool:
-    """Compile and link a tiny program with ``flag`` to see whether the compiler takes it."""
+def _requested_levels() -> list[str]:
+    known = list(X86_64_LEVELS) if _is_x86_64() else ["baseline"]
+    wanted = os.environ.get("FASTMLP_LEVELS", "").strip()
+    if not wanted:
+        return known
+    levels = [name.strip().lower() for name in wanted.split(",") if name.strip()]
+    unknown = [name for name in levels if name not in known]
+    if unknown or "baseline" not in levels:
+        sys.exit(f"FASTMLP_LEVELS must list 'baseline' and any of {', '.join(known)}; "
+                 f"got {wanted!r}")
+    return [name for name in known if name in levels]
+
+
+LEVELS = _requested_levels()
+
+
+def _compiler_accepts(compiler, flags: list[str],
+                      source: str = "int main(void) { return 0; }\n") -> bool:
+    """Compile and link a tiny program with ``flags`` to see whether the compiler takes them."""
     source = textwrap.dedent(source)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "probe.c")
         with open(path, "w") as handle:
             handle.write(source)
         try:
-            objects = compiler.compile([path], output_dir=tmp, extra_postargs=[flag])
+            objects = compiler.compile([path], output_dir=tmp, extra_postargs=flags)
             compiler.link_executable(objects, os.path.join(tmp, "probe"),
-                                     extra_postargs=[flag])
+                                     extra_postargs=flags)
         except Exception:  # noqa: BLE001 - any failure means "not supported"
             return False
     return True
 
 
-def _cpu_features() -> list[str]:
-    """The CPU features NumPy detects on this machine (its runtime dispatch table)."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:  # NumPy < 2
-        from numpy.core._multiarray_umath import __cpu_features__
-    return sorted(name for name, present in __cpu_features__.items() if present)
+def _compiler_has_openmp(compiler) -> bool:
+    """Compile and link a tiny OpenMP program to see whether ``-fopenmp`` works."""
+    return _compiler_accepts(compiler, ["-fopenmp"], """
+        #include <omp.h>
+        int main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }
+        """)
+
+
+def _level_of(ext) -> str | None:
+    parts = ext.name.split(".")
+    return parts[2][1:] if len(parts) == 4 and parts[2][1:] in X86_64_LEVELS else None
 
 
 class BuildExt(build_ext):
-    """Add OpenMP flags when the compiler supports them, none otherwise; rebuild everything
-    when the build mode (debug or release) differs from the previous build's."""
+    """Per-level instruction-set flags, OpenMP where the compiler has it, stripped release
+    modules; a full rebuild when the mode (debug or release) differs from the last build's."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:  # one compiler per core: seven modules to compile
+            self.parallel = os.cpu_count() or 1
 
     def run(self):
         stamp = os.path.join(self.build_temp, "fastmlp-build-mode")
@@ -88,74 +127,90 @@ class BuildExt(build_ext):
             previous = None
         if previous != MODE:
             self.force = True
-        self.required_cpu_features = []
+        if self.inplace:  # the level sub-packages have no folder in the source tree
+            for level in LEVELS:
+                os.makedirs(os.path.join(BACKEND, f"_{level}"), exist_ok=True)
         super().run()
-        self._write_cpu_record()
         os.makedirs(self.build_temp, exist_ok=True)
         with open(stamp, "w") as handle:
             handle.write(MODE)
 
-    def _write_cpu_record(self):
-        """``fastmlp/backend/_cpu.py`` next to the extensions (in the build directory that
-        goes into the wheel, and in the source tree for ``--inplace``): the CPU features
-        the native code may use, checked before the extensions are imported."""
-        folders = [os.path.join(self.build_lib, "fastmlp", "backend")]
-        if self.inplace:
-            folders.append(self.get_finalized_command("build_py").get_package_dir(
-                "fastmlp.backend"))
-        for folder in folders:
-            os.makedirs(folder, exist_ok=True)
-            with open(os.path.join(folder, "_cpu.py"), "w") as handle:
-                handle.write('"""Written by setup.py: the CPU features of the machine the '
-                             'compiled backend was\nbuilt for (empty: a portable build)."""\n'
-                             f"REQUIRED = {self.required_cpu_features!r}\n")
-
     def build_extensions(self):
-        use_openmp = (not NO_OPENMP and self.compiler.compiler_type == "unix"
-                      and _compiler_has_openmp(self.compiler))
-        if not NO_OPENMP and self.compiler.compiler_type == "msvc":
-            use_openmp = True
-        native = (ARCH == "native" and self.compiler.compiler_type == "unix"
-                  and _compiler_accepts(self.compiler, "-march=native"))
-        required = _cpu_features() if native else []
-        for ext in self.extensions:
-            if native:
-                ext.extra_compile_args.append("-march=native")
+        kind = self.compiler.compiler_type
+        msvc = kind == "msvc"
+        use_openmp = not NO_OPENMP and (msvc or (kind == "unix"
+                                                 and _compiler_has_openmp(self.compiler)))
+        built = []
+        for ext in list(self.extensions):
+            level = _level_of(ext)
+            if level is not None:
+                flags = X86_64_LEVELS[level][1 if msvc else 0]
+                if flags and not msvc and not _compiler_accepts(self.compiler, flags):
+                    print(f"fastmlp: the compiler cannot target {level}; skipping it",
+                          file=sys.stderr)
+                    self.extensions.remove(ext)
+                    continue
+                ext.extra_compile_args += flags
+                if level not in built:
+                    built.append(level)
             if use_openmp:
-                flag = "/openmp" if self.compiler.compiler_type == "msvc" else "-fopenmp"
-                ext.extra_compile_args.append(flag)
-                if self.compiler.compiler_type != "msvc":
-                    ext.extra_link_args.append(flag)
-            if DEBUG and self.compiler.compiler_type == "unix":
-                ext.extra_compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer", "-O1", "-g"]
+                ext.extra_compile_args.append("/openmp" if msvc else "-fopenmp")
+                if not msvc:
+                    ext.extra_link_args.append("-fopenmp")
+            if kind == "unix" and DEBUG:
+                ext.extra_compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer",
+                                           "-O1", "-g"]
                 ext.extra_link_args += ["-fsanitize=address"]
-        print(f"fastmlp: building with OpenMP {'on' if use_openmp else 'off'}, "
-              f"{'-march=native' if native else 'the baseline instruction set'}"
+            elif kind == "unix":  # strip: no debug information, no local symbols
+                ext.extra_compile_args.append("-g0")
+                ext.extra_link_args.append("-Wl,-x" if sys.platform == "darwin" else "-s")
+        print(f"fastmlp: building levels {', '.join(built)}, OpenMP "
+              f"{'on' if use_openmp else 'off'}"
               f"{', debug checks + AddressSanitizer' if DEBUG else ''}", file=sys.stderr)
         super().build_extensions()
-        self.required_cpu_features = required
+
+
+def _level_sources(level: str) -> str:
+    """Copy the level modules' sources into ``build/levelsrc/fastmlp/backend/_<level>``
+    (rewritten only when changed, so that an unchanged level is not recompiled)."""
+    root = os.path.join("build", "levelsrc")
+    folder = os.path.join(root, "fastmlp", "backend", f"_{level}")
+    os.makedirs(folder, exist_ok=True)
+    for package in (os.path.join(root, "fastmlp"), os.path.join(root, "fastmlp", "backend"),
+                    folder):  # Cython finds a module's package from these files
+        open(os.path.join(package, "__init__.py"), "a").close()
+    for name in LEVEL_SOURCES:
+        source, target = os.path.join(BACKEND, name), os.path.join(folder, name)
+        with open(source, "rb") as handle:
+            text = handle.read()
+        try:
+            with open(target, "rb") as handle:
+                same = handle.read() == text
+        except OSError:
+            same = False
+        if not same:
+            shutil.copyfile(source, target)
+    return folder
 
 
 def extensions():
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
-    exts = [
-        Extension(
-            f"fastmlp.backend.{name}",
-            [f"src/fastmlp/backend/{name}.pyx"],
-            include_dirs=[numpy.get_include()],
-            define_macros=macros,
-            # -fno-math-errno: sqrt need not set errno, so the optimizer loops vectorize;
-            # -fno-trapping-math: branches on float comparisons may become selects, so those
-            # loops vectorize too. Neither changes a computed value (Python never enables
-            # floating-point traps); -ffast-math, which would, stays off. -ffp-contract=off:
-            # no fused multiply-adds the source does not write, so a native build computes
-            # exactly what a portable one does.
-            extra_compile_args=([] if os.name == "nt"
-                                else ["-O3", "-fno-math-errno", "-fno-trapping-math",
-                                      "-ffp-contract=off"]),
-        )
-        for name in MODULES
-    ]
+    # -fno-math-errno: sqrt need not set errno, so the optimizer loops vectorize;
+    # -fno-trapping-math: branches on float comparisons may become selects, so those loops
+    # vectorize too. Neither changes a computed value (Python never enables floating-point
+    # traps); -ffast-math, which would, stays off. -ffp-contract=off: no fused multiply-adds
+    # the source does not write, so that every level computes exactly the same values.
+    common = ([] if os.name == "nt"
+              else ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"])
+    exts = [Extension("fastmlp.backend._cpuid", [os.path.join(BACKEND, "_cpuid.pyx")],
+                      include_dirs=[BACKEND], extra_compile_args=list(common))]
+    for level in LEVELS:
+        folder = _level_sources(level)
+        exts += [Extension(f"fastmlp.backend._{level}.{name}",
+                           [os.path.join(folder, f"{name}.pyx")],
+                           include_dirs=[numpy.get_include(), folder], define_macros=macros,
+                           extra_compile_args=list(common))
+                 for name in LEVEL_MODULES]
     directives = {
         "language_level": 3,
         "boundscheck": DEBUG,
@@ -165,6 +220,8 @@ def extensions():
         "embedsignature": True,
     }
     return cythonize(exts, compiler_directives=directives, annotate=False,
+                     include_path=[os.path.join("build", "levelsrc")],
+                     nthreads=0 if os.name == "nt" else (os.cpu_count() or 1),
                      build_dir=os.path.join("build", "cython-debug") if DEBUG else None)
 
 

@@ -309,7 +309,8 @@ def _sklearn(regime: Regime) -> Runner:
 
 def _gemm(regime: Regime) -> Runner:
     """Exactly the products of one training epoch (forward, dW, dA except layer 0's)."""
-    from fastmlp.backend._blas import gemm_sequence
+    from fastmlp.backend import _blas
+    gemm_sequence = _blas.gemm_sequence
 
     rng = np.random.default_rng(0)
     sizes, bs, n = regime.sizes, regime.batch_size, regime.n_samples

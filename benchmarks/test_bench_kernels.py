@@ -32,7 +32,8 @@ PRODUCTS = [(1, 2, 16, False, False), (1, 16, 16, False, False), (1, 16, 1, Fals
 @pytest.mark.parametrize("shape", PRODUCTS, ids=lambda s: "{}x{}x{}{}{}".format(
     s[0], s[1], s[2], "T" if s[3] else "N", "T" if s[4] else "N"))
 def test_small_products(benchmark, record, shape, path):
-    from fastmlp.backend._blas import gemm_into
+    from fastmlp.backend import _blas
+    gemm_into = _blas.gemm_into
 
     m, k, n, ta, tb = shape
     rng = np.random.default_rng(0)
@@ -70,7 +71,8 @@ def test_elementwise_passes(benchmark, record, rows, cols, mode):
 @pytest.mark.parametrize("how", ["compiled", "numpy"])
 @pytest.mark.parametrize("shape", [(1, 64), (10_000, 784), (8192, 1024)])
 def test_finite_scan(benchmark, record, shape, how):
-    from fastmlp.backend._kernels import finite_status
+    from fastmlp.backend import _kernels
+    finite_status = _kernels.finite_status
 
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     record(f"finiteness check {shape[0]}x{shape[1]}", how=how)

@@ -127,7 +127,7 @@ def test_use_backend_context_and_per_model_override():
     assert fm.backend() == default
 
 
-_BLOCK_EXTENSION = ("import sys; sys.modules['fastmlp.backend._engine'] = None; "
+_BLOCK_EXTENSION = ("import sys; sys.modules['fastmlp.backend._cpuid'] = None; "
                     "import warnings; warnings.simplefilter('error'); import fastmlp; ")
 
 
@@ -143,7 +143,7 @@ def test_missing_extension_falls_back_with_one_warning():
     result = _run(_BLOCK_EXTENSION + "print(fastmlp.backend())")
     assert result.returncode != 0 and "RuntimeWarning" in result.stderr
     assert "using the slower NumPy reference backend" in result.stderr
-    quiet = _run("import sys; sys.modules['fastmlp.backend._engine'] = None; import warnings; "
+    quiet = _run("import sys; sys.modules['fastmlp.backend._cpuid'] = None; import warnings; "
                  "import fastmlp\nwith warnings.catch_warnings(record=True) as w:\n"
                  "    warnings.simplefilter('always'); print(fastmlp.backend(), "
                  "fastmlp.backend(), len(w))")
@@ -158,21 +158,3 @@ def test_forcing_cython_without_extension_raises():
 def test_forcing_numpy_backend_by_environment():
     result = _run("import fastmlp; print(fastmlp.backend())", FASTMLP_BACKEND="numpy")
     assert result.stdout.strip() == "numpy"
-
-
-def test_native_build_on_a_cpu_without_its_features_falls_back_without_running_it():
-    """A native build records the CPU features it may use; where one is missing, none of
-    the extension modules is imported (not even by validation or the guard) and fastmlp
-    falls back with a warning that says why and how to rebuild."""
-    code = ("import sys, types; cpu = types.ModuleType('fastmlp.backend._cpu'); "
-            "cpu.REQUIRED = ['AVX2', 'NO_SUCH_FEATURE']; "
-            "sys.modules['fastmlp.backend._cpu'] = cpu; import warnings\n"
-            "with warnings.catch_warnings(record=True) as w:\n"
-            "    warnings.simplefilter('always'); import fastmlp; print(fastmlp.backend())\n"
-            "print(any(name.startswith('fastmlp.backend._') and name != 'fastmlp.backend._cpu'"
-            " and name != 'fastmlp.backend._numpy' and name != 'fastmlp.backend._contract'"
-            " for name in sys.modules)); print(w[0].message)")
-    result = _run(code)
-    lines = result.stdout.splitlines()
-    assert lines[:2] == ["numpy", "False"], result.stderr
-    assert "NO_SUCH_FEATURE" in lines[2] and "FASTMLP_ARCH=portable" in lines[2]

@@ -180,7 +180,8 @@ def test_set_num_threads_sets_blas_and_openmp():
 # --------------------------------------------------------------------------------------
 @compiled
 def test_finite_status_codes(dtype):
-    from fastmlp.backend._kernels import finite_status
+    from fastmlp.backend import _kernels
+    finite_status = _kernels.finite_status
 
     dt = np.dtype(dtype)
     x = np.arange(12.0).reshape(3, 4).astype(dt)

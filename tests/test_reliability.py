@@ -587,7 +587,8 @@ def test_many_epochs_do_not_grow_memory(backend):
 # --------------------------------------------------------------------------------------
 @pytest.mark.skipif(_kernels is None, reason="the compiled extension is not built")
 def test_compiled_state_helpers_match_numpy(dtype):
-    from fastmlp.backend._engine import all_finite, copy_arrays
+    from fastmlp.backend import _engine
+    all_finite, copy_arrays = _engine.all_finite, _engine.copy_arrays
 
     rng = np.random.default_rng(0)
     arrays = [rng.normal(size=s).astype(dtype) for s in [(3, 4), (4,), (1,), (0,)]]

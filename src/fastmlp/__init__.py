@@ -15,6 +15,7 @@ from .layers import Dense, Dropout
 from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
 from .saving import ModelFileError, load_model, save_model
+from ._config import show_config
 from ._threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
@@ -23,4 +24,4 @@ __all__ = ["Dense", "Dropout", "ModelFileError", "Sequential", "StandardScaler",
            "TrainingDivergedError", "activations", "available_backends", "backend", "callbacks",
            "datasets", "get_num_threads", "initializers", "load_model", "losses", "metrics",
            "optimizers", "plot", "preprocessing", "regularizers", "save_model",
-           "set_num_threads", "train_test_split", "use_backend", "__version__"]
+           "set_num_threads", "show_config", "train_test_split", "use_backend", "__version__"]

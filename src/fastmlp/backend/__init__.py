@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import os
 import threading
 import warnings
@@ -25,40 +26,70 @@ _compiled_error: Exception | None = None
 _local = threading.local()
 
 
-def _missing_cpu_features() -> list[str]:
-    """CPU features a native build was compiled for that this machine lacks (setup.py
-    records them in ``_cpu.py``; a portable build records none)."""
+#: Forces one level of the compiled backend (``baseline``, ``avx2`` or ``avx512``) instead
+#: of the best one this CPU supports; for debugging and for testing every level.
+LEVEL_VARIABLE = "FASTMLP_CPU_LEVEL"
+
+_level: str | None = None
+_EXTENSION_MODULES = ("_blas", "_kernels", "_engine")
+
+
+def cpu_levels() -> tuple[list[str], list[str]]:
+    """The levels of the compiled backend this CPU supports and those this build has,
+    each worst first (both empty without the compiled extension)."""
     try:
-        from ._cpu import REQUIRED
-    except ImportError:  # not built (or built before the record existed)
-        return []
-    if not REQUIRED:
-        return []
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:  # NumPy < 2
-        from numpy.core._multiarray_umath import __cpu_features__
-    return [name for name in REQUIRED if not __cpu_features__.get(name, False)]
+        cpuid = importlib.import_module("fastmlp.backend._cpuid")
+    except ImportError:
+        return [], []
+    built = [name for name in cpuid.LEVELS
+             if importlib.util.find_spec(f"fastmlp.backend._{name}._engine") is not None]
+    return list(cpuid.supported_levels()), built
+
+
+def _choose_level() -> str:
+    """The level to load: ``FASTMLP_CPU_LEVEL`` when set, else the best one both this CPU
+    and this build have (raising ImportError with the reason when there is none)."""
+    supported, built = cpu_levels()
+    if not built:
+        raise ImportError("the compiled extension is not built")
+    forced = os.environ.get(LEVEL_VARIABLE, "").strip().lower()
+    if forced:
+        if forced not in supported or forced not in built:
+            raise ImportError(
+                f"{LEVEL_VARIABLE}={forced!r} cannot be used here: this CPU supports "
+                f"{', '.join(supported)} and this build has {', '.join(built)}")
+        return forced
+    return [name for name in supported if name in built][-1]
 
 
 def _load_compiled() -> ModuleType | None:
-    """The compiled engine module, or None (the reason in ``_compiled_error``). Every
-    use of the extension modules goes through here, so that code compiled for CPU
-    features this machine lacks is never run."""
-    global _compiled, _compiled_error
+    """The compiled engine module of the chosen CPU level, or None (the reason in
+    ``_compiled_error``). Every use of the extension modules goes through here or through
+    this package's attributes ``_blas``, ``_kernels`` and ``_engine``."""
+    global _compiled, _compiled_error, _level
     if _compiled is None and _compiled_error is None:
-        missing = _missing_cpu_features()
-        if missing:
-            _compiled_error = ImportError(
-                "it was built for a CPU with features this one lacks ("
-                f"{', '.join(missing)}); rebuild it here with `pip install .`, or build "
-                "for several machines with FASTMLP_ARCH=portable")
-            return None
         try:
-            _compiled = importlib.import_module("fastmlp.backend._engine")
-        except ImportError as exc:  # the extension was not built
+            level = _choose_level()
+            _compiled = importlib.import_module(f"fastmlp.backend._{level}._engine")
+            _level = level
+        except ImportError as exc:
             _compiled_error = exc
     return _compiled
+
+
+def cpu_level() -> str | None:
+    """The CPU level of the loaded compiled backend (None when it is not loaded)."""
+    _load_compiled()
+    return _level
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``_blas``, ``_kernels`` and ``_engine``: the modules of the chosen CPU level."""
+    if name in _EXTENSION_MODULES:
+        if _load_compiled() is None:
+            raise ImportError(f"the compiled backend is not available ({_compiled_error})")
+        return importlib.import_module(f"fastmlp.backend._{_level}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _default_name() -> str:
@@ -75,7 +106,7 @@ def _default_name() -> str:
                           f"imported ({_compiled_error}); rebuild with `pip install .`")
     warnings.warn("fastmlp: the compiled extension could not be imported "
                   f"({_compiled_error}); using the slower NumPy reference backend. "
-                  "Reinstall with a C compiler available (`pip install .`).",
+                  "Reinstall it with `pip install --force-reinstall fastmlp`.",
                   RuntimeWarning, stacklevel=3)
     return "numpy"
 

@@ -33,15 +33,22 @@ cnp.import_array()
 # them, team mode stays off.
 cdef extern from *:
     """
+    #ifndef _WIN32
     #ifndef _GNU_SOURCE
     #define _GNU_SOURCE
     #endif
     #include <dlfcn.h>
+    #endif
+    #include <string.h>
     typedef int (*fastmlp_get_threads_t)(void);
     typedef void (*fastmlp_set_threads_t)(int);
     static fastmlp_get_threads_t fastmlp_blas_get = NULL;
     static fastmlp_set_threads_t fastmlp_blas_set = NULL;
+    static char fastmlp_blas_path[4096] = "";
 
+    #ifdef _WIN32
+    static int fastmlp_blas_find(void* address) { return 0; }  /* no dladdr: team mode off */
+    #else
     static int fastmlp_blas_find(void* address) {
         static const char* getters[] = {"scipy_openblas_get_num_threads",
             "scipy_openblas_get_num_threads64_", "openblas_get_num_threads",
@@ -63,12 +70,15 @@ cdef extern from *:
             if (g != NULL && s != NULL) {
                 fastmlp_blas_get = (fastmlp_get_threads_t) g;
                 fastmlp_blas_set = (fastmlp_set_threads_t) s;
+                if (dladdr(g, &info) && info.dli_fname != NULL)  /* the BLAS library's file */
+                    strncpy(fastmlp_blas_path, info.dli_fname, sizeof(fastmlp_blas_path) - 1);
                 break;
             }
         }
         dlclose(handle);  /* RTLD_NOLOAD: only drops the reference just taken */
         return fastmlp_blas_get != NULL;
     }
+    #endif
     static int fastmlp_blas_get_threads(void) {
         return fastmlp_blas_get != NULL ? fastmlp_blas_get() : -1;
     }
@@ -77,6 +87,7 @@ cdef extern from *:
     }
     """
     int fastmlp_blas_find(void* address) noexcept nogil
+    const char* fastmlp_blas_path
     int fastmlp_blas_get_threads() noexcept nogil
     void fastmlp_blas_set_threads(int n) noexcept nogil
 
@@ -96,6 +107,12 @@ cdef void blas_set_threads(int n) noexcept nogil:
 def blas_thread_control():
     """Whether the BLAS thread count can be read and set (needed by team mode)."""
     return bool(_blas_control)
+
+
+def blas_library_path():
+    """The file of the BLAS library the engine calls (the one that exports the thread-count
+    functions found above), or "" when it was not found."""
+    return fastmlp_blas_path.decode("utf-8", "replace")
 
 
 def blas_threads():
