@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="${1:-build/docs/html}"
+if ! python -c "import sphinx, numpydoc, myst_parser, pydata_sphinx_theme" 2>/dev/null; then
+    echo "build_docs.sh: $(command -v python || echo python) lacks the docs extra:" \
+         "pip install \".[docs]\"" >&2
+    exit 1
+fi
 export FASTMLP_BACKEND=numpy   # autodoc imports fastmlp; never try (or warn about) the extension
 rm -rf docs/api/generated build/docs/doctrees   # stubs and pickles of an earlier build
 python -m sphinx -W --keep-going -E -d build/docs/doctrees -b html docs "$out"
