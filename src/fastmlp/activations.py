@@ -15,7 +15,7 @@ relu           max(0, x)                                       1 if x > 0 else 0
 leaky_relu     x if x > 0 else 0.01 x                          1 if x > 0 else 0.01
 prelu          x if x > 0 else a x  (a learnable, init 0.25)   1 if x > 0 else a
 elu            x if x > 0 else exp(x) - 1                      1 if x > 0 else f + 1
-softplus       max(x, 0) + log1p(exp(-|x|))                    sigmoid(x)
+softplus       max(x, 0) + log1p(exp(-abs(x)))                 sigmoid(x)
 softmax        exp(x - max) / sum(exp(x - max)) over each row  Jacobian-vector product
 gelu           x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2     Phi(x) + x phi(x)
 silu / swish   x sigmoid(x)                                    s (1 + x (1 - s))

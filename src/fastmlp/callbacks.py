@@ -276,7 +276,7 @@ class ModelCheckpoint(_Monitor):
     Parameters
     ----------
     filepath : str or os.PathLike
-        Where to save (with :meth:`Sequential.save`). May contain ``str.format`` fields
+        Where to save (with :meth:`.Sequential.save`). May contain ``str.format`` fields
         filled from the epoch (counting from 1) and the logs, e.g.
         ``"model-{epoch:03d}-{val_loss:.3f}.npz"``.
     monitor : str, default "val_loss"

@@ -35,8 +35,8 @@ term.
 *Stopping.* ``tol``, ``n_iter_no_change``, ``early_stopping``, ``validation_fraction``
 (stratified split for single-output classifiers, validation score = accuracy or R²), the
 best weights restored after early stopping, ``learning_rate="adaptive"`` and
-``"invscaling"`` (for the SGD solvers) and the :class:`~sklearn.exceptions.
-ConvergenceWarning` after ``max_iter`` epochs follow ``_fit_stochastic``. The whole
+``"invscaling"`` (for the SGD solvers) and the :class:`~sklearn.exceptions.ConvergenceWarning`
+after ``max_iter`` epochs follow ``_fit_stochastic``. The whole
 training runs in one call of ``Sequential.fit`` with a callback that applies those rules at
 the end of each epoch.
 

@@ -2,7 +2,7 @@ r"""Paths of the ten optimizers on two-dimensional loss surfaces.
 
 The parameters are a point :math:`(x, y)`; each optimizer starts from the same point and
 follows the gradient of the surface through fastmlp's own update rules (the NumPy
-reference of :mod:`fastmlp.backend._numpy`, via :meth:`Optimizer.apply_gradients`).
+reference of :mod:`fastmlp.backend._numpy`, via :meth:`.Optimizer.apply_gradients`).
 :func:`run_trajectories` returns the paths, :func:`plot_trajectories` draws them, one panel
 per optimizer, over the surface's contours (it needs matplotlib).
 

@@ -9,7 +9,7 @@ available, load
     The registry: ``load("iris")`` is ``load_iris()``.
 
 Synthetic generators (``seed``: int, None or ``numpy.random.Generator``)
------------------------------------------------------------------------
+------------------------------------------------------------------------
 make_moons, make_circles, make_xor, make_spirals, make_blobs, make_regression
     Each returns ``(X, y)``; ``xor_truth_table()`` gives the exact four-row XOR table.
 
