@@ -127,6 +127,11 @@ class BuildExt(build_ext):
             previous = None
         if previous != MODE:
             self.force = True
+        # Cythonize when building rather than when setup.py is read, so that making the
+        # sdist or the metadata neither copies nor translates anything.
+        translated = {ext.name: ext for ext in extensions(cythonized=True)}
+        for ext in self.extensions:  # in place: finalize_options has annotated these
+            ext.sources = translated[ext.name].sources
         if self.inplace:  # the level sub-packages have no folder in the source tree
             for level in LEVELS:
                 os.makedirs(os.path.join(BACKEND, f"_{level}"), exist_ok=True)
@@ -193,7 +198,9 @@ def _level_sources(level: str) -> str:
     return folder
 
 
-def extensions():
+def extensions(cythonized: bool = False):
+    """The extension modules: the CPU test and each level's three modules; translated to C
+    (which first copies each level's sources) only when ``cythonized``."""
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
     # -fno-math-errno: sqrt need not set errno, so the optimizer loops vectorize;
     # -fno-trapping-math: branches on float comparisons may become selects, so those loops
@@ -205,12 +212,15 @@ def extensions():
     exts = [Extension("fastmlp.backend._cpuid", [os.path.join(BACKEND, "_cpuid.pyx")],
                       include_dirs=[BACKEND], extra_compile_args=list(common))]
     for level in LEVELS:
-        folder = _level_sources(level)
+        folder = (_level_sources(level) if cythonized
+                  else os.path.join("build", "levelsrc", "fastmlp", "backend", f"_{level}"))
         exts += [Extension(f"fastmlp.backend._{level}.{name}",
                            [os.path.join(folder, f"{name}.pyx")],
                            include_dirs=[numpy.get_include(), folder], define_macros=macros,
                            extra_compile_args=list(common))
                  for name in LEVEL_MODULES]
+    if not cythonized:
+        return exts
     directives = {
         "language_level": 3,
         "boundscheck": DEBUG,
