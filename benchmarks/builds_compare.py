@@ -1,0 +1,99 @@
+"""Time the compiled backend of two installations of fastmlp on the regimes of
+``regimes.py``, interleaved, and print medians, spreads and ratios.
+
+    python benchmarks/builds_compare.py --a wheel=/path/to/site-packages \\
+        --b native=/path/to/checkout/src [--rounds 7] [--regime mnist-adam ...]
+
+Each installation is named and given as a folder to put first on ``PYTHONPATH`` (a venv's
+site-packages, or a checkout's ``src`` after ``python setup.py build_ext --inplace``).
+Both cannot be imported in one process, so each measurement is a fresh process that
+builds the regime's model and times it (``--calls`` timed runs after one warm-up, their
+median); A and B take turns, round by round, so that a slow phase of a shared machine hits
+both alike. The ratio is ``median(A) / median(B)`` per regime (above 1: A slower).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# One measurement: the regime's fastmlp runner, one warm-up call, then the median of
+# ``calls`` timed calls; prints the median and the CPU level the process loaded.
+_MEASURE = """
+import json, sys, time, importlib
+sys.path.insert(0, {here!r})
+import regimes as R
+import fastmlp as fm
+R.pin_threads({threads})
+runner = R.make_runner(R.REGIMES[{regime!r}], "fastmlp")
+runner.run()
+times = []
+for _ in range({calls}):
+    t0 = time.perf_counter()
+    runner.run()
+    times.append(time.perf_counter() - t0)
+times.sort()
+level = importlib.import_module("fastmlp.backend").cpu_level()
+print(json.dumps({{"median": times[len(times) // 2], "level": level,
+                  "file": fm.__file__}}))
+"""
+
+
+def measure(path: str, regime: str, calls: int, threads: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": path, "FASTMLP_BACKEND": "cython"}
+    code = _MEASURE.format(here=HERE, regime=regime, calls=calls, threads=threads)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--a", required=True, help="NAME=PATH of the first installation")
+    parser.add_argument("--b", required=True, help="NAME=PATH of the second installation")
+    parser.add_argument("--rounds", type=int, default=7, help="processes per installation "
+                        "and regime (default %(default)s)")
+    parser.add_argument("--calls", type=int, default=5,
+                        help="timed calls per process (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=2, help="threads (default 2)")
+    parser.add_argument("--regime", action="append", help="run only this regime "
+                        "(repeatable; default: all four)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, HERE)
+    import regimes as R
+
+    names = args.regime or list(R.REGIMES)
+    builds = dict(item.split("=", 1) for item in (args.a, args.b))
+    (name_a, path_a), (name_b, path_b) = builds.items()
+    print(f"| regime | {name_a} median (min-max) | {name_b} median (min-max) | "
+          f"{name_a} / {name_b} (median of rounds; min-max) |")
+    print("|---|---|---|---|")
+    for regime in names:
+        samples: dict[str, list[float]] = {name_a: [], name_b: []}
+        levels = {}
+        for _ in range(args.rounds):
+            for name, path in ((name_a, path_a), (name_b, path_b)):
+                result = measure(path, regime, args.calls, args.threads)
+                samples[name].append(result["median"])
+                levels[name] = result["level"]
+        ratios = [a / b for a, b in zip(samples[name_a], samples[name_b])]
+
+        def cell(values: list[float]) -> str:
+            scale, unit = (1e6, "µs") if max(values) < 1e-3 else (1e3, "ms")
+            return (f"{statistics.median(values) * scale:.1f} {unit} "
+                    f"({min(values) * scale:.1f}-{max(values) * scale:.1f})")
+
+        print(f"| {regime} | {cell(samples[name_a])} [{levels[name_a]}] | "
+              f"{cell(samples[name_b])} [{levels[name_b]}] | "
+              f"{statistics.median(samples[name_a]) / statistics.median(samples[name_b]):.3f}"
+              f" ({min(ratios):.2f}-{max(ratios):.2f}) |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
