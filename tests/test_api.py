@@ -176,3 +176,5 @@ def test_native_build_on_a_cpu_without_its_features_falls_back_without_running_i
     lines = result.stdout.splitlines()
     assert lines[:2] == ["numpy", "False"], result.stderr
     assert "NO_SUCH_FEATURE" in lines[2] and "FASTMLP_ARCH=portable" in lines[2]
+    # the machine has a compiler (the build ran); the advice is to rebuild, not to install one
+    assert "C compiler" not in lines[2]

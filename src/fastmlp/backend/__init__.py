@@ -73,10 +73,13 @@ def _default_name() -> str:
     if requested == "cython":
         raise ImportError("FASTMLP_BACKEND=cython but the compiled extension could not be "
                           f"imported ({_compiled_error}); rebuild with `pip install .`")
+    # A CPU mismatch says how to rebuild in its own message; only an extension that was
+    # never built needs the compiler advice.
+    advice = ("" if _missing_cpu_features() else
+              " Reinstall with a C compiler available (`pip install .`).")
     warnings.warn("fastmlp: the compiled extension could not be imported "
-                  f"({_compiled_error}); using the slower NumPy reference backend. "
-                  "Reinstall with a C compiler available (`pip install .`).",
-                  RuntimeWarning, stacklevel=3)
+                  f"({_compiled_error}); using the slower NumPy reference backend."
+                  f"{advice}", RuntimeWarning, stacklevel=3)
     return "numpy"
 
 
