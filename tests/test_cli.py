@@ -62,6 +62,7 @@ def write_csv(path, header, rows):
 # ---------------------------------------------------------------------------------------
 # the main job: `fastmlp` with no arguments
 # ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_default_trains_breast_cancer_to_95_percent_held_out():
     result = run()
     assert result.returncode == 0, result.stderr
@@ -93,6 +94,7 @@ def test_train_subcommand_is_the_default(capsys):
     assert set(table(explicit)) == {"train", "validation", "test"}
 
 
+@pytest.mark.slow
 def test_progress_bar_goes_to_stderr_and_verbose_zero_is_quiet():
     result = run("--epochs", "3", "--verbose", "1")
     assert result.returncode == 0
@@ -104,11 +106,13 @@ def test_progress_bar_goes_to_stderr_and_verbose_zero_is_quiet():
     assert set(table(quiet.stdout)) == {"train", "validation", "test"}
 
 
+@pytest.mark.slow
 def test_version():
     result = run("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"fastmlp {fm.__version__}"
 
 
+@pytest.mark.slow
 def test_console_script_is_declared():
     pyproject = Path(SRC).parent / "pyproject.toml"
     if pyproject.exists():  # a source checkout; an installed package has the script itself
@@ -120,6 +124,7 @@ def test_console_script_is_declared():
 # help
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("command", [None, *cli.COMMANDS])
+@pytest.mark.slow
 def test_help_explains_every_option(command):
     parser = cli.build_parser()
     sub = parser if command is None else \
@@ -164,6 +169,7 @@ def test_wrong_command_lines(args, fragments, capsys):
     assert captured.out == ""
 
 
+@pytest.mark.slow
 def test_wrong_command_line_through_the_entry_point():
     assert_one_line_error(run("--epochs", "-3"), 2, "--epochs")
 
@@ -213,6 +219,7 @@ def test_unreadable_data_files(bad_files, kind, fragment, capsys):
     assert fragment in lines[0]
 
 
+@pytest.mark.slow
 def test_unreadable_file_through_the_entry_point(bad_files):
     assert_one_line_error(run("--data", bad_files["binary"]), 1, "not a UTF-8 text CSV")
 
@@ -246,6 +253,7 @@ def test_output_folder_is_checked_before_training(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------
 # data sources and options
 # ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_csv_with_header_and_text_labels(tmp_path):
     X, y = fm.datasets.load_iris()
     species = np.array(["setosa", "versicolor", "virginica"])[y]
@@ -341,6 +349,7 @@ def _open_png(path):
     return image
 
 
+@pytest.mark.slow
 def test_plot_writes_learning_curves_and_decision_boundary(tmp_path):
     moons = tmp_path / "moons.png"
     result = run("--data", "moons", "--epochs", "20", "--plot", str(moons), "-v", "0")
@@ -353,6 +362,7 @@ def test_plot_writes_learning_curves_and_decision_boundary(tmp_path):
     assert three_panels.shape[1] > two_panels.shape[1] * 1.3
 
 
+@pytest.mark.slow
 def test_plot_without_matplotlib_is_one_clear_line(tmp_path):
     code = ("import sys; sys.modules['matplotlib'] = None; from fastmlp.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
@@ -365,6 +375,7 @@ def test_plot_without_matplotlib_is_one_clear_line(tmp_path):
 # ---------------------------------------------------------------------------------------
 # optimizers, bench
 # ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_optimizers_lists_every_optimizer():
     result = run("optimizers")
     assert result.returncode == 0, result.stderr
@@ -374,6 +385,7 @@ def test_optimizers_lists_every_optimizer():
 
 @pytest.mark.skipif(importlib.util.find_spec("fastmlp.trajectories") is None,
                     reason="optimizer trajectories (fastmlp.trajectories) not merged yet")
+@pytest.mark.slow
 def test_optimizers_plot_draws_the_trajectories(tmp_path):
     path = tmp_path / "optimizers.png"
     result = run("optimizers", "--plot", str(path), "--steps", "30", "--rates", "default")
@@ -385,6 +397,7 @@ def test_optimizers_plot_draws_the_trajectories(tmp_path):
                           "invalid choice: 'bowl'")
 
 
+@pytest.mark.slow
 def test_optimizers_plot_without_matplotlib(tmp_path):
     code = ("import sys; sys.modules['matplotlib'] = None; from fastmlp.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
@@ -392,6 +405,7 @@ def test_optimizers_plot_without_matplotlib(tmp_path):
     assert_one_line_error(result, 1, 'pip install "fastmlp[plot]"')
 
 
+@pytest.mark.slow
 def test_bench_prints_the_ratio_table():
     result = run("bench", "--repeat", "1")
     assert result.returncode == 0, result.stderr

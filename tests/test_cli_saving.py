@@ -28,6 +28,7 @@ def read_labels(text):
     return [row[0] for row in list(csv.reader(io.StringIO(text)))[1:]]
 
 
+@pytest.mark.slow
 def test_save_then_predict_breast_cancer(tmp_path):
     model_path = tmp_path / "model.fmlp"
     result = run("--epochs", "30", "-v", "0", "--save", str(model_path))
@@ -94,6 +95,7 @@ def test_predict_regression_in_raw_units(tmp_path, capsys):
     assert fm.metrics.r2(y, values[:, 0]) > 0.4  # disease progression units, not z-scores
 
 
+@pytest.mark.slow
 def test_predict_errors_are_one_line(tmp_path):
     model_path = tmp_path / "m.fmlp"
     assert run("--epochs", "2", "-v", "0", "--save", str(model_path)).returncode == 0

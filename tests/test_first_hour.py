@@ -244,16 +244,17 @@ def test_ctrl_c_during_training_saves_the_last_completed_step(tmp_path, monkeypa
     assert "nothing saved (give --save PATH" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_closed_pipe_is_quiet_and_the_model_is_still_saved(tmp_path):
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
     model_path = tmp_path / "m.fmlp"
-    proc = subprocess.Popen([sys.executable, "-m", "fastmlp", "--epochs", "20", "-v", "2",
-                             "--save", str(model_path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
-    proc.stdout.readline()   # like `| head -1`: read one line, then go away
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    status = proc.wait(timeout=300)
+    with subprocess.Popen([sys.executable, "-m", "fastmlp", "--epochs", "20", "-v", "2",
+                           "--save", str(model_path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=env) as proc:
+        proc.stdout.readline()   # like `| head -1`: read one line, then go away
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        status = proc.wait(timeout=300)
     assert status == 0, err
     assert "Broken pipe" not in err and "Errno" not in err and "Traceback" not in err
     assert model_path.exists() and fm.load_model(model_path).classes is not None

@@ -19,7 +19,10 @@ starts with ``fastmlp: error:`` and a non-zero exit status: 2 for a wrong comman
 for everything else, 130 after Ctrl-C. Set ``FASTMLP_TRACEBACK=1`` to see the Python
 traceback instead.
 
-Progress bars go to standard error; results (tables, predictions) to standard output.
+Progress (bars or lines) goes to standard error; results (tables, predictions) to
+standard output. Ctrl-C during ``train --save`` saves the model of the last completed
+step before exiting with 130. When the reader of an output goes away (``fastmlp | head``)
+the command carries on with its work silently.
 """
 from __future__ import annotations
 
@@ -466,7 +469,8 @@ def read_csv(path: str, target: str | None = None, *, want_target: bool = True,
     --------
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "d.csv")
-    >>> _ = open(path, "w").write("a;b;label\\n1;2;yes\\n3;4;no\\n")
+    >>> with open(path, "w") as handle:
+    ...     _ = handle.write("a;b;label\\n1;2;yes\\n3;4;no\\n")
     >>> table = read_csv(path, "label")
     >>> table.X.tolist(), table.y.tolist(), table.feature_names
     ([[1.0, 2.0], [3.0, 4.0]], ['yes', 'no'], ['a', 'b'])

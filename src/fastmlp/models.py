@@ -750,6 +750,21 @@ class Sequential:
         the class index when the model has none. Softmax outputs take the most probable
         unit; one sigmoid output is thresholded at 0.5, another single output at 0.
 
+        Parameters
+        ----------
+        x : array or DataFrame (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray (n_samples,)
+            Labels of the dtype of :attr:`classes` (class indices without them).
+
+        Raises
+        ------
+        ValueError
+            For a model whose output is not a classifier's, or whose ``classes`` do not
+            match its output; and what :meth:`predict` raises.
+
         Examples
         --------
         >>> import numpy as np, fastmlp as fm
