@@ -330,6 +330,9 @@ def test_dataframe_bool_and_nullable_columns_are_numbers():
     model = fm.Sequential([fm.Dense(2, input_dim=4)], seed=0)
     model.compile("sgd", "mse")
     np.testing.assert_array_equal(model.predict(frame), model.predict(expected))
+    plain = pd.DataFrame({"a": [1.5, 2.0, 3.0], "b": [True, False, True]})
+    np.testing.assert_array_equal(model.predict(plain.assign(c=0.5, d=1)),
+                                  model.predict(np.c_[expected[:, :2], [[0.5, 1]] * 3]))
     with_na = frame.assign(c=pd.array([0.25, None, 2.0], dtype="Float64"))
     with pytest.raises(ValueError, match=r"1 non-finite value\(s\) \(1 NaN"):
         model.predict(with_na)

@@ -35,8 +35,8 @@ def _frame_to_array(frame: Any, name: str) -> np.ndarray:
     (also pandas' nullable ``Int64``, ``Float64`` and ``boolean``, whose missing values
     become NaN) are converted by value; a column of another kind is an error naming it."""
     dtypes = list(frame.dtypes)
-    if all(isinstance(dt, np.dtype) and dt.kind in "biuf" for dt in dtypes):
-        return frame.to_numpy()
+    if all(isinstance(dt, np.dtype) and dt.kind in "iuf" for dt in dtypes):
+        return frame.to_numpy()   # (with a bool column pandas would give objects)
     import pandas as pd
 
     columns = []
