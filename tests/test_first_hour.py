@@ -267,10 +267,14 @@ def test_regression_output_names_its_units(capsys):
     assert cli.main(["--data", "diabetes", "--epochs", "3", "-v", "2"]) == 0
     captured = capsys.readouterr()
     _, y = fm.datasets.load_diabetes()
-    units = next(line for line in captured.out.splitlines() if line.startswith("units"))
+    lines = captured.out.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("units"))
+    units = " ".join(line.strip() for line in lines[first:first + 3])
+    assert all(len(line) <= 80 for line in lines[first:first + 3])
     assert "progress in standardized target units" in units
     assert "the final table is in the target's own units" in units
-    scale = float(re.search(r"/ ([\d.]+):", units)[1])
+    scale = float(re.search(r"\) / ([\d.]+)", units)[1])
+    assert f"MAE x {scale:.6g} give the target's own units" in units
     # the split's training rows: the scale is near the whole target's
     assert abs(scale - y.std()) / y.std() < 0.1
     assert "(in the target's own units: MAE in units of 'target'" in captured.out

@@ -886,10 +886,10 @@ def _train(args: argparse.Namespace) -> int:
     print(f"training  {model.optimizer!r}, loss {loss}, {args.epochs} epochs, {batch}, "
           f"backend {model.backend}, {args.dtype}", file=out)
     if y_mean is not None:
-        print(f"units     progress in standardized target units, (y - {y_mean:.6g}) / "
-              f"{y_scale:.6g}: MSE x {y_scale ** 2:.6g} and MAE x {y_scale:.6g} give "
-              f"the target's own units; the final table is in the target's own units",
-              file=out)
+        print(f"units     progress in standardized target units: z = (y - {y_mean:.6g}) / "
+              f"{y_scale:.6g}\n          (MSE x {y_scale ** 2:.6g}, MAE x {y_scale:.6g} "
+              "give the target's own units);\n          the final table is in the "
+              "target's own units", file=out)
     out.flush()
 
     callbacks = []
