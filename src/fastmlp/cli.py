@@ -1165,9 +1165,10 @@ def _bench(args: argparse.Namespace) -> int:
                         for j, (c, w) in enumerate(zip(row, widths))))
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    print("ms: milliseconds per epoch (median); speed-up: median over the runs of NumPy "
-          "time / compiled time" + ("; range: its lowest and highest" if both else "") +
-          "; measured in this run on this machine")
+    print("ms: milliseconds per epoch (median of the runs)")
+    if both:
+        print("speed-up: NumPy time / compiled time, the median over the runs; range: its "
+              "lowest\nand highest; measured in this run on this machine")
     worst, where = max(spreads)
     if args.repeat > 1 and worst > _BENCH_SPREAD:
         print(f"fastmlp: warning: the runs of a case differed by up to {worst:.1f}x "
