@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli import SRC, assert_one_line_error, run, table, write_csv
+from test_cli import SRC, table, write_csv
 
 import fastmlp as fm
 from fastmlp import cli
