@@ -139,6 +139,7 @@ def _run(code, **env):
                           env=full_env, timeout=60)
 
 
+@pytest.mark.slow
 def test_missing_extension_falls_back_with_one_warning():
     result = _run(_BLOCK_EXTENSION + "print(fastmlp.backend())")
     assert result.returncode != 0 and "RuntimeWarning" in result.stderr
@@ -155,6 +156,7 @@ def test_forcing_cython_without_extension_raises():
     assert result.returncode != 0 and "FASTMLP_BACKEND=cython" in result.stderr
 
 
+@pytest.mark.slow
 def test_forcing_numpy_backend_by_environment():
     result = _run("import fastmlp; print(fastmlp.backend())", FASTMLP_BACKEND="numpy")
     assert result.stdout.strip() == "numpy"

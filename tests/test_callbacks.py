@@ -368,8 +368,8 @@ def test_fit_verbosity_levels(capsys):
 
     _moons_model().fit(X, y, epochs=3, validation_split=0.25, verbose=2)
     out, err = capsys.readouterr()
-    lines = out.splitlines()
-    assert len(lines) == 3 and err == ""
+    lines = err.splitlines()   # progress goes to standard error (issue 19)
+    assert len(lines) == 3 and out == ""
     for i, line in enumerate(lines):
         assert line.startswith(f"Epoch {i + 1}/3 - ")
         assert "loss: " in line and "accuracy: " in line and "val_loss: " in line

@@ -62,6 +62,7 @@ def write_csv(path, header, rows):
 # ---------------------------------------------------------------------------------------
 # the main job: `fastmlp` with no arguments
 # ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_default_trains_breast_cancer_to_95_percent_held_out():
     result = run()
     assert result.returncode == 0, result.stderr
@@ -69,14 +70,18 @@ def test_default_trains_breast_cancer_to_95_percent_held_out():
     assert "breast_cancer: 569 samples, 30 features, binary classification" in out
     assert "364 train / 91 validation / 114 test (stratified)" in out
     assert "standardized with training statistics" in out
-    # redirected output: one line per epoch
-    assert len(re.findall(r"^Epoch \d+/30 - .*loss: .*val_accuracy: ", out, re.MULTILINE)) == 30
+    # redirected output: one line per epoch, on standard error (issue 19, item 3: it was
+    # on standard output, mixed into the results)
+    epoch_line = r"^Epoch \d+/30 - .*loss: .*val_accuracy: "
+    assert len(re.findall(epoch_line, result.stderr, re.MULTILINE)) == 30
+    assert not re.findall(epoch_line, out, re.MULTILINE)
     rows = table(out)
     assert set(rows) == {"train", "validation", "test"}
     loss, accuracy, n = rows["test"]
     assert n == 114 and accuracy >= 0.95 and loss < 0.2
     assert rows["train"][2] == 364 and rows["validation"][2] == 91
     assert "Traceback" not in result.stderr and "Warning" not in result.stderr
+    assert "Epoch" not in out
 
 
 def test_train_subcommand_is_the_default(capsys):
@@ -89,6 +94,7 @@ def test_train_subcommand_is_the_default(capsys):
     assert set(table(explicit)) == {"train", "validation", "test"}
 
 
+@pytest.mark.slow
 def test_progress_bar_goes_to_stderr_and_verbose_zero_is_quiet():
     result = run("--epochs", "3", "--verbose", "1")
     assert result.returncode == 0
@@ -100,11 +106,13 @@ def test_progress_bar_goes_to_stderr_and_verbose_zero_is_quiet():
     assert set(table(quiet.stdout)) == {"train", "validation", "test"}
 
 
+@pytest.mark.slow
 def test_version():
     result = run("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"fastmlp {fm.__version__}"
 
 
+@pytest.mark.slow
 def test_console_script_is_declared():
     pyproject = Path(SRC).parent / "pyproject.toml"
     if pyproject.exists():  # a source checkout; an installed package has the script itself
@@ -116,6 +124,7 @@ def test_console_script_is_declared():
 # help
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("command", [None, *cli.COMMANDS])
+@pytest.mark.slow
 def test_help_explains_every_option(command):
     parser = cli.build_parser()
     sub = parser if command is None else \
@@ -160,6 +169,7 @@ def test_wrong_command_lines(args, fragments, capsys):
     assert captured.out == ""
 
 
+@pytest.mark.slow
 def test_wrong_command_line_through_the_entry_point():
     assert_one_line_error(run("--epochs", "-3"), 2, "--epochs")
 
@@ -209,6 +219,7 @@ def test_unreadable_data_files(bad_files, kind, fragment, capsys):
     assert fragment in lines[0]
 
 
+@pytest.mark.slow
 def test_unreadable_file_through_the_entry_point(bad_files):
     assert_one_line_error(run("--data", bad_files["binary"]), 1, "not a UTF-8 text CSV")
 
@@ -242,6 +253,7 @@ def test_output_folder_is_checked_before_training(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------
 # data sources and options
 # ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_csv_with_header_and_text_labels(tmp_path):
     X, y = fm.datasets.load_iris()
     species = np.array(["setosa", "versicolor", "virginica"])[y]
@@ -303,12 +315,13 @@ def test_synthetic_set(capsys):
 
 def test_early_stopping_keeps_the_best_epoch(capsys):
     assert cli.main(["--epochs", "500", "--patience", "5", "-v", "2"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     match = re.search(r"^(\d+) epochs in .* stopped early \(best epoch (\d+)\)", out, re.MULTILINE)
     assert match, out
     run_epochs, best = int(match[1]), int(match[2])
     assert run_epochs == best + 5 < 500
-    val_loss = [float(v) for v in re.findall(r"val_loss: ([\d.]+)", out)]
+    val_loss = [float(v) for v in re.findall(r"val_loss: ([\d.]+)", captured.err)]
     assert len(val_loss) == run_epochs and int(np.argmin(val_loss)) + 1 == best
     # the final table is that of the restored best epoch
     assert table(out)["validation"][0] == pytest.approx(val_loss[best - 1], abs=2e-4)
@@ -336,6 +349,7 @@ def _open_png(path):
     return image
 
 
+@pytest.mark.slow
 def test_plot_writes_learning_curves_and_decision_boundary(tmp_path):
     moons = tmp_path / "moons.png"
     result = run("--data", "moons", "--epochs", "20", "--plot", str(moons), "-v", "0")
@@ -348,6 +362,7 @@ def test_plot_writes_learning_curves_and_decision_boundary(tmp_path):
     assert three_panels.shape[1] > two_panels.shape[1] * 1.3
 
 
+@pytest.mark.slow
 def test_plot_without_matplotlib_is_one_clear_line(tmp_path):
     code = ("import sys; sys.modules['matplotlib'] = None; from fastmlp.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
@@ -360,6 +375,7 @@ def test_plot_without_matplotlib_is_one_clear_line(tmp_path):
 # ---------------------------------------------------------------------------------------
 # optimizers, bench
 # ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_optimizers_lists_every_optimizer():
     result = run("optimizers")
     assert result.returncode == 0, result.stderr
@@ -369,6 +385,7 @@ def test_optimizers_lists_every_optimizer():
 
 @pytest.mark.skipif(importlib.util.find_spec("fastmlp.trajectories") is None,
                     reason="optimizer trajectories (fastmlp.trajectories) not merged yet")
+@pytest.mark.slow
 def test_optimizers_plot_draws_the_trajectories(tmp_path):
     path = tmp_path / "optimizers.png"
     result = run("optimizers", "--plot", str(path), "--steps", "30", "--rates", "default")
@@ -380,6 +397,7 @@ def test_optimizers_plot_draws_the_trajectories(tmp_path):
                           "invalid choice: 'bowl'")
 
 
+@pytest.mark.slow
 def test_optimizers_plot_without_matplotlib(tmp_path):
     code = ("import sys; sys.modules['matplotlib'] = None; from fastmlp.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
@@ -387,6 +405,7 @@ def test_optimizers_plot_without_matplotlib(tmp_path):
     assert_one_line_error(result, 1, 'pip install "fastmlp[plot]"')
 
 
+@pytest.mark.slow
 def test_bench_prints_the_ratio_table():
     result = run("bench", "--repeat", "1")
     assert result.returncode == 0, result.stderr
@@ -394,8 +413,8 @@ def test_bench_prints_the_ratio_table():
     for case in ("tiny, SGD", "mid, mini-batch", "wide, large batch"):
         (row,) = [line for line in lines if line.startswith(case)]
         if "cython" in fm.available_backends():
-            cython_ms, numpy_ms, ratio = row.split()[-3:]
-            assert ratio.endswith("x")
+            cython_ms, numpy_ms, ratio, spread = row.split()[-4:]
+            assert ratio.endswith("x") and spread == f"{ratio[:-1]}-{ratio}"  # one run
             # the printed times are rounded to their last digit: the ratio of the unrounded
             # times lies between these bounds (and is itself rounded to 0.1)
             c, n = float(cython_ms), float(numpy_ms)
@@ -403,6 +422,39 @@ def test_bench_prints_the_ratio_table():
             assert (n - hn) / (c + hc) - 0.05 <= float(ratio[:-1]) <= (n + hn) / (c - hc) + 0.05
         else:
             assert float(row.split()[-1]) > 0
+
+
+def test_bench_gives_medians_and_ranges_and_warns_on_a_wide_spread(monkeypatch, capsys):
+    """Issue 19, item 9: one run per case gave speed-ups from 0.2x to 6.0x under load with
+    no word on the spread. Now every case runs --repeat times (default 5), the backends
+    taking turns; the table shows medians and the range of the speed-up, and a spread
+    wider than 1.5x between runs draws a warning."""
+    assert cli.build_parser().parse_args(["bench"]).repeat == 5
+    calls = []
+
+    def fake_times(backends, widths, out_act, batch, n, dtype, repeat):
+        calls.append(repeat)
+        wide = widths[0] == 256   # the wide case ran on a busy machine
+        return {"cython": [0.010, 0.011, 0.050 if wide else 0.012],
+                "numpy": [0.030, 0.033, 0.040]}
+
+    monkeypatch.setattr(cli, "_time_epochs", fake_times)
+    monkeypatch.setattr(fm, "available_backends", lambda: ["cython", "numpy"])
+    assert cli.main(["bench", "--repeat", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert calls == [3, 3, 3]
+    assert "median of 3 run(s)" in out and "milliseconds" in out
+    tiny = next(line for line in out.splitlines() if line.startswith("tiny"))
+    # medians 11.0 and 33.0 ms; ratios 3.0, 3.0, 3.33 -> median 3.0x, range 3.0-3.3x
+    assert tiny.split()[-4:] == ["11.0", "33.0", "3.0x", "3.0-3.3x"]
+    wide = next(line for line in out.splitlines() if line.startswith("wide"))
+    assert wide.split()[-2:] == ["3.0x", "0.8-3.0x"]
+    assert "warning" in err and "5.0x" in err and "wide, large batch (cython)" in err
+    # the same runs without the busy one: no warning
+    monkeypatch.setattr(cli, "_time_epochs", lambda *a: {"cython": [0.010, 0.011],
+                                                         "numpy": [0.030, 0.031]})
+    assert cli.main(["bench", "--repeat", "2"]) == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,10 +15,20 @@ pytestmark = pytest.mark.skipif(not hasattr(fm, "load_model"),
 
 
 def read_predictions(text):
+    """The header, and the columns after the first as numbers; for a classifier the first
+    column holds the class labels (text), see read_labels."""
     rows = list(csv.reader(io.StringIO(text)))
-    return rows[0], np.array(rows[1:], dtype=np.float64)
+    try:
+        return rows[0], np.array(rows[1:], dtype=np.float64)
+    except ValueError:
+        return rows[0], np.array([row[1:] for row in rows[1:]], dtype=np.float64)
 
 
+def read_labels(text):
+    return [row[0] for row in list(csv.reader(io.StringIO(text)))[1:]]
+
+
+@pytest.mark.slow
 def test_save_then_predict_breast_cancer(tmp_path):
     model_path = tmp_path / "model.fmlp"
     result = run("--epochs", "30", "-v", "0", "--save", str(model_path))
@@ -31,12 +41,15 @@ def test_save_then_predict_breast_cancer(tmp_path):
     predicted = run("predict", str(model_path), data)
     assert predicted.returncode == 0, predicted.stderr
     header, values = read_predictions(predicted.stdout)
-    assert header == ["prediction", "probability"] and values.shape == (569, 2)
+    # the labels the model was trained with, and the probability of the second class
+    assert header == ["prediction", "probability_benign"] and values.shape == (569, 1)
     # the saved model takes raw features: its probabilities are the loaded model's
     expected = fm.load_model(model_path).predict(X)[:, 0]
-    np.testing.assert_allclose(values[:, 1], expected, rtol=1e-7)
-    np.testing.assert_array_equal(values[:, 0], expected >= 0.5)
-    assert np.mean(values[:, 0] == y) >= min(test_accuracy, 0.95)
+    np.testing.assert_allclose(values[:, 0], expected, rtol=1e-7)
+    labels = np.array(read_labels(predicted.stdout))
+    np.testing.assert_array_equal(labels, np.where(expected >= 0.5, "benign", "malignant"))
+    names = np.array(["malignant", "benign"])
+    assert np.mean(labels == names[y]) >= min(test_accuracy, 0.95)
 
     out = tmp_path / "predictions.csv"
     written = run("predict", str(model_path), data, "-o", str(out))
@@ -54,10 +67,14 @@ def test_predict_multiclass_and_target_column(tmp_path, capsys):
     with_target = write_csv(tmp_path / "iris.csv", ["a", "b", "c", "d", "target"],
                             np.c_[X, y].tolist())
     assert cli.main(["predict", model_path, with_target]) == 0  # 'target' dropped
-    header, values = read_predictions(capsys.readouterr().out)
-    assert header == ["prediction", "probability_0", "probability_1", "probability_2"]
-    np.testing.assert_allclose(values[:, 1:].sum(axis=1), 1.0, rtol=1e-6)
-    assert np.mean(values[:, 0] == y) >= 0.9
+    text = capsys.readouterr().out
+    header, values = read_predictions(text)
+    assert header == ["prediction", "probability_setosa", "probability_versicolor",
+                      "probability_virginica"]
+    np.testing.assert_allclose(values.sum(axis=1), 1.0, rtol=1e-6)
+    species = np.array(["setosa", "versicolor", "virginica"])
+    assert np.mean(np.array(read_labels(text)) == species[y]) >= 0.9
+    assert read_labels(text) == species[values.argmax(axis=1)].tolist()
     # an explicit --target, by index, does the same
     assert cli.main(["predict", model_path, with_target, "--target", "4"]) == 0
     assert read_predictions(capsys.readouterr().out)[1].tolist() == values.tolist()
@@ -78,6 +95,7 @@ def test_predict_regression_in_raw_units(tmp_path, capsys):
     assert fm.metrics.r2(y, values[:, 0]) > 0.4  # disease progression units, not z-scores
 
 
+@pytest.mark.slow
 def test_predict_errors_are_one_line(tmp_path):
     model_path = tmp_path / "m.fmlp"
     assert run("--epochs", "2", "-v", "0", "--save", str(model_path)).returncode == 0

@@ -47,6 +47,7 @@ def _search(estimator, grid):
     ("diabetes", MLPRegressor(learning_rate_init=0.01, max_iter=15, random_state=0),
      {"mlpregressor__alpha": [1e-4, 1.0], "mlpregressor__hidden_layer_sizes": [(8,)]}),
 ])
+@pytest.mark.slow
 def test_grid_search_on_dask_equals_local_run(client, name, estimator, grid):
     X, y = datasets.load(name)
     if name == "diabetes":

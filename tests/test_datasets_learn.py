@@ -6,6 +6,9 @@ import pytest
 
 import fastmlp as fm
 
+# training to published scores takes seconds: the compiled run covers these (both backends)
+pytestmark = pytest.mark.slow
+
 
 def classifier(hidden, activation, n_classes, backend, seed=0, lr=0.05):
     head = (fm.Dense(1, activation="sigmoid") if n_classes == 2

@@ -49,6 +49,7 @@ def _run(code, level=None, **env):
                           env=full_env, timeout=300)
 
 
+@pytest.mark.slow  # subprocesses; on the compiled run only
 @compiled
 def test_the_best_level_of_this_cpu_is_loaded_by_default():
     assert SUPPORTED[0] == "baseline" and BUILT[0] == "baseline"
@@ -58,6 +59,7 @@ def test_the_best_level_of_this_cpu_is_loaded_by_default():
     assert json.loads(result.stdout)["level"] == RUNNABLE[-1]
 
 
+@pytest.mark.slow  # subprocesses; on the compiled run only
 @compiled
 def test_every_level_this_cpu_runs_computes_the_same_bits():
     runs = {}
@@ -71,6 +73,7 @@ def test_every_level_this_cpu_runs_computes_the_same_bits():
         assert runs[level]["weights"] == reference, level
 
 
+@pytest.mark.slow  # subprocesses; on the compiled run only
 @compiled
 @pytest.mark.parametrize("level", RUNNABLE)
 def test_kernels_match_the_reference_on_every_level(level):
@@ -86,6 +89,7 @@ def test_kernels_match_the_reference_on_every_level(level):
     assert " passed" in result.stdout and " failed" not in result.stdout
 
 
+@pytest.mark.slow  # subprocesses; on the compiled run only
 @compiled
 def test_a_cpu_without_the_best_level_gets_the_one_below_and_no_other_module():
     """A CPU that supports only the baseline (a stand-in for the CPU test says so) loads the
@@ -107,6 +111,7 @@ def test_a_cpu_without_the_best_level_gets_the_one_below_and_no_other_module():
     assert result.stdout.splitlines() == ["cython baseline", "['_baseline']"]
 
 
+@pytest.mark.slow  # subprocesses; on the compiled run only
 @compiled
 def test_forcing_a_level_this_cpu_or_build_lacks_says_which_it_has():
     missing = [level for level in ("baseline", "avx2", "avx512") if level not in RUNNABLE]

@@ -637,6 +637,7 @@ EPOCHS = {name: 20 for name in NAMES} | {"sgd": 60}
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_each_optimizer_trains_breast_cancer_to_95_percent(name, backend):
     """The README's classifier (16 tanh units, sigmoid output), default optimizer settings,
     batch 32; held-out accuracy from stratified 5-fold cross-validation (features
@@ -696,6 +697,7 @@ def test_trajectory_arguments_are_checked():
         run_trajectories(learning_rates={"adamw": 0.1})
 
 
+@pytest.mark.slow
 def test_plot_trajectories_writes_an_image(tmp_path):
     pytest.importorskip("matplotlib")
     from fastmlp.trajectories import plot_trajectories

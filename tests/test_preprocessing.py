@@ -173,7 +173,8 @@ def test_scaler_errors() -> None:
                                          "on 2"):
         scaler.transform(np.zeros((1, 3)))
     with pytest.raises(ValueError, match=r"must be 2-D .* got an array of shape \(3,\) "
-                                         r"\(use X.reshape\(-1, 1\)"):
+                                         r"\(use X.reshape\(1, -1\) for a single sample, "
+                                         r"X.reshape\(-1, 1\) for a single feature\)"):
         StandardScaler().fit(np.zeros(3))
     with pytest.raises(ValueError, match="NaN or infinite"):
         StandardScaler().fit([[np.nan]])

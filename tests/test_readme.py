@@ -26,6 +26,7 @@ def test_readme_has_the_expected_examples():
 
 @pytest.mark.parametrize("code", PYTHON_BLOCKS,
                          ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))])
+@pytest.mark.slow
 def test_python_block_runs(code, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # blocks that write pictures or models write them here
     namespace = {"__name__": "__readme__"}

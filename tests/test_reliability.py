@@ -339,6 +339,7 @@ def _interrupted_fit(model, X, y, delay, **kwargs):
 
 
 @pytest.mark.parametrize("net", ["tiny, batch 1", "wide, batch 256"])
+@pytest.mark.slow
 def test_ctrl_c_stops_fit_promptly_with_consistent_weights(backend, net):
     rng = np.random.default_rng(0)
     if net == "tiny, batch 1":
@@ -556,6 +557,7 @@ def _rss_bytes():
         return None
 
 
+@pytest.mark.slow
 def test_many_epochs_do_not_grow_memory(backend):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(256, 20)), rng.integers(0, 3, 256)

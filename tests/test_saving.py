@@ -180,6 +180,7 @@ def _predict_in_child(model, X):
     return model.predict(X)
 
 
+@pytest.mark.slow
 def test_models_cross_process_boundaries(backend):
     model, X, _ = _trained(backend)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
@@ -287,6 +288,7 @@ def _refused(path, data, pattern):
     return info.value
 
 
+@pytest.mark.slow
 def test_every_truncation_is_refused(tmp_path):
     _, path, _ = _saved(tmp_path)
     data = path.read_bytes()
@@ -296,6 +298,7 @@ def test_every_truncation_is_refused(tmp_path):
     _refused(bad, data + b"\0", r"1 unexpected bytes after the end")
 
 
+@pytest.mark.slow
 def test_every_single_byte_corruption_is_refused(tmp_path):
     _, path, _ = _saved(tmp_path)
     data = path.read_bytes()

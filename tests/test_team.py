@@ -134,6 +134,7 @@ def _state(model):
 @pytest.mark.parametrize("threads,batch_size", [(2, 32), (3, 32), (3, 2)])
 @pytest.mark.parametrize("columns", [(0, False), (1, False), (9, True)],
                          ids=["rows", "first-columns", "all-columns"])
+@pytest.mark.slow
 def test_team_matches_serial_and_reference(case, dtype, threads, batch_size, columns):
     """203 rows: a ragged last batch; 3 threads: blocks of unequal size (and 37 hidden
     units, 13 inputs: uneven parameter blocks); batch 2 with 3 threads: a thread with no

@@ -52,7 +52,9 @@ Y_BIN = np.array([0, 1, 1, 0])
 # X: shape, dtype, values -- for predict, evaluate and fit
 # --------------------------------------------------------------------------------------
 BAD_X = {
-    "1-D": (np.ones(3), ValueError, r"X must be 2-D .* shape \(3,\).*reshape\(-1, 1\)"),
+    # one row of the model's 3 features: reshape(1, -1) (issue 19: it said reshape(-1, 1))
+    "1-D": (np.ones(3), ValueError, r"X must be 2-D .* shape \(3,\).*reshape\(1, -1\) for "
+                                    r"a single sample"),
     "3-D": (np.ones((4, 3, 1)), ValueError, r"X must be 2-D .* shape \(4, 3, 1\)"),
     "scalar": (1.5, ValueError, r"X must be 2-D .* shape \(\)"),
     "no rows": (np.ones((0, 3)), ValueError, r"X is empty \(shape \(0, 3\)\)"),
@@ -128,7 +130,9 @@ BAD_Y = {
             r"index \(1, 0\)"),
     "inf": ("mse", [[0, 1], [1, 1], [1, np.inf], [1, 1]], ValueError,
             r"y contains 1 non-finite .* index \(2, 1\): inf"),
-    "strings": ("binary", ["a", "b", "a", "b"], TypeError, r"y has dtype <U1"),
+    # text labels: how to encode them (issue 19)
+    "strings": ("binary", ["a", "b", "a", "b"], TypeError,
+                r"y holds text labels \(dtype <U1\).*np.unique"),
     "complex": ("binary", np.ones(4, dtype=complex), TypeError, r"y has complex dtype"),
     "bce label 2": ("binary", [0, 1, 2, 0], ValueError,
                     r"binary_crossentropy needs labels in \{0, 1\}; y has 1 other value\(s\), "

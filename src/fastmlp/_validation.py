@@ -24,9 +24,118 @@ from .backend import _load_compiled
 _finite_status = getattr(_load_compiled(), "finite_status", None)
 
 
+def _is_frame(x: Any) -> bool:
+    """A pandas DataFrame (or anything with its column interface), without importing
+    pandas."""
+    return hasattr(x, "columns") and hasattr(x, "dtypes") and hasattr(x, "iloc")
+
+
+def _frame_to_array(frame: Any, name: str) -> np.ndarray:
+    """A DataFrame's values as one numeric array, column by column: numbers and booleans
+    (also pandas' nullable ``Int64``, ``Float64`` and ``boolean``, whose missing values
+    become NaN) are converted by value; a column of another kind is an error naming it."""
+    dtypes = list(frame.dtypes)
+    if all(isinstance(dt, np.dtype) and dt.kind in "iuf" for dt in dtypes):
+        return frame.to_numpy()   # (with a bool column pandas would give objects)
+    import pandas as pd
+
+    columns = []
+    for position, (label, dt) in enumerate(zip(frame.columns, dtypes)):
+        column = frame.iloc[:, position]
+        if isinstance(dt, pd.CategoricalDtype):
+            raise TypeError(f"{name} column {label!r} is categorical (dtype category); "
+                            f"fastmlp needs numbers: encode it first, e.g. "
+                            f"pd.get_dummies({name}, columns=[{label!r}])")
+        if not (pd.api.types.is_bool_dtype(dt) or pd.api.types.is_numeric_dtype(dt)) \
+                or pd.api.types.is_complex_dtype(dt):
+            raise TypeError(f"{name} column {label!r} has dtype {dt}; fastmlp needs numbers: "
+                            f"convert it to numbers (or drop it with "
+                            f"{name}.drop(columns=[{label!r}]))")
+        columns.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+
+
+def feature_names_of(x: Any) -> list[str] | None:
+    """The column names of a DataFrame ``x`` as strings (None for anything else)."""
+    if not _is_frame(x):
+        return None
+    return [str(c) for c in x.columns]
+
+
+def check_feature_names(expected: Any, x: Any, name: str = "X") -> None:
+    """Raise ``ValueError`` when ``x`` is a DataFrame whose columns are not ``expected``
+    (the names a model was trained with), in that order. Arrays are not checked."""
+    names = feature_names_of(x)
+    if expected is None or names is None or names == list(expected):
+        return
+    expected = list(expected)
+    missing = [c for c in expected if c not in names]
+    extra = [c for c in names if c not in expected]
+    if not missing and not extra:
+        problem = "has the model's columns in another order"
+    else:
+        parts = []
+        if missing:
+            parts.append(f"lacks {', '.join(map(repr, missing[:5]))}"
+                         + (" ..." if len(missing) > 5 else ""))
+        if extra:
+            parts.append(f"has columns the model was not trained on: "
+                         f"{', '.join(map(repr, extra[:5]))}" + (" ..." if len(extra) > 5 else ""))
+        problem = " and ".join(parts)
+    step = (f"pass {name}[model.feature_names]" if not missing else
+            "pass a DataFrame with the columns in model.feature_names")
+    raise ValueError(f"{name} {problem}; {step}")
+
+
+def check_feature_name_list(names: Any, n_features: int | None) -> list[str] | None:
+    """``names`` as a list of distinct strings, one per feature (None stays None)."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not hasattr(names, "__iter__"):
+        raise TypeError(f"feature_names must be a list of strings, got {names!r}")
+    out = [str(n) if isinstance(n, (str, np.str_)) else n for n in names]
+    if not all(isinstance(n, str) for n in out):
+        raise TypeError("feature_names must be strings")
+    if len(set(out)) != len(out):
+        raise ValueError(f"feature_names must be distinct, got {out}")
+    if n_features is not None and len(out) != n_features:
+        raise ValueError(f"{len(out)} feature_names for a model of {n_features} inputs")
+    return out
+
+
+def check_classes(classes: Any, n_classes: int | None = None) -> np.ndarray | None:
+    """Class labels as a 1-D array of distinct booleans, integers, finite floats or
+    strings (None stays None); ``n_classes`` is how many the model's output has."""
+    if classes is None:
+        return None
+    arr = np.asarray(classes)
+    if arr.dtype.kind == "O":  # e.g. a list mixing Python types, or pandas' object columns
+        if all(isinstance(v, (str, np.str_)) for v in arr.ravel()):
+            arr = arr.astype(str)
+        elif all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                 for v in arr.ravel()):
+            arr = arr.astype(np.int64)
+    if arr.ndim != 1 or arr.size < 2:
+        raise ValueError(f"classes must be a 1-D list of at least 2 labels, got shape "
+                         f"{arr.shape}")
+    if arr.dtype.kind not in "biufU":
+        raise TypeError(f"classes must be booleans, integers, floats or strings, got dtype "
+                        f"{arr.dtype}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError("classes must be finite numbers")
+    if len(np.unique(arr)) != arr.size:
+        raise ValueError(f"classes must be distinct, got {arr.tolist()}")
+    arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+    if n_classes is not None and arr.size != n_classes:
+        raise ValueError(f"{arr.size} classes for an output of {n_classes} classes")
+    return arr.copy()
+
+
 def _as_array(x: Any, name: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
+    if _is_frame(x):
+        return _frame_to_array(x, name)
     if x is None:
         raise TypeError(f"{name} is None; pass an array")
     if hasattr(x, "toarray") and hasattr(x, "nnz"):
@@ -39,10 +148,22 @@ def _as_array(x: Any, name: str) -> np.ndarray:
                          "every row must have the same length") from None
 
 
-def _check_kind(arr: np.ndarray, name: str) -> None:
+def _holds_text(arr: np.ndarray) -> bool:
+    if arr.dtype.kind in "US":
+        return True
+    return arr.dtype.kind == "O" and arr.size > 0 and isinstance(arr.flat[0], (str, bytes))
+
+
+def _check_kind(arr: np.ndarray, name: str, labels: bool = False) -> None:
     kind = arr.dtype.kind
     if kind == "c":
         raise TypeError(f"{name} has complex dtype {arr.dtype}; fastmlp needs real numbers")
+    if labels and _holds_text(arr):
+        raise TypeError(f"{name} holds text labels (dtype {arr.dtype}); Sequential takes "
+                        f"class indices: encode them with classes, {name} = "
+                        f"np.unique({name}, return_inverse=True) (and set model.classes = "
+                        "classes to keep the labels), or use fastmlp.sklearn.MLPClassifier, "
+                        "which takes any labels")
     if kind in "OUSVaMm":
         raise TypeError(f"{name} has dtype {arr.dtype}; fastmlp needs numbers (convert "
                         "strings/objects to float first)")
@@ -99,7 +220,7 @@ def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
         return x
     arr = _as_array(x, name)
     _check_kind(arr, name)
-    check_matrix_shape(arr, name)
+    check_matrix_shape(arr, name, n_features)
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects "
                          f"{n_features}")
@@ -108,10 +229,27 @@ def as_features(x: Any, dtype: np.dtype, n_features: int | None = None,
     return out
 
 
-def check_matrix_shape(arr: np.ndarray, name: str = "X") -> None:
-    """Raise ``ValueError`` unless ``arr`` is a non-empty 2-D (samples, features) array."""
+def check_matrix_shape(arr: np.ndarray, name: str = "X",
+                       n_features: int | None = None) -> None:
+    """Raise ``ValueError`` unless ``arr`` is a non-empty 2-D (samples, features) array.
+
+    For a 1-D array the message says which reshape fits: one sample (``n_features``
+    values) or one feature (a model of one input), both when the model's input size is
+    not known yet."""
     if arr.ndim != 2:
-        hint = " (use X.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""
+        hint = ""
+        if arr.ndim == 1:
+            one_row = f" (use {name}.reshape(1, -1) for a single sample)"
+            one_column = f" (use {name}.reshape(-1, 1) for a single feature)"
+            if n_features is None:
+                hint = (f" (use {name}.reshape(1, -1) for a single sample, "
+                        f"{name}.reshape(-1, 1) for a single feature)")
+            elif n_features == 1:
+                hint = one_column
+            elif arr.shape[0] == n_features:
+                hint = one_row
+            else:
+                hint = f" (the model takes {n_features} features per row)"
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got an array of "
                          f"shape {arr.shape}{hint}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
@@ -136,7 +274,7 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
     ``sparse_categorical_crossentropy`` labels are one-hot encoded here.
     """
     arr = _as_array(y, name)
-    _check_kind(arr, name)
+    _check_kind(arr, name, labels=True)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be an array of targets, got a scalar")
     if arr.shape[0] != n_rows:

@@ -278,7 +278,7 @@ class ModelCheckpoint(_Monitor):
     filepath : str or os.PathLike
         Where to save (with :meth:`.Sequential.save`). May contain ``str.format`` fields
         filled from the epoch (counting from 1) and the logs, e.g.
-        ``"model-{epoch:03d}-{val_loss:.3f}.npz"``.
+        ``"model-{epoch:03d}-{val_loss:.3f}.fmlp"``.
     monitor : str, default "val_loss"
     save_best_only : bool, default True
         Save only when ``monitor`` improves (Keras' default is False); with False, save
@@ -505,3 +505,88 @@ def _check_count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     return int(value)
+
+
+# ----------------------------------------------------------------------------------------
+# progress display (used by Sequential.fit)
+# ----------------------------------------------------------------------------------------
+#: Shorter names for the progress bar when the full ones do not fit the terminal.
+_SHORT_NAMES = {"accuracy": "acc", "binary_accuracy": "acc", "mean_absolute_error": "mae",
+                "mean_squared_error": "mse", "precision": "prec", "recall": "rec"}
+
+
+def _format_value(value: float) -> str:
+    """A loss or metric in at most about ten characters: four decimals for ordinary
+    sizes, four significant digits with an exponent otherwise (``1.2e+270``, not 270
+    digits)."""
+    value = float(value)
+    if value == 0 or (math.isfinite(value) and 1e-4 <= abs(value) < 1e5):
+        return f"{value:.4f}"
+    return f"{value:.4g}"
+
+
+def _epoch_line(epoch: int, epochs: int, seconds: float, logs: dict) -> str:
+    """The one line per epoch of ``verbose=2``."""
+    text = " - ".join(f"{k}: {_format_value(v)}" for k, v in logs.items())
+    return f"Epoch {epoch + 1}/{epochs} - {seconds:.2f}s - {text}"
+
+
+def _logs_text(logs: dict, short: bool = False, only_loss: bool = False,
+               digits: int | None = None) -> str:
+    items = [(k, v) for k, v in logs.items()
+             if not only_loss or k == "loss" or k.startswith("val_")]
+    parts = []
+    for key, value in items:
+        if short:
+            prefix = "val_" if key.startswith("val_") else ""
+            base = key[len(prefix):]
+            key = prefix + _SHORT_NAMES.get(base, base)
+        text = _format_value(value) if digits is None else f"{value:.{digits}g}"
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+def _terminal_width(stream: Any) -> int | None:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _finish_progress_bar(bar: Any, logs: dict) -> None:
+    """Show an epoch's losses and metrics on its finished bar and close it.
+
+    The values come first: on a narrow terminal the bar, then the batch count and time,
+    then long metric names give way (``val_accuracy`` -> ``val_acc``), and as a last resort
+    the training metrics other than the loss, so that the validation values stay visible.
+    """
+    std_text = type(bar).__module__ in ("tqdm.std", "tqdm.asyncio")
+    width = _terminal_width(getattr(bar, "fp", None)) if std_text else None
+    if not std_text or width is None:
+        bar.set_postfix_str(_logs_text(logs), refresh=False)
+        bar.close()
+        return
+    desc = bar.desc or ""
+    total = str(bar.total)
+    counts = f"{total}/{total} [00:00]"   # the shape of '{n_fmt}/{total_fmt} [{elapsed}]'
+    texts = [_logs_text(logs), _logs_text(logs, short=True),
+             _logs_text(logs, short=True, only_loss=True),
+             _logs_text(logs, short=True, only_loss=True, digits=3)]
+    choice = None
+    for text in texts:
+        escaped = text.replace("{", "{{").replace("}", "}}")
+        for fmt, fixed in ((f"{{desc}} |{{bar}}| {{n_fmt}}/{{total_fmt}} [{{elapsed}}] "
+                            f"{escaped}", len(desc) + len(counts) + len(text) + 5 + 10),
+                           (f"{{desc}} {{n_fmt}}/{{total_fmt}} [{{elapsed}}] {escaped}",
+                            len(desc) + len(counts) + len(text) + 2),
+                           (f"{{desc}} {escaped}", len(desc) + len(text) + 1)):
+            if fixed < width:   # the last column stays free: writing it wraps some terminals
+                choice = fmt
+                break
+        if choice is not None:
+            break
+    if choice is None:
+        choice = "{desc} " + texts[-1].replace("{", "{{").replace("}", "}}")
+    bar.bar_format = choice
+    bar.refresh()
+    bar.close()

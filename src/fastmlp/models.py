@@ -15,10 +15,12 @@ from .backend import backend as active_backend
 from .backend import check_name as check_backend_name
 from .backend import get as get_backend
 from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
-from ._validation import (all_finite, as_features, as_sample_weight, as_targets, check_dtype,
-                          check_fraction, check_int, check_weights)
+from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
+                          check_classes, check_dtype, check_feature_name_list,
+                          check_feature_names, check_fraction, check_int, check_weights,
+                          feature_names_of)
 from .backend._contract import NetSpec
-from .callbacks import Callback, History
+from .callbacks import Callback, History, _epoch_line, _finish_progress_bar, _format_value
 from .layers import Dense, Dropout
 
 #: Work (multiply-adds) of the first compiled call of a fit; later calls are sized by
@@ -281,6 +283,8 @@ class Sequential:
         RuntimeWarning
             If the output overflows (inputs far outside the training range).
         """
+        if self._feature_names is not None:
+            check_feature_names(self._feature_names, x)
         name = self._backend or active_backend()
         engine = self._engines.get(name)
         if engine is None:  # first call, or not built (raising the usual errors)
@@ -326,6 +330,7 @@ class Sequential:
         without), plus the layers' regularization penalties, as in Keras; dropout is off.
         Metrics are unweighted.
         """
+        check_feature_names(self._feature_names, x)
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
         W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim, X.shape[0],
@@ -455,6 +460,7 @@ class Sequential:
                                 f"{type(cb).__name__}")
 
         # validate everything before building, so that a failed call changes nothing
+        check_feature_names(self._feature_names, x)
         X = as_features(x, self.dtype, self.input_dim)
         Y = self._targets(y, X.shape[0])
         W = as_sample_weight(sample_weight, class_weight, y, self.loss, self.output_dim,
@@ -483,6 +489,8 @@ class Sequential:
                 W, W_val = np.ascontiguousarray(W[:-n_val]), np.ascontiguousarray(W[-n_val:])
         if not self.built:
             self.build(X.shape[1])
+        if self._feature_names is None:
+            self._feature_names = feature_names_of(x)
 
         engine = self._engine()
         n = X.shape[0]
@@ -536,13 +544,11 @@ class Sequential:
                     for key, value in self._evaluate_arrays(X_val, Y_val, W_val).items():
                         logs[f"val_{key}"] = value
                 if bar is not None:
-                    bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
-                    bar.close()
-                elif verbose == 2:
-                    elapsed = time.perf_counter() - start
-                    text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-                    print(f"Epoch {epoch + 1}/{initial_epoch + epochs} - {elapsed:.2f}s - "
-                          f"{text}", file=sys.stdout, flush=True)
+                    _finish_progress_bar(bar, logs)
+                elif verbose == 2:  # progress goes to standard error, results to output
+                    print(_epoch_line(epoch, initial_epoch + epochs,
+                                      time.perf_counter() - start, logs),
+                          file=sys.stderr, flush=True)
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
                 guard.check()
@@ -611,12 +617,12 @@ class Sequential:
         from tqdm.auto import tqdm
 
         return tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
-                    leave=True, dynamic_ncols=True)
+                    leave=True, dynamic_ncols=True, file=sys.stderr)
 
     def _diverged(self, epoch: int, where: Divergence, on_divergence: str) -> None:
-        what = (f"the loss became {where.loss}" if where.cause == "loss" else
+        what = (f"the loss became {_format_value(where.loss)}" if where.cause == "loss" else
                 f"its update made weights or optimizer state non-finite (its loss was "
-                f"{where.loss:g})")
+                f"{_format_value(where.loss)})")
         message = (f"training diverged at epoch {epoch + 1}, batch {where.batch + 1}: {what}; "
                    f"the model keeps the weights and optimizer state from before that batch, "
                    f"the last finite step. Try a smaller learning rate (now "
@@ -687,6 +693,102 @@ class Sequential:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{layers}], dtype={self.dtype.name!r})"
 
+
+    # ------------------------------------------------------------------------------------
+    # class labels and feature names (kept in model files)
+    # ------------------------------------------------------------------------------------
+    _classes: np.ndarray | None = None
+    _feature_names: list[str] | None = None
+
+    @property
+    def classes(self) -> np.ndarray | None:
+        """The label of each class, or None: for a softmax output the label of each unit,
+        for one sigmoid (or hinge) output the labels of 0 and 1. :meth:`predict_labels`
+        returns them and model files keep them; ``fastmlp train`` sets them.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> labels = np.array(["no", "yes", "no", "yes"])
+        >>> classes, y = np.unique(labels, return_inverse=True)
+        >>> model = fm.Sequential([fm.Dense(1, activation="sigmoid", input_dim=1)], seed=0)
+        >>> model.compile("sgd", "binary_crossentropy")
+        >>> model.classes = classes
+        >>> model.predict_labels(np.array([[0.0]])).dtype.kind
+        'U'
+        """
+        return self._classes
+
+    @classes.setter
+    def classes(self, value: Any) -> None:
+        self._classes = check_classes(value, self._n_classes())
+
+    @property
+    def feature_names(self) -> list[str] | None:
+        """The name of each input column, or None. ``fit`` on a pandas DataFrame records its
+        column names; ``predict``, ``evaluate`` and ``fit`` then check a DataFrame's columns
+        against them (arrays are taken by position). Model files keep them."""
+        return None if self._feature_names is None else list(self._feature_names)
+
+    @feature_names.setter
+    def feature_names(self, value: Any) -> None:
+        self._feature_names = check_feature_name_list(value, self.input_dim)
+
+    def _n_classes(self) -> int | None:
+        """How many classes the output layer tells apart (None: unknown or not a
+        classifier's output)."""
+        dense = self._dense_layers()
+        if not dense:
+            return None
+        last = dense[-1]
+        if last.activation == "softmax":
+            return last.units
+        return 2 if last.units == 1 else None
+
+    def predict_labels(self, x: Any) -> np.ndarray:
+        """The predicted class of every row of ``x``: the label from :attr:`classes`, or
+        the class index when the model has none. Softmax outputs take the most probable
+        unit; one sigmoid output is thresholded at 0.5, another single output at 0.
+
+        Parameters
+        ----------
+        x : array or DataFrame (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray (n_samples,)
+            Labels of the dtype of :attr:`classes` (class indices without them).
+
+        Raises
+        ------
+        ValueError
+            For a model whose output is not a classifier's, or whose ``classes`` do not
+            match its output; and what :meth:`predict` raises.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Dense(3, activation="softmax", input_dim=2)], seed=0)
+        >>> model.compile("sgd", "sparse_categorical_crossentropy")
+        >>> model.classes = [10, 20, 30]
+        >>> model.predict_labels(np.zeros((2, 2))).tolist()
+        [10, 10]
+        """
+        n_classes = self._n_classes()
+        if n_classes is None:
+            raise ValueError("predict_labels needs a classifier: a softmax output layer or a "
+                             "single output unit; use predict for other outputs")
+        if self._classes is not None and self._classes.size != n_classes:
+            raise ValueError(f"the model has {self._classes.size} classes but its output "
+                             f"tells {n_classes} apart; set model.classes to match")
+        P = self.predict(x)
+        last = self._dense_layers()[-1]
+        if last.activation == "softmax":
+            index = P.argmax(axis=1)
+        else:
+            cut = 0.5 if last.activation in ("sigmoid", "hard_sigmoid") else 0.0
+            index = (P[:, 0] >= cut if cut else P[:, 0] > cut).astype(np.intp)
+        return index if self._classes is None else self._classes[index]
 
     # ------------------------------------------------------------------------------------
     # saving, pickling and copying

@@ -61,7 +61,8 @@ def _stratified_test_counts(class_counts: np.ndarray, n_test: int,
 
 
 def train_test_split(*arrays: Any, test_size: float = 0.25, shuffle: bool = True,
-                     stratify: Any = None, seed: SeedLike = None) -> list[np.ndarray]:
+                     stratify: Any = None, seed: SeedLike = None,
+                     random_state: SeedLike = None) -> list[np.ndarray]:
     """Split arrays into random train and test subsets, row by row.
 
     Parameters
@@ -80,6 +81,9 @@ def train_test_split(*arrays: Any, test_size: float = 0.25, shuffle: bool = True
         of test rows of every class is within one of its exact share. Needs ``shuffle``.
     seed : int, None or numpy.random.Generator
         Seeds the shuffle; the same seed gives the same split.
+    random_state : int, None or numpy.random.Generator
+        scikit-learn's name for ``seed`` (the same meaning; give one of the two). The
+        split itself is fastmlp's: the same number gives other rows than scikit-learn's.
 
     Returns
     -------
@@ -104,6 +108,11 @@ def train_test_split(*arrays: Any, test_size: float = 0.25, shuffle: bool = True
     >>> train_test_split(np.arange(5), test_size=2, shuffle=False)
     [array([0, 1, 2]), array([3, 4])]
     """
+    if random_state is not None:
+        if seed is not None:
+            raise ValueError("train_test_split takes seed= or random_state= (two names for "
+                             "the same thing), not both")
+        seed = random_state
     if not arrays:
         raise ValueError("train_test_split needs at least one array")
     converted = [np.asarray(a) for a in arrays]

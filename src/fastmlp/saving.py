@@ -16,6 +16,10 @@ model (class, name, dtype, seed, backend, random-generator state, built or not, 
 layer's ``get_config()`` and the names of its parameter arrays), the compile settings
 (loss, metrics, optimizer class name, its ``get_config()``, the names of its state arrays
 and of its ``scalars``) and a table ``name -> {dtype, shape, offset}`` of the arrays.
+When the model has them, ``model`` also holds ``classes`` (``{"dtype": ..., "values":
+[...]}``: the class labels, booleans, integers, floats or strings) and ``feature_names``
+(a list of strings). Both are optional, so files without them (written before they
+existed) load as before, and readers that do not know them ignore them.
 
 Writing goes to a temporary file in the target's directory, which is flushed, fsync'ed and
 renamed over the target (then the directory is fsync'ed), so a crash at any moment leaves
@@ -150,6 +154,14 @@ def _encode(model: Any) -> bytes:
                                   "slots": slots,
                                   "scalars": add("optimizer/scalars", opt.scalars, "<f8")}}
     seed = model.seed if isinstance(model.seed, (int, np.integer)) else None
+    labels: dict[str, Any] = {}
+    if model.classes is not None:
+        labels["classes"] = _classes_entry(model.classes, model._n_classes())
+    if model.feature_names is not None:
+        if model.input_dim is not None and len(model.feature_names) != model.input_dim:
+            raise ValueError(f"the model has {len(model.feature_names)} feature names but "
+                             f"{model.input_dim} inputs")
+        labels["feature_names"] = list(model.feature_names)
     table = {}
     offset = 0
     for name, arr in arrays:
@@ -164,7 +176,7 @@ def _encode(model: Any) -> bytes:
                   "dtype": model.dtype.name,
                   "seed": None if seed is None else int(seed),
                   "backend": model._backend, "rng": _rng_state(model.rng),
-                  "built": model.built, "layers": layers},
+                  "built": model.built, "layers": layers, **labels},
         "compile": compiled,
         "arrays": table,
     }
@@ -175,6 +187,16 @@ def _encode(model: Any) -> bytes:
         payload[start:start + arr.nbytes] = arr.tobytes()
     body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head), len(payload)) + head + payload
     return body + hashlib.sha256(body).digest()
+
+
+def _classes_entry(classes: np.ndarray, n_classes: int | None) -> dict[str, Any]:
+    """The JSON form of the class labels: their dtype and their values."""
+    if n_classes is not None and classes.size != n_classes:
+        raise ValueError(f"the model has {classes.size} classes but its output tells "
+                         f"{n_classes} apart; set model.classes to match")
+    kind = classes.dtype.kind
+    dtype = classes.dtype.str if kind != "b" else "|b1"
+    return {"dtype": dtype, "values": [v.item() if kind != "U" else str(v) for v in classes]}
 
 
 def _fsync_directory(directory: str) -> None:
@@ -385,6 +407,40 @@ def _restore_rng(state: Any, reader: _Reader) -> np.random.Generator:
     return np.random.Generator(bit_generator)
 
 
+def _read_labels(m: dict[str, Any], model: Any, reader: _Reader) -> None:
+    """Set the model's optional class labels and feature names from the header."""
+    from ._validation import check_classes, check_feature_name_list
+
+    if "classes" in m:
+        entry = reader.get(m, "classes", dict, "model")
+        dt = reader.get(entry, "dtype", str, "model.classes")
+        values = reader.get(entry, "values", list, "model.classes")
+        try:
+            dtype = np.dtype(dt)
+        except TypeError:
+            raise reader.fail(f"invalid class label dtype {dt!r}") from None
+        if dtype.kind not in "biufU" or (dtype.kind in "iufU" and dt[0] not in "<|"):
+            raise reader.fail(f"invalid class label dtype {dt!r}")
+        plain = {"b": bool, "i": int, "u": int, "f": float, "U": str}[dtype.kind]
+        if not all(type(v) is plain or (plain is float and type(v) is int) for v in values):
+            raise reader.fail(f"class labels of dtype {dt} hold values of another type")
+        try:
+            classes = np.array(values, dtype=dtype)
+            model.classes = check_classes(classes, model._n_classes())
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise reader.fail(f"invalid class labels: {exc}") from None
+        if classes.tolist() != values:
+            raise reader.fail(f"class labels do not fit their dtype {dt}")
+    if "feature_names" in m:
+        names = reader.get(m, "feature_names", list, "model")
+        if not all(isinstance(n, str) for n in names):
+            raise reader.fail("the feature names are not all strings")
+        try:
+            model.feature_names = check_feature_name_list(names, model.input_dim)
+        except (TypeError, ValueError) as exc:
+            raise reader.fail(f"invalid feature names: {exc}") from None
+
+
 def _decode(reader: _Reader, backend: str | None) -> Any:
     from .layers import Dense, Dropout
     from .models import Sequential
@@ -495,6 +551,7 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
     for i, p in enumerate(model._flat_params() if built else []):
         if not np.isfinite(p).all():
             raise reader.fail(f"weights[{i}] holds non-finite values")
+    _read_labels(m, model, reader)
     return model
 
 

@@ -106,7 +106,7 @@ def _default_name() -> str:
                           f"imported ({_compiled_error}); rebuild with `pip install .`")
     warnings.warn("fastmlp: the compiled extension could not be imported "
                   f"({_compiled_error}); using the slower NumPy reference backend. "
-                  "Reinstall it with `pip install --force-reinstall fastmlp`.",
+                  "Install a wheel, or build it with `pip install .` (needs a C compiler).",
                   RuntimeWarning, stacklevel=3)
     return "numpy"
 
