@@ -7,8 +7,8 @@
 Each installation is named and given as a folder to put first on ``PYTHONPATH`` (a venv's
 site-packages, or a checkout's ``src`` after ``python setup.py build_ext --inplace``).
 Both cannot be imported in one process, so each measurement is a fresh process that
-builds the regime's model and times it (``--calls`` timed runs after one warm-up, their
-median); A and B take turns, round by round, so that a slow phase of a shared machine hits
+builds the regime's model and times it (``--calls`` samples of at least 50 ms after one
+warm-up, each the mean of its runs; their median); A and B take turns, round by round, so that a slow phase of a shared machine hits
 both alike. The ratio is ``median(A) / median(B)`` per regime (above 1: A slower).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # One measurement: the regime's fastmlp runner, one warm-up call, then the median of
-# ``calls`` timed calls; prints the median and the CPU level the process loaded.
+# ``calls`` samples; prints it and the CPU level the process loaded.
 _MEASURE = """
 import json, sys, time, importlib
 sys.path.insert(0, {here!r})
@@ -31,14 +31,17 @@ import regimes as R
 import fastmlp as fm
 R.pin_threads({threads})
 runner = R.make_runner(R.REGIMES[{regime!r}], "fastmlp")
+t0 = time.perf_counter()
 runner.run()
+number = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-9)))  # >= 50 ms a sample
 times = []
 for _ in range({calls}):
     t0 = time.perf_counter()
-    runner.run()
-    times.append(time.perf_counter() - t0)
+    for _ in range(number):
+        runner.run()
+    times.append((time.perf_counter() - t0) / number)
 times.sort()
-level = importlib.import_module("fastmlp.backend").cpu_level()
+level = getattr(importlib.import_module("fastmlp.backend"), "cpu_level", lambda: "native")()
 print(json.dumps({{"median": times[len(times) // 2], "level": level,
                   "file": fm.__file__}}))
 """
@@ -47,9 +50,11 @@ print(json.dumps({{"median": times[len(times) // 2], "level": level,
 def measure(path: str, regime: str, calls: int, threads: int) -> dict:
     env = {**os.environ, "PYTHONPATH": path, "FASTMLP_BACKEND": "cython"}
     code = _MEASURE.format(here=HERE, regime=regime, calls=calls, threads=threads)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"measuring {regime} with {path} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
