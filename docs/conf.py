@@ -57,7 +57,7 @@ html_theme_options = {"navigation_with_keys": False}
 html_show_sourcelink = False
 # The narrative pages have no sub-pages: no empty navigation column beside them.
 html_sidebars = {page: [] for page in ("index", "readme", "optimizers", "reliability",
-                                        "sklearn", "benchmarks")}
+                                        "sklearn", "benchmarks", "design")}
 
 
 def _readme_links(app, relative_path, parent_docname, content):
