@@ -57,16 +57,25 @@ html_theme_options = {"navigation_with_keys": False}
 html_show_sourcelink = False
 # The narrative pages have no sub-pages: no empty navigation column beside them.
 html_sidebars = {page: [] for page in ("index", "readme", "optimizers", "reliability",
-                                        "sklearn", "benchmarks")}
+                                        "sklearn", "benchmarks", "design", "contributing",
+                                        "changelog")}
 
 
-def _readme_links(app, relative_path, parent_docname, content):
-    """Point the README's link to benchmarks/RESULTS.md at the page that includes it.
+#: Files of the repository's root and of benchmarks/ that a page of docs/ includes, and
+#: that page: links between them point at the pages on the site.
+_INCLUDED_PAGES = {"README.md": "readme.md", "CONTRIBUTING.md": "contributing.md",
+                   "CHANGELOG.md": "changelog.md", "benchmarks/RESULTS.md": "benchmarks.md"}
 
-    The README's other links (``docs/...``) are rewritten by ``:relative-docs:``.
+
+def _included_links(app, relative_path, parent_docname, content):
+    """Point the included root files' links to each other (and to benchmarks/RESULTS.md)
+    at the pages that include them.
+
+    Their links into ``docs/`` are rewritten by ``:relative-docs:``.
     """
-    if Path(relative_path).name == "README.md":
-        content[0] = content[0].replace("](benchmarks/RESULTS.md)", "](benchmarks.md)")
+    if Path(relative_path).name in ("README.md", "CONTRIBUTING.md", "CHANGELOG.md"):
+        for source, page in _INCLUDED_PAGES.items():
+            content[0] = content[0].replace(f"]({source})", f"]({page})")
 
 
 def _skip_foreign_members(app, what, name, obj, skip, options):
@@ -80,5 +89,5 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
 
 
 def setup(app):
-    app.connect("include-read", _readme_links)
+    app.connect("include-read", _included_links)
     app.connect("autodoc-skip-member", _skip_foreign_members)

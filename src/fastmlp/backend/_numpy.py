@@ -1,8 +1,9 @@
 """The NumPy reference backend: the specification of every formula, readable first.
 
-Each function is one equation of ``DESIGN.md``; the compiled kernels in ``_kernels.pyx``
-and ``_engine.pyx`` follow them line for line. Arrays keep the model's dtype throughout
-(float32 stays float32).
+Each function is one equation of the maths in ``docs/design.md`` and the docstrings of
+:mod:`fastmlp.activations`, :mod:`fastmlp.losses` and :mod:`fastmlp.optimizers`; the
+compiled kernels in ``_kernels.pyx`` and ``_engine.pyx`` follow them line for line.
+Arrays keep the model's dtype throughout (float32 stays float32).
 """
 from __future__ import annotations
 
