@@ -31,15 +31,16 @@ import regimes as R
 import fastmlp as fm
 R.pin_threads({threads})
 runner = R.make_runner(R.REGIMES[{regime!r}], "fastmlp")
-t0 = time.perf_counter()
+clock = time.{clock}
+t0 = clock()
 runner.run()
-number = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-9)))  # >= 50 ms a sample
+number = max(1, int(0.05 / max(clock() - t0, 1e-9)))  # >= 50 ms a sample
 times = []
 for _ in range({calls}):
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(number):
         runner.run()
-    times.append((time.perf_counter() - t0) / number)
+    times.append((clock() - t0) / number)
 times.sort()
 level = getattr(importlib.import_module("fastmlp.backend"), "cpu_level", lambda: "native")()
 print(json.dumps({{"median": times[len(times) // 2], "level": level,
@@ -47,9 +48,10 @@ print(json.dumps({{"median": times[len(times) // 2], "level": level,
 """
 
 
-def measure(path: str, regime: str, calls: int, threads: int) -> dict:
+def measure(path: str, regime: str, calls: int, threads: int, clock: str) -> dict:
     env = {**os.environ, "PYTHONPATH": path, "FASTMLP_BACKEND": "cython"}
-    code = _MEASURE.format(here=HERE, regime=regime, calls=calls, threads=threads)
+    code = _MEASURE.format(here=HERE, regime=regime, calls=calls, threads=threads,
+                           clock=clock)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env)
     if done.returncode != 0:
@@ -66,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=5,
                         help="timed calls per process (default %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="threads (default 2)")
+    parser.add_argument("--clock", choices=["perf_counter", "process_time"],
+                        default="perf_counter", help="wall time (default), or the "
+                        "process's CPU time, which a busy machine disturbs less (with "
+                        "--threads 1: the time on the CPU; with more threads waiting "
+                        "threads' spinning counts too)")
     parser.add_argument("--regime", action="append", help="run only this regime "
                         "(repeatable; default: all four)")
     args = parser.parse_args(argv)
@@ -83,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         levels = {}
         for _ in range(args.rounds):
             for name, path in ((name_a, path_a), (name_b, path_b)):
-                result = measure(path, regime, args.calls, args.threads)
+                result = measure(path, regime, args.calls, args.threads, args.clock)
                 samples[name].append(result["median"])
                 levels[name] = result["level"]
         ratios = [a / b for a, b in zip(samples[name_a], samples[name_b])]
