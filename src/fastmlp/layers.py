@@ -7,7 +7,92 @@ from typing import Any
 import numpy as np
 
 from . import activations, initializers, regularizers
-from ._validation import check_fraction
+from ._validation import check_fraction, check_weights
+
+
+def _input_dim_from_shape(input_shape: Any, where: str) -> int:
+    """The number of features of an MLP input shape ``(n_features,)``."""
+    if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1
+            or isinstance(input_shape[0], bool)
+            or not isinstance(input_shape[0], (int, np.integer)) or input_shape[0] < 1):
+        raise ValueError(f"{where} must be a tuple (n_features,) with one positive integer "
+                         f"(an MLP takes rows of features), got {input_shape!r}")
+    return int(input_shape[0])
+
+
+class _Weights:
+    """Keras' per-layer weight access, shared by every layer with ``params``."""
+
+    params: list[np.ndarray]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The layer's parameter arrays themselves (``[W, b]``, plus ``alpha`` for prelu);
+        editing them in place edits the model. Empty until the layer is built."""
+        return list(self.params)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the layer's parameters, in the order of :attr:`weights`.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.Sequential([fm.Dense(3, input_dim=2)], seed=0).build()
+        >>> [w.shape for w in model.layers[0].get_weights()]
+        [(2, 3), (3,)]
+        """
+        return [p.copy() for p in self.params]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Copy ``weights`` (as from :meth:`get_weights`) into the layer's arrays in place.
+
+        Raises ``ValueError`` for a wrong count, shapes or non-finite values and
+        ``TypeError`` for non-numeric arrays, leaving the layer unchanged; ``RuntimeError``
+        if the layer is not built yet.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> layer = fm.Sequential([fm.Dense(1, input_dim=2)], seed=0).build().layers[0]
+        >>> layer.set_weights([np.ones((2, 1)), np.zeros(1)])
+        >>> layer.W.ravel().tolist()
+        [1.0, 1.0]
+        """
+        if not self.params and weights:
+            raise RuntimeError(f"layer {getattr(self, 'name', None)!r} is not built yet; "
+                               "build the model first (model.build(input_dim) or fit)")
+        for p, c in zip(self.params, check_weights(weights, self.params)):
+            np.copyto(p, c)
+
+
+class Input:
+    """The shape of the model's input rows, as ``keras.Input``: the first entry of a
+    :class:`~fastmlp.Sequential` layer list (it is not a layer itself and does not appear
+    in ``model.layers``).
+
+    Parameters
+    ----------
+    shape : tuple (n_features,)
+    name : str, optional
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> model = fm.Sequential([fm.Input((4,)), fm.Dense(2)], seed=0)
+    >>> model.input_dim, [w.shape for w in model.build().get_weights()]
+    (4, [(4, 2), (2,)])
+    """
+
+    def __init__(self, shape: Any, name: str | None = None) -> None:
+        self.shape = (_input_dim_from_shape(shape, "Input shape"),)
+        self.name = name
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this input."""
+        return {"shape": list(self.shape), "name": self.name}
+
+    def __repr__(self) -> str:
+        return f"Input(shape={self.shape})"
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -16,7 +101,7 @@ def _check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-class Dense:
+class Dense(_Weights):
     """A fully connected layer: ``A = activation(A_prev @ W + b)``.
 
     Parameters
@@ -28,6 +113,8 @@ class Dense:
     input_dim : int, optional
         Number of inputs; needed on the first layer unless the model is built from data
         (``fit``) or with :meth:`Sequential.build`.
+    input_shape : tuple (n_features,), optional
+        Keras' spelling of ``input_dim`` (give one or the other).
     kernel_initializer : str, default "glorot_uniform"
         One of :data:`fastmlp.initializers.INITIALIZERS` (Keras' default).
     bias_initializer : str, default "zeros"
@@ -59,8 +146,14 @@ class Dense:
                  input_dim: int | None = None, kernel_initializer: str = "glorot_uniform",
                  bias_initializer: str = "zeros", prelu_shared: bool = False,
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, input_shape: Any = None) -> None:
         self.units = _check_positive_int("units", units)
+        if input_shape is not None:
+            shape_dim = _input_dim_from_shape(input_shape, "input_shape")
+            if input_dim is not None and input_dim != shape_dim:
+                raise ValueError(f"input_dim={input_dim!r} and input_shape={input_shape!r} "
+                                 "disagree; give one of them")
+            input_dim = shape_dim
         self.activation = activations.get(activation)
         self.input_dim = None if input_dim is None else _check_positive_int("input_dim",
                                                                             input_dim)
@@ -128,7 +221,7 @@ class Dense:
         return f"Dense({self.units}, activation={self.activation!r}{extra})"
 
 
-class Dropout:
+class Dropout(_Weights):
     """Inverted dropout on the output of the preceding Dense layer (or on the inputs).
 
     During ``fit`` each unit of the previous layer's output is kept with probability

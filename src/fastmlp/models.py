@@ -19,13 +19,17 @@ from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
                           check_fraction, check_int, check_weights)
 from .backend._contract import NetSpec
 from .callbacks import Callback, History
-from .layers import Dense, Dropout
+from .layers import Dense, Dropout, Input
 
 #: Work (multiply-adds) of the first compiled call of a fit; later calls are sized by
 #: measured time (``_guard.EpochRunner``), near 0.1 s each.
 _CHUNK_FLOPS = 2e8
 #: Dropout-mask values handed to one compiled call at most (bounds the masks' memory).
 _MASK_ELEMENTS = 1 << 20
+
+
+_NO_LOSS = ("the model was compiled without a loss; call model.compile(loss=...) first "
+            "(e.g. loss=\"mse\" or \"binary_crossentropy\")")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -43,6 +47,7 @@ class Sequential:
     Parameters
     ----------
     layers : list of Dense and Dropout, optional
+        May start with an :class:`~fastmlp.Input` giving the input shape (Keras' style).
     seed : int, optional
         Seeds the one random generator behind initial weights and shuffling: the same seed
         gives the same weights bit for bit on one backend and thread count.
@@ -81,19 +86,33 @@ class Sequential:
         self._guard_buffers: dict = {}   # the training guard's snapshot arrays, reused
         self._training = False
         self._fit_lock = threading.Lock()
+        self._input_dim: int | None = None   # from an Input "layer", if any
+        self.steps_per_execution = 1
         for layer in layers or []:
             self.add(layer)
 
     # ------------------------------------------------------------------------------------
     # construction
     # ------------------------------------------------------------------------------------
-    def add(self, layer: Dense | Dropout) -> None:
-        """Append a layer (before the model is built)."""
+    def add(self, layer: Dense | Dropout | Input) -> None:
+        """Append a layer (before the model is built); an :class:`~fastmlp.Input` only
+        first, to give the input shape."""
+        if isinstance(layer, Input):
+            if self.layers or self._input_dim is not None:
+                raise ValueError("an Input must come first, before any layer, and only once")
+            self._input_dim = layer.shape[0]
+            return
         if not isinstance(layer, (Dense, Dropout)):
             raise TypeError(f"Sequential takes Dense and Dropout layers, got "
-                            f"{type(layer).__name__}")
+                            f"{type(layer).__name__} (an Input may come first)")
         if self.built and self._dense_layers():
             raise RuntimeError("cannot add layers to a model that is already built")
+        if (isinstance(layer, Dense) and not self._dense_layers()
+                and self._input_dim is not None):
+            if layer.input_dim is not None and layer.input_dim != self._input_dim:
+                raise ValueError(f"the Input has shape ({self._input_dim},) but the first "
+                                 f"Dense layer says input_dim={layer.input_dim}")
+            layer.input_dim = self._input_dim
         if layer.name is None:
             kind = "dense" if isinstance(layer, Dense) else "dropout"
             layer.name = f"{kind}_{len(self.layers)}"
@@ -120,7 +139,7 @@ class Sequential:
     @property
     def input_dim(self) -> int | None:
         dense = self._dense_layers()
-        return dense[0].input_dim if dense else None
+        return dense[0].input_dim if dense else getattr(self, "_input_dim", None)
 
     @property
     def output_dim(self) -> int:
@@ -176,10 +195,24 @@ class Sequential:
     def _flat_params(self) -> list[np.ndarray]:
         return [p for layer in self.layers for p in layer.params]
 
-    def compile(self, optimizer: str | optimizers.Optimizer = "sgd",
-                loss: str = "mean_squared_error",
-                metrics: Iterable[str] | None = None) -> None:
+    def compile(self, optimizer: str | optimizers.Optimizer = "rmsprop",
+                loss: str | None = None, metrics: str | Iterable[str] | None = None,
+                steps_per_execution: int = 1) -> None:
         """Choose the optimizer, the loss and the metrics reported by ``fit``/``evaluate``.
+
+        Parameters
+        ----------
+        optimizer : str or Optimizer, default "rmsprop"
+            Keras' default name; the optimizers' own defaults follow ``torch.optim``.
+        loss : str, optional
+            Needed by ``fit``, ``evaluate`` and ``compute_gradients`` (a clear error there
+            when missing, as in Keras); ``predict`` works without.
+        metrics : str or list of str, optional
+            Logged under the names as written (``"mae"`` logs ``mae`` and ``val_mae``).
+        steps_per_execution : int, default 1
+            Mini-batches per group between two calls of the per-batch callback hooks
+            (see :mod:`fastmlp.callbacks`). Without per-batch hooks the engine runs as many
+            batches per compiled call as it has in hand, whatever this is.
 
         Raises
         ------
@@ -187,23 +220,35 @@ class Sequential:
             For unknown names (listing the valid ones) or a loss that does not fit the
             output activation (binary cross-entropy needs a sigmoid output, categorical
             cross-entropies a softmax output).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((3,)), fm.Dense(1)])
+        >>> model.compile(loss="mse", metrics="mae")
+        >>> model.metrics_names, type(model.optimizer).__name__
+        (['loss', 'mae'], 'RMSprop')
         """
         self._require_layers()
         if self._training:
             raise RuntimeError("cannot compile a model while it is training")
         opt = optimizers.get(optimizer)
-        loss = losses.get(loss)
-        required = losses.LOSSES[loss][1]
-        out_act = self.layers[-1].activation  # the last layer is Dense
-        if required is not None and out_act != required:
-            raise ValueError(f"loss {loss!r} needs a {required!r} output layer (it is fused "
-                             f"with it); the last layer's activation is {out_act!r}")
-        if out_act == "softmax" and self.layers[-1].units < 2 and required == "softmax":
-            raise ValueError("a softmax output needs at least 2 units")
-        names = [_metrics.get(m) for m in (metrics or [])]
+        if loss is not None:
+            loss = losses.get(loss)
+            required = losses.LOSSES[loss][1]
+            out_act = self.layers[-1].activation  # the last layer is Dense
+            if required is not None and out_act != required:
+                raise ValueError(f"loss {loss!r} needs a {required!r} output layer (it is "
+                                 f"fused with it); the last layer's activation is "
+                                 f"{out_act!r}")
+            if out_act == "softmax" and self.layers[-1].units < 2 and required == "softmax":
+                raise ValueError("a softmax output needs at least 2 units")
+        names = _metric_names(metrics)
+        steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
         self.optimizer = opt
         self.loss = loss
         self.metrics = names
+        self.steps_per_execution = steps_per_execution
         if self.built:
             opt.build(self._flat_params())
         self._engines.clear()
@@ -227,13 +272,17 @@ class Sequential:
         name = self.backend
         engine = self._engines.get(name)
         if engine is None:
+            if self.loss is None and not inference:
+                raise RuntimeError(_NO_LOSS)
             dense = self._dense_layers()
             input_rate, *rates = self._dropout_rates()
             regs = tuple(_penalty_factors(layer) for layer in dense)
             optimizer, loss = self.optimizer, self.loss
             if optimizer is None:  # predict / layer_outputs before compile: never trains
-                optimizer, loss = optimizers.SGD(), "mean_squared_error"
+                optimizer = optimizers.SGD()
                 optimizer.build(self._flat_params())
+            if loss is None:  # the same (fit and evaluate refuse a model without a loss)
+                loss = "mean_squared_error"
             spec = NetSpec(dtype=self.dtype,
                            sizes=(self.input_dim, *[layer.units for layer in dense]),
                            activations=tuple(activations.ACTIVATIONS[layer.activation]
@@ -260,8 +309,10 @@ class Sequential:
         return as_features(x, self.dtype, self.input_dim, name)
 
     def _targets(self, y: Any, n_rows: int, name: str = "y") -> np.ndarray:
-        if self.loss is None:
+        if self.optimizer is None:
             raise RuntimeError("the model is not compiled; call model.compile(...) first")
+        if self.loss is None:
+            raise RuntimeError(_NO_LOSS)
         return as_targets(y, self.loss, self.output_dim, n_rows, self.dtype, name)
 
     def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
@@ -318,27 +369,132 @@ class Sequential:
         loss, grads = self._engine().gradients(X, Y, W)
         return float(loss), grads
 
-    def evaluate(self, x: Any, y: Any, verbose: int = 0,
-                 sample_weight: Any = None) -> dict[str, float]:
-        """Loss and metrics on ``(x, y)`` as a dict, e.g. ``{"loss": .., "accuracy": ..}``.
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None,
+                 verbose: int = 0, sample_weight: Any = None, steps: int | None = None,
+                 callbacks: Iterable[Callback] | None = None,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """Loss and metrics on ``(x, y)``, as Keras returns them.
 
         The loss is ``sum_i w_i l_i / n`` with ``sample_weight`` ``w`` (the plain mean
         without), plus the layers' regularization penalties, as in Keras; dropout is off.
         Metrics are unweighted.
+
+        Parameters
+        ----------
+        x : array (n_samples, n_features)
+        y : array
+        batch_size : int, optional
+            Rows per batch for the per-batch callback hooks (default 32); without such
+            hooks the whole array is evaluated at once (the same numbers).
+        verbose : int
+            Accepted for Keras compatibility; nothing is printed.
+        sample_weight : array (n_samples,), optional
+        steps : int, optional
+            Evaluate only the first ``steps`` batches of ``batch_size`` rows.
+        callbacks : list of Callback, optional
+            Their ``on_test_begin``, ``on_test_batch_begin/end`` and ``on_test_end`` run.
+        return_dict : bool, default False
+
+        Returns
+        -------
+        float, list of float or dict
+            The loss alone when no metrics were compiled; otherwise
+            ``[loss, metric, ...]`` in :attr:`metrics_names` order; with
+            ``return_dict=True`` a dict ``{"loss": .., "<metric>": ..}``.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Dense(1, input_dim=2)], seed=0)
+        >>> model.compile("sgd", "mse", metrics=["mae"])
+        >>> X, y = np.zeros((4, 2)), np.zeros(4)
+        >>> loss, mae = model.evaluate(X, y)
+        >>> sorted(model.evaluate(X, y, return_dict=True))
+        ['loss', 'mae']
         """
+        return_dict = _check_flag("return_dict", return_dict)
+        if batch_size is not None:
+            batch_size = check_int("batch_size", batch_size, 1)
+        if steps is not None:
+            steps = check_int("steps", steps, 1)
+        callbacks = _check_callbacks(callbacks)
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
-        W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim, X.shape[0],
-                             self.dtype)
-        return self._evaluate_arrays(X, Y, W)
+        W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim,
+                             X.shape[0], self.dtype)
+        if steps is not None:
+            rows = min(X.shape[0], steps * (batch_size or 32))
+            X, Y = X[:rows], Y[:rows]
+            W = None if W is None else W[:rows]
+        logs = self._evaluate_arrays(X, Y, W, callbacks, batch_size)
+        if return_dict:
+            return logs
+        if not self.metrics:
+            return logs["loss"]
+        return [logs[name] for name in self.metrics_names]
 
-    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray,
-                         W: np.ndarray | None = None) -> dict[str, float]:
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", *metrics]``: the order of :meth:`evaluate`'s list (the names as given
+        to :meth:`compile`)."""
+        return ["loss", *self.metrics]
+
+    def __call__(self, x: Any, training: bool = False) -> np.ndarray:
+        """``model(x)``: the output for ``x``, as :meth:`predict` (a NumPy array).
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((2,)), fm.Dense(3)], seed=0)
+        >>> model(np.zeros((5, 2))).shape
+        (5, 3)
+        """
+        if _check_flag("training", training):
+            raise ValueError("model(x, training=True) is not supported: dropout is active "
+                             "only inside fit; use model(x) or model.predict(x)")
+        return self.predict(x)
+
+    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray | None = None,
+                         callbacks: list[Callback] | None = None,
+                         batch_size: int | None = None) -> dict[str, float]:
         engine = self._engine()
-        logs = {"loss": float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W))}
+        hooked = _overrides(callbacks, "on_test_batch_begin", "on_test_batch_end")
+        for cb in callbacks or []:
+            cb.set_model(self)
+            cb.on_test_begin()
+        if hooked:
+            loss = self._evaluate_batches(engine, X, Y, W, callbacks, batch_size or 32)
+        else:
+            loss = float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W))
+        logs = {"loss": loss}
         if self.metrics:
             logs.update(self._metric_values(Y, engine.predict(X)))
+        for cb in callbacks or []:
+            cb.on_test_end(dict(logs))
         return logs
+
+    def _evaluate_batches(self, engine: Any, X: np.ndarray, Y: np.ndarray,
+                          W: np.ndarray | None, callbacks: list[Callback],
+                          batch_size: int) -> float:
+        """The loss of ``(X, Y)`` group by group of ``steps_per_execution`` batches,
+        calling the test-batch hooks around each group with the running mean loss."""
+        n = X.shape[0]
+        group = batch_size * self.steps_per_execution
+        total, seen = 0.0, 0
+        for first in range(0, -(-n // batch_size), self.steps_per_execution):
+            row0 = first * batch_size
+            rows = slice(row0, min(row0 + group, n))
+            for cb in callbacks:
+                cb.on_test_batch_begin(first)
+            part = (engine.loss(X[rows], Y[rows]) if W is None
+                    else engine.loss(X[rows], Y[rows], W[rows]))
+            count = rows.stop - row0
+            total += float(part) * count
+            seen += count
+            last = -(-rows.stop // batch_size) - 1
+            for cb in callbacks:
+                cb.on_test_batch_end(last, {"loss": total / seen})
+        return total / seen
 
     def _metric_values(self, Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
         """The compiled metrics of predictions ``P`` against targets ``Y`` (as the loss takes
@@ -352,10 +508,11 @@ class Sequential:
             labels = P
         out = {}
         for name in self.metrics:
-            if name == "accuracy" and self.loss == "binary_crossentropy" and P.shape[1] > 1:
+            key = _metrics.get(name)
+            if key == "accuracy" and self.loss == "binary_crossentropy" and P.shape[1] > 1:
                 out[name] = _metrics.binary_accuracy(Y, P)
             else:
-                out[name] = _metrics.METRICS[name](Y, P if name == "roc_auc" else labels)
+                out[name] = _metrics.METRICS[key](Y, P if key == "roc_auc" else labels)
         return out
 
     # ------------------------------------------------------------------------------------
@@ -378,6 +535,8 @@ class Sequential:
             ``sparse_categorical_crossentropy``, one-hot rows for
             ``categorical_crossentropy``, 0/1 for ``binary_crossentropy``).
         epochs : int
+            The epoch to stop before, counting from 0 (as in Keras): with
+            ``initial_epoch=3, epochs=5`` fit trains epochs 3 and 4.
         batch_size : int or None
             1 is stochastic gradient descent, ``None`` (or >= n) full-batch gradient
             descent, anything between mini-batch.
@@ -392,7 +551,8 @@ class Sequential:
             0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         callbacks : list of Callback
         initial_epoch : int
-            Epoch to start counting from (to resume).
+            Epoch to start counting from (to resume); ``epochs - initial_epoch`` epochs
+            are trained (none when ``initial_epoch >= epochs``).
         on_divergence : {"raise", "warn"}
             What to do when the loss becomes NaN or infinite, or an update makes weights
             or optimizer state non-finite: fit stops at that batch, restores the weights
@@ -448,11 +608,7 @@ class Sequential:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if on_divergence not in ("raise", "warn"):
             raise ValueError(f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
-        callbacks = list(callbacks or [])
-        for cb in callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
-                                f"{type(cb).__name__}")
+        callbacks = _check_callbacks(callbacks)
 
         # validate everything before building, so that a failed call changes nothing
         X = as_features(x, self.dtype, self.input_dim)
@@ -506,20 +662,21 @@ class Sequential:
         for cb in all_callbacks:
             cb.set_model(self)
         self.stop_training = False
+        hooks = self._train_batch_hooks(all_callbacks)
         with InterruptGuard() as guard:
             for cb in all_callbacks:
                 cb.on_train_begin()
-            for epoch in range(initial_epoch, initial_epoch + epochs):
+            for epoch in range(initial_epoch, epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
                 order = (self.rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp)
-                bar = self._progress_bar(epoch, initial_epoch + epochs, n_batches, verbose)
+                bar = self._progress_bar(epoch, epochs, n_batches, verbose)
                 start = time.perf_counter()
                 extras = self._train_extras(W, rates, bs, n)
                 try:
                     loss, diverged = runner.run_epoch(X, Y, order, bs, guard,
                                                       bar.update if bar is not None else None,
-                                                      extras)
+                                                      extras, *hooks)
                 except BaseException:
                     if bar is not None:
                         bar.close()
@@ -533,7 +690,8 @@ class Sequential:
                 if self.metrics:
                     logs.update(self._metric_values(Y, engine.predict(X)))
                 if X_val is not None:
-                    for key, value in self._evaluate_arrays(X_val, Y_val, W_val).items():
+                    for key, value in self._evaluate_arrays(X_val, Y_val, W_val, callbacks,
+                                                            batch_size).items():
                         logs[f"val_{key}"] = value
                 if bar is not None:
                     bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
@@ -541,7 +699,7 @@ class Sequential:
                 elif verbose == 2:
                     elapsed = time.perf_counter() - start
                     text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-                    print(f"Epoch {epoch + 1}/{initial_epoch + epochs} - {elapsed:.2f}s - "
+                    print(f"Epoch {epoch + 1}/{epochs} - {elapsed:.2f}s - "
                           f"{text}", file=sys.stdout, flush=True)
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
@@ -551,6 +709,25 @@ class Sequential:
             for cb in all_callbacks:
                 cb.on_train_end()
         return history
+
+    def _train_batch_hooks(self, callbacks: list[Callback]) -> tuple:
+        """``(group, before, after)`` for :meth:`EpochRunner.run_epoch`: the callbacks'
+        per-batch hooks around each group of ``steps_per_execution`` batches, or three
+        ``None`` when no callback overrides them (the engine then runs batches in chunks
+        as long as it likes)."""
+        if not _overrides(callbacks, "on_train_batch_begin", "on_train_batch_end"):
+            return None, None, None
+
+        def before(batch: int) -> None:
+            for cb in callbacks:
+                cb.on_train_batch_begin(batch)
+
+        def after(batch: int, loss: float) -> bool:
+            for cb in callbacks:
+                cb.on_train_batch_end(batch, {"loss": loss})
+            return self.stop_training
+
+        return self.steps_per_execution, before, after
 
     def _train_extras(self, W: np.ndarray | None, rates: tuple[float, ...], batch_size: int,
                       n: int):
@@ -687,6 +864,61 @@ class Sequential:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{layers}], dtype={self.dtype.name!r})"
 
+    # ------------------------------------------------------------------------------------
+    # configuration
+    # ------------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as plain data (no weights, no optimizer): name, dtype, seed,
+        backend, input size and each layer's ``{"class_name", "config"}``; the model file
+        stores this. :meth:`from_config` rebuilds the model.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((3,)), fm.Dense(2), fm.Dropout(0.1)])
+        >>> [layer["class_name"] for layer in model.get_config()["layers"]]
+        ['Dense', 'Dropout']
+        """
+        seed = self.seed if isinstance(self.seed, (int, np.integer)) else None
+        return {"name": self.name, "dtype": self.dtype.name,
+                "seed": None if seed is None else int(seed), "backend": self._backend,
+                "input_dim": self.input_dim,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+        """A new, unbuilt-weights model from :meth:`get_config`'s output (fresh weights
+        drawn from the config's seed when it is built).
+
+        Raises
+        ------
+        ValueError
+            For a config that is not a dict with a ``layers`` list of known layer classes.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.Sequential([fm.Dense(2, input_dim=3)], seed=0)
+        >>> fm.Sequential.from_config(model.get_config())
+        Sequential([Dense(2, activation='linear', input_dim=3)], dtype='float64')
+        """
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError("a Sequential config is a dict with a 'layers' list (as "
+                             "returned by model.get_config())")
+        classes = {"Dense": Dense, "Dropout": Dropout}
+        layers: list[Any] = []
+        if config.get("input_dim") is not None:
+            layers.append(Input((config["input_dim"],)))
+        for i, entry in enumerate(config["layers"]):
+            if (not isinstance(entry, dict) or entry.get("class_name") not in classes
+                    or not isinstance(entry.get("config"), dict)):
+                raise ValueError(f"config layers[{i}] must be {{'class_name': 'Dense' or "
+                                 f"'Dropout', 'config': {{...}}}}, got {entry!r}")
+            layers.append(classes[entry["class_name"]](**entry["config"]))
+        return cls(layers, seed=config.get("seed"), dtype=config.get("dtype", "float64"),
+                   backend=config.get("backend"), name=config.get("name"))
+
 
     # ------------------------------------------------------------------------------------
     # saving, pickling and copying
@@ -737,6 +969,63 @@ class Sequential:
         if self.optimizer is not None:
             self.optimizer.slots = [[own(s) for s in slot] for slot in self.optimizer.slots]
             self.optimizer.scalars = own(self.optimizer.scalars)
+
+
+def clone_model(model: Sequential) -> Sequential:
+    """A new model with ``model``'s architecture and fresh weights (as
+    ``keras.models.clone_model``): not compiled, drawn from the same seed, so a seeded
+    clone starts from the weights the original started from.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> model = fm.Sequential([fm.Dense(2, input_dim=3)], seed=0)
+    >>> clone = fm.models.clone_model(model)
+    >>> clone is model, clone.get_config() == model.get_config()
+    (False, True)
+    """
+    if not isinstance(model, Sequential):
+        raise TypeError(f"clone_model takes a fastmlp.Sequential, got {type(model).__name__}")
+    return Sequential.from_config(model.get_config())
+
+
+def _metric_names(metrics: Any) -> list[str]:
+    """``compile``'s metrics as a list of names as written, each checked."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise ValueError(f"metrics must be a metric name or a list of names, got "
+                         f"{type(metrics).__name__}")
+    names: list[str] = []
+    for name in metrics:
+        _metrics.get(name)  # raises for unknown names
+        if name in names:
+            raise ValueError(f"metric {name!r} is listed twice")
+        names.append(name)
+    return names
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    callbacks = list(callbacks or [])
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
+                            f"{type(cb).__name__}")
+    return callbacks
+
+
+def _overrides(callbacks: list[Callback] | None, *hooks: str) -> bool:
+    """Whether any callback overrides one of the (per-batch) ``hooks``."""
+    return any(getattr(type(cb), hook) is not getattr(Callback, hook)
+               for cb in callbacks or [] for hook in hooks)
 
 
 def _penalty_factors(layer: Dense) -> tuple[float, float, float, float]:

@@ -214,9 +214,12 @@ def learning_rate_at(hyper, iteration):
     """Learning rate of the update after ``iteration`` completed updates (the schedule).
 
     constant: lr ; exponential: lr * r^e ; inverse: lr / (1 + r e)^power, where
-    e = iteration / decay_steps (floored with staircase).
+    e = iteration / decay_steps (floored with staircase); times (iteration + 1) / w during
+    a linear warm-up of w updates (w = hyper[H_WARMUP] > 0).
     """
     lr = float(hyper[opt.H_LR])
+    if hyper[opt.H_WARMUP] > iteration:
+        lr = lr * (iteration + 1) / float(hyper[opt.H_WARMUP])
     kind = int(hyper[opt.H_SCHEDULE])
     if kind == opt.SCHEDULE_CONSTANT:
         return lr
