@@ -8,7 +8,7 @@ Examples
 >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
 """
 from . import (activations, callbacks, datasets, initializers, losses, metrics, optimizers,
-               plot, preprocessing, regularizers)
+               plot, preprocessing, regularizers, utils)
 from .backend import available as available_backends
 from .backend import backend, use_backend
 from .layers import Dense, Dropout, Input
@@ -23,4 +23,4 @@ __all__ = ["Dense", "Dropout", "Input", "ModelFileError", "Sequential", "Standar
            "TrainingDivergedError", "activations", "available_backends", "backend", "callbacks",
            "datasets", "get_num_threads", "initializers", "load_model", "losses", "metrics",
            "optimizers", "plot", "preprocessing", "regularizers", "save_model",
-           "set_num_threads", "train_test_split", "use_backend", "__version__"]
+           "set_num_threads", "train_test_split", "use_backend", "utils", "__version__"]

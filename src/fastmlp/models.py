@@ -1,6 +1,7 @@
 """The :class:`Sequential` model: a stack of Dense layers with a Keras-style API."""
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -15,6 +16,7 @@ from .backend import backend as active_backend
 from .backend import check_name as check_backend_name
 from .backend import get as get_backend
 from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
+from . import _streams
 from ._validation import (all_finite, as_features, as_sample_weight, as_targets, check_dtype,
                           check_fraction, check_int, check_weights)
 from .backend._contract import NetSpec
@@ -418,6 +420,20 @@ class Sequential:
         if steps is not None:
             steps = check_int("steps", steps, 1)
         callbacks = _check_callbacks(callbacks)
+        if _streams.is_stream(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError("with a generator or Sequence x, give y and sample_weight "
+                                 "inside its batches")
+            if self.optimizer is None:
+                raise RuntimeError("the model is not compiled; call model.compile(...) "
+                                   "first")
+            if self.loss is None:
+                raise RuntimeError(_NO_LOSS)
+            self._ensure_built()
+            logs = self._evaluate_stream(x, steps, callbacks)
+            if return_dict:
+                return logs
+            return logs["loss"] if not self.metrics else [logs[k] for k in self.metrics_names]
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
         W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim,
@@ -519,17 +535,24 @@ class Sequential:
     # training
     # ------------------------------------------------------------------------------------
     @exclusive_fit
-    def fit(self, x: Any, y: Any, epochs: int = 1, batch_size: int | None = 32,
+    def fit(self, x: Any, y: Any = None, epochs: int = 1, batch_size: int | None = 32,
             shuffle: bool = True, validation_split: float = 0.0,
             validation_data: tuple[Any, Any] | None = None, verbose: int = 1,
             callbacks: Iterable[Callback] | None = None, initial_epoch: int = 0,
             on_divergence: str = "raise", sample_weight: Any = None,
-            class_weight: dict[Any, float] | None = None) -> History:
+            class_weight: dict[Any, float] | None = None,
+            steps_per_epoch: int | None = None,
+            validation_steps: int | None = None) -> History:
         """Train for ``epochs`` passes over ``(x, y)``.
 
         Parameters
         ----------
-        x : array (n_samples, n_features)
+        x : array (n_samples, n_features), numpy.memmap, generator or Sequence
+            An array; a memory-mapped array is read block by block (never copied whole);
+            a generator or a :class:`fastmlp.utils.Sequence` (Keras' ``PyDataset``) gives
+            batches ``(x, y)`` or ``(x, y, sample_weight)`` itself (then ``y``,
+            ``batch_size``, ``sample_weight`` and ``class_weight`` are not given here).
+            See :mod:`fastmlp._streams`.
         y : array (n_samples,) or (n_samples, n_outputs)
             Targets in the form the loss expects (class labels for
             ``sparse_categorical_crossentropy``, one-hot rows for
@@ -567,8 +590,19 @@ class Sequential:
             ``sample_weight`` when both are given. ``{c: n / (n_classes * n_c)}`` is the
             usual "balanced" choice.
 
+        steps_per_epoch : int, optional
+            Batches per epoch: by default all of an array or a Sequence, and a generator's
+            batches up to its end (a generator that runs out ends training with a
+            warning, as in Keras).
+        validation_steps : int, optional
+            Batches of a generator or Sequence ``validation_data`` per validation.
+
         Notes
         -----
+        For streamed data (generators, Sequences, memory maps, or ``steps_per_epoch``)
+        the training metrics of an epoch are computed on each block's predictions right
+        after that block trained, and ``validation_split`` is not available.
+
         Dropout layers are active here only. Their masks come from a stream seeded once
         per epoch by the model's generator and indexed by the row's position in the
         epoch, so the same seed, data and batch size give the same masks on either
@@ -609,6 +643,17 @@ class Sequential:
         if on_divergence not in ("raise", "warn"):
             raise ValueError(f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
         callbacks = _check_callbacks(callbacks)
+
+        if steps_per_epoch is not None:
+            steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, 1)
+        if validation_steps is not None:
+            validation_steps = check_int("validation_steps", validation_steps, 1)
+        if (_streams.is_stream(x) or isinstance(x, np.memmap)
+                or steps_per_epoch is not None):
+            return self._fit_stream(x, y, epochs, batch_size, shuffle, validation_split,
+                                    validation_data, verbose, callbacks, initial_epoch,
+                                    on_divergence, sample_weight, class_weight,
+                                    steps_per_epoch, validation_steps)
 
         # validate everything before building, so that a failed call changes nothing
         X = as_features(x, self.dtype, self.input_dim)
@@ -656,6 +701,69 @@ class Sequential:
                              min(chunk, max_chunk), max_chunk=max_chunk,
                              buffers=self._guard_buffers)
 
+        return self._train(engine, runner, callbacks, initial_epoch, epochs, verbose,
+                           on_divergence, batch_size, X_val, Y_val, W_val, None, None,
+                           (X, Y, W, n, bs, n_batches, shuffle, rates))
+
+    def _fit_stream(self, x: Any, y: Any, epochs: int, batch_size: int | None,
+                    shuffle: bool, validation_split: float, validation_data: Any,
+                    verbose: int, callbacks: list[Callback], initial_epoch: int,
+                    on_divergence: str, sample_weight: Any, class_weight: Any,
+                    steps_per_epoch: int | None, validation_steps: int | None) -> History:
+        """``fit`` on a generator, a Sequence or an array read in blocks."""
+        if validation_split:
+            raise ValueError("validation_split is not available with generators, Sequences "
+                             "or memory-mapped arrays; pass validation_data")
+        if class_weight is not None:
+            raise ValueError("class_weight is not available with generators, Sequences or "
+                             "memory-mapped arrays; put per-sample weights in the batches "
+                             "or pass sample_weight")
+        stream = _streams.Stream(self, x, y, sample_weight, batch_size, steps_per_epoch,
+                                 shuffle)
+        if self.input_dim is not None and stream.n_features != self.input_dim:
+            raise ValueError(f"X has {stream.n_features} features, but the model expects "
+                             f"{self.input_dim}")
+        X_val = Y_val = W_val = val_stream = None
+        if validation_data is not None:
+            if _streams.is_stream(validation_data):
+                val_stream = validation_data
+            else:
+                if (not isinstance(validation_data, (tuple, list))
+                        or len(validation_data) not in (2, 3)):
+                    raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                                     "(x_val, y_val, val_sample_weight), or a Sequence")
+                X_val = as_features(validation_data[0], self.dtype, stream.n_features,
+                                    "x_val")
+                Y_val = self._targets(validation_data[1], X_val.shape[0], "y_val")
+                if len(validation_data) == 3:
+                    W_val = as_sample_weight(validation_data[2], None, validation_data[1],
+                                             self.loss, self.output_dim, X_val.shape[0],
+                                             self.dtype, "val_sample_weight")
+        if not self.built:
+            self.build(stream.n_features)
+        engine = self._engine()
+        rates = self._dropout_rates()
+        bs = getattr(stream, "batch_size", None) or batch_size or 32
+        max_chunk = None
+        if any(rates):  # one call's dropout masks stay near 8 MB (float64)
+            widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+            dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
+            max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
+        work = 6.0 * bs * self.count_params()
+        chunk = int(max(1, _CHUNK_FLOPS // max(work, 1.0)))
+        runner = EpochRunner(engine, self._flat_params(), self.optimizer,
+                             min(chunk, max_chunk or chunk), max_chunk=max_chunk,
+                             buffers=self._guard_buffers)
+        return self._train(engine, runner, callbacks, initial_epoch, epochs, verbose,
+                           on_divergence, batch_size, X_val, Y_val, W_val,
+                           (val_stream, validation_steps), stream, None)
+
+    def _train(self, engine: Any, runner: EpochRunner, callbacks: list[Callback],
+               initial_epoch: int, epochs: int, verbose: int, on_divergence: str,
+               batch_size: int | None, X_val: Any, Y_val: Any, W_val: Any,
+               val_stream: Any, stream: Any, arrays: tuple | None) -> History:
+        """The epochs of ``fit``: over in-memory ``arrays`` ``(X, Y, W, n, batch size,
+        batches, shuffle, dropout rates)``, or over a :class:`_streams.Stream`."""
         history = History()
         self.history = history
         all_callbacks = [history, *callbacks]
@@ -669,14 +777,31 @@ class Sequential:
             for epoch in range(initial_epoch, epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
-                order = (self.rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp)
-                bar = self._progress_bar(epoch, epochs, n_batches, verbose)
+                bar = self._progress_bar(epoch, epochs,
+                                         stream.n_batches if stream else arrays[5], verbose)
                 start = time.perf_counter()
-                extras = self._train_extras(W, rates, bs, n)
                 try:
-                    loss, diverged = runner.run_epoch(X, Y, order, bs, guard,
-                                                      bar.update if bar is not None else None,
-                                                      extras, *hooks)
+                    if stream is None:
+                        X, Y, W, n, bs, n_batches, shuffle, rates = arrays
+                        order = (self.rng.permutation(n) if shuffle
+                                 else np.arange(n)).astype(np.intp)
+                        extras = self._train_extras(W, rates, bs, n)
+                        loss, diverged = runner.run_epoch(
+                            X, Y, order, bs, guard, bar.update if bar is not None else None,
+                            extras, *hooks)
+                        train_metrics = None
+                    else:
+                        result = self._stream_epoch(stream, engine, runner, guard, bar,
+                                                    hooks)
+                        if result is None:
+                            if bar is not None:
+                                bar.close()
+                            warnings.warn("the input ran out of data: the generator gave no "
+                                          f"batch for epoch {epoch + 1}; training stops "
+                                          "(give steps_per_epoch, or a generator that "
+                                          "repeats)", RuntimeWarning, stacklevel=3)
+                            break
+                        loss, diverged, train_metrics = result
                 except BaseException:
                     if bar is not None:
                         bar.close()
@@ -687,11 +812,17 @@ class Sequential:
                     self._diverged(epoch, diverged, on_divergence)
                     return history
                 logs = {"loss": loss}
-                if self.metrics:
+                if train_metrics is not None:
+                    logs.update(train_metrics)
+                elif self.metrics:
                     logs.update(self._metric_values(Y, engine.predict(X)))
                 if X_val is not None:
                     for key, value in self._evaluate_arrays(X_val, Y_val, W_val, callbacks,
                                                             batch_size).items():
+                        logs[f"val_{key}"] = value
+                elif val_stream is not None and val_stream[0] is not None:
+                    for key, value in self._evaluate_stream(val_stream[0], val_stream[1],
+                                                            callbacks).items():
                         logs[f"val_{key}"] = value
                 if bar is not None:
                     bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
@@ -709,6 +840,120 @@ class Sequential:
             for cb in all_callbacks:
                 cb.on_train_end()
         return history
+
+    def _stream_epoch(self, stream: Any, engine: Any, runner: EpochRunner, guard: Any,
+                      bar: Any, hooks: tuple) -> tuple | None:
+        """Train one epoch of a stream block by block: ``(loss, divergence or None,
+        training metrics or None)``, or ``None`` when the stream gave no batch."""
+        group, before, after = hooks
+        rates = self._dropout_rates()
+        total, rows_done, batches_done = 0.0, 0, 0
+        targets, preds = [], []
+        for X, Y, W, bs, _ in stream.blocks(group):
+            rows = X.shape[0]
+            offset, rows0, total0 = batches_done, rows_done, total
+            seen = [rows]
+
+            def block_before(b: int, offset: int = offset) -> None:
+                before(offset + b)
+
+            def block_after(b: int, so_far: float, offset: int = offset, rows0: int = rows0,
+                            total0: float = total0, bs: int = bs, rows: int = rows,
+                            seen: list = seen) -> bool:
+                seen[0] = min(rows, (b + 1) * bs)
+                return after(offset + b, (total0 + so_far * seen[0]) / (rows0 + seen[0]))
+
+            extras = self._block_extras(W, rates, stream.epoch_seed, rows0, bs, rows)
+            loss, diverged = runner.run_epoch(
+                X, Y, np.arange(rows, dtype=np.intp), bs, guard,
+                bar.update if bar is not None else None, extras, group,
+                block_before if before else None, block_after if after else None)
+            if diverged is not None:
+                diverged.batch += offset
+                return math.nan, diverged, None
+            total += loss * seen[0]
+            rows_done += seen[0]
+            batches_done += -(-rows // bs)
+            if self.metrics:
+                targets.append(Y[:seen[0]])
+                preds.append(engine.predict(X[:seen[0]]))
+            if self.stop_training and after is not None:
+                break
+        if rows_done == 0:
+            return None
+        metrics = (self._metric_values(np.concatenate(targets), np.concatenate(preds))
+                   if self.metrics else None)
+        return total / rows_done, None, metrics
+
+    def _block_extras(self, W: np.ndarray | None, rates: tuple[float, ...],
+                      seed: int | None, rows0: int, batch_size: int, rows: int):
+        """:meth:`_train_extras` for one block of a stream whose first row is row
+        ``rows0`` of the epoch."""
+        if W is None and not any(rates):
+            return None
+
+        def extras(first: int, stop: int) -> dict[str, Any]:
+            kwargs: dict[str, Any] = {}
+            if W is not None:
+                kwargs["sample_weight"] = W
+            if any(rates):
+                row0 = first * batch_size
+                count = min(stop * batch_size, rows) - row0
+                kwargs["input_mask"], *kwargs["masks"] = self._dropout_masks(
+                    rates, seed, rows0 + row0, count)
+            return kwargs
+
+        return extras
+
+    def _epoch_seed(self) -> int | None:
+        """The epoch's dropout seed (drawn as :meth:`_train_extras` draws it)."""
+        return int(self.rng.integers(2**63)) if any(self._dropout_rates()) else None
+
+    def _evaluate_stream(self, data: Any, steps: int | None,
+                         callbacks: list[Callback] | None = None) -> dict[str, float]:
+        """Loss and metrics over the batches of a generator or Sequence."""
+        engine = self._engine()
+        hooked = _overrides(callbacks, "on_test_batch_begin", "on_test_batch_end")
+        for cb in callbacks or []:
+            cb.set_model(self)
+            cb.on_test_begin()
+        sequence = _streams.is_sequence(data)
+        count = len(data) if sequence else None
+        if steps is not None:
+            count = steps if count is None else min(count, steps)
+        iterator = None if sequence else iter(data)
+        total, rows, targets, preds, index = 0.0, 0, [], [], 0
+        while count is None or index < count:
+            try:
+                batch = data[index] if sequence else next(iterator)
+            except (StopIteration, IndexError):
+                break
+            bx, by, bw = _streams.unpack_batch(batch, f"batch {index}")
+            X = as_features(bx, self.dtype, self.input_dim, f"x of batch {index}")
+            Y = self._targets(by, X.shape[0], f"y of batch {index}")
+            W = as_sample_weight(bw, None, by, self.loss, self.output_dim, X.shape[0],
+                                 self.dtype, f"sample_weight of batch {index}")
+            if hooked:
+                for cb in callbacks:
+                    cb.on_test_batch_begin(index)
+            total += float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W)) \
+                * X.shape[0]
+            rows += X.shape[0]
+            if hooked:
+                for cb in callbacks:
+                    cb.on_test_batch_end(index, {"loss": total / rows})
+            if self.metrics:
+                targets.append(Y)
+                preds.append(engine.predict(X))
+            index += 1
+        if rows == 0:
+            raise ValueError("the validation/evaluation data gave no batch")
+        logs = {"loss": total / rows}
+        if self.metrics:
+            logs.update(self._metric_values(np.concatenate(targets), np.concatenate(preds)))
+        for cb in callbacks or []:
+            cb.on_test_end(dict(logs))
+        return logs
 
     def _train_batch_hooks(self, callbacks: list[Callback]) -> tuple:
         """``(group, before, after)`` for :meth:`EpochRunner.run_epoch`: the callbacks'
@@ -1024,7 +1269,7 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
 
 def _overrides(callbacks: list[Callback] | None, *hooks: str) -> bool:
     """Whether any callback overrides one of the (per-batch) ``hooks``."""
-    return any(getattr(type(cb), hook) is not getattr(Callback, hook)
+    return any(getattr(type(cb), hook) is not getattr(Callback, hook) or hook in vars(cb)
                for cb in callbacks or [] for hook in hooks)
 
 
