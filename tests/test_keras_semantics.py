@@ -217,3 +217,23 @@ def test_single_output_regression_predict_is_a_column():
     model.compile("sgd", "mse")
     model.fit(X, t, epochs=1, verbose=0)
     assert model.predict(X).shape == (40, 1) and model(X[:1]).shape == (1, 1)
+
+
+def test_the_model_file_is_written_from_the_config(tmp_path):
+    import json
+    import struct
+
+    model = fm.Sequential([fm.Input((3,)), fm.Dense(4, activation="relu"), fm.Dropout(0.5),
+                           fm.Dense(1)], seed=5, name="net")
+    model.compile("adam", "mse")
+    model.save(tmp_path / "m.fmlp")
+    data = (tmp_path / "m.fmlp").read_bytes()
+    _, _, n_head, _ = struct.unpack_from("<8sIQQ", data)
+    header = json.loads(data[28:28 + n_head])["model"]
+    config = model.get_config()
+    assert [(entry["class"], entry["config"]) for entry in header["layers"]] == [
+        (layer["class_name"], layer["config"]) for layer in config["layers"]]
+    assert (header["name"], header["dtype"], header["seed"], header["backend"]) == (
+        config["name"], config["dtype"], config["seed"], config["backend"])
+    loaded = fm.load_model(tmp_path / "m.fmlp")
+    assert loaded.get_config() == config

@@ -133,11 +133,12 @@ def _encode(model: Any) -> bytes:
         arrays.append((name, np.ascontiguousarray(arr, dtype=dt)))
         return name
 
+    config = model.get_config()   # the architecture is written from the model's config
     layers = []
-    for i, layer in enumerate(model.layers):
+    for i, (layer, entry) in enumerate(zip(model.layers, config["layers"])):
         names = [add(f"layers/{i}/{j}", p, dtype) for j, p in enumerate(layer.params)]
-        layers.append({"class": type(layer).__name__,
-                       "config": _json_value(layer.get_config(), f"layer {i} config"),
+        layers.append({"class": entry["class_name"],
+                       "config": _json_value(entry["config"], f"layer {i} config"),
                        "params": names})
     compiled = None
     if model.optimizer is not None:
@@ -149,7 +150,7 @@ def _encode(model: Any) -> bytes:
                                   "config": _json_value(opt.get_config(), "optimizer config"),
                                   "slots": slots,
                                   "scalars": add("optimizer/scalars", opt.scalars, "<f8")}}
-    seed = model.seed if isinstance(model.seed, (int, np.integer)) else None
+    seed = config["seed"]
     table = {}
     offset = 0
     for name, arr in arrays:
@@ -160,10 +161,10 @@ def _encode(model: Any) -> bytes:
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "fastmlp_version": __version__,
-        "model": {"class": type(model).__name__, "name": model.name,
-                  "dtype": model.dtype.name,
-                  "seed": None if seed is None else int(seed),
-                  "backend": model._backend, "rng": _rng_state(model.rng),
+        "model": {"class": type(model).__name__, "name": config["name"],
+                  "dtype": config["dtype"],
+                  "seed": seed,
+                  "backend": config["backend"], "rng": _rng_state(model.rng),
                   "built": model.built, "layers": layers},
         "compile": compiled,
         "arrays": table,
