@@ -237,3 +237,12 @@ def test_the_model_file_is_written_from_the_config(tmp_path):
         config["name"], config["dtype"], config["seed"], config["backend"])
     loaded = fm.load_model(tmp_path / "m.fmlp")
     assert loaded.get_config() == config
+
+
+def test_a_model_compiled_without_a_loss_saves_and_loads(tmp_path):
+    model = fm.Sequential([fm.Input((2,)), fm.Dense(1)], seed=0)
+    model.compile()
+    model.save(tmp_path / "m.fmlp")
+    loaded = fm.load_model(tmp_path / "m.fmlp")
+    assert loaded.loss is None and isinstance(loaded.optimizer, fm.optimizers.RMSprop)
+    np.testing.assert_array_equal(loaded.predict(np.ones((3, 2))), model.predict(np.ones((3, 2))))

@@ -460,7 +460,7 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
 
     compiled = reader.get(reader.header, "compile", (dict, type(None)))
     if compiled is not None:
-        loss = reader.get(compiled, "loss", str, "compile")
+        loss = reader.get(compiled, "loss", (str, type(None)), "compile")  # None: no loss
         metrics = reader.get(compiled, "metrics", list, "compile")
         o = reader.get(compiled, "optimizer", dict, "compile")
         cls_name = reader.get(o, "class", str, "compile.optimizer")
