@@ -193,3 +193,30 @@ def test_steps_per_epoch_on_arrays_takes_the_first_batches():
 def test_is_stream():
     assert _streams.is_stream(iter([])) and _streams.is_stream(Batches([], [], 1))
     assert not any(_streams.is_stream(v) for v in (np.zeros((2, 2)), [[1.0]], (1, 2), "x"))
+
+
+def test_predict_on_a_sequence_and_a_generator(backend):
+    X, y = _data()
+    model = _model(backend)
+    expected = model.predict(X)
+    # (row blocks of other sizes may round the last bit differently in BLAS)
+    np.testing.assert_allclose(model.predict(Batches(X, y, 10)), expected, rtol=1e-12)
+    np.testing.assert_allclose(model.predict(X[i:i + 7] for i in range(0, 103, 7)),
+                               expected, rtol=1e-12)
+    np.testing.assert_allclose(model.predict(Batches(X, y, 10), steps=2), expected[:20],
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="x of batch 0 must be 2-D"):
+        model.predict(iter([X[0]]))
+    with pytest.raises(ValueError, match="gave no batch"):
+        model.predict(iter([]))
+
+
+def test_old_pickles_get_the_new_attributes():
+    import pickle
+
+    model = _model()
+    state = model.__getstate__()
+    del state["steps_per_execution"], state["_input_dim"]
+    clone = fm.Sequential.__new__(fm.Sequential)
+    clone.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert clone.steps_per_execution == 1 and clone.input_dim == 4

@@ -279,6 +279,14 @@ def _read_exactly(fd: int, view: memoryview, position: int) -> None:
         done += got
 
 
+def as_batch_x(x: Any, index: int) -> Any:
+    """A batch's ``x`` as given, after checking it is 2-D (the model checks the rest)."""
+    if len(np.shape(x)) != 2:
+        raise ValueError(f"x of batch {index} must be 2-D (rows, features), got shape "
+                         f"{np.shape(x)}")
+    return x
+
+
 def _columns(x: Any) -> int:
     shape = np.shape(x)
     if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:

@@ -317,8 +317,12 @@ class Sequential:
             raise RuntimeError(_NO_LOSS)
         return as_targets(y, self.loss, self.output_dim, n_rows, self.dtype, name)
 
-    def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
+    def predict(self, x: Any, verbose: int = 0, steps: int | None = None) -> np.ndarray:
         """The network's output for ``x``: an array ``(n_samples, units of last layer)``.
+
+        ``x`` may also be a generator or a :class:`fastmlp.utils.Sequence` whose batches
+        are ``x`` or tuples starting with ``x`` (as Keras takes them); the outputs of the
+        batches (the first ``steps`` of them, when given) are stacked in order.
 
         Safe to call from many threads at once (the compiled backend runs without the GIL).
 
@@ -334,6 +338,10 @@ class Sequential:
         RuntimeWarning
             If the output overflows (inputs far outside the training range).
         """
+        if steps is not None:
+            steps = check_int("steps", steps, 1)
+        if _streams.is_stream(x):
+            return self._predict_stream(x, steps)
         name = self._backend or active_backend()
         engine = self._engines.get(name)
         if engine is None:  # first call, or not built (raising the usual errors)
@@ -353,6 +361,29 @@ class Sequential:
                           f"first is row {rows[0]}); the network overflows on these inputs "
                           "(scale X as in training)", RuntimeWarning, stacklevel=2)
         return out
+
+    def _predict_stream(self, data: Any, steps: int | None) -> np.ndarray:
+        """:meth:`predict` over the batches of a generator or Sequence."""
+        sequence = _streams.is_sequence(data)
+        count = len(data) if sequence else None
+        if steps is not None:
+            count = steps if count is None else min(count, steps)
+        iterator = None if sequence else iter(data)
+        outputs, index = [], 0
+        while count is None or index < count:
+            try:
+                batch = data[index] if sequence else next(iterator)
+            except (StopIteration, IndexError):
+                break
+            if isinstance(batch, (tuple, list)):
+                if not batch:
+                    raise ValueError(f"batch {index} is an empty tuple")
+                batch = batch[0]
+            outputs.append(self.predict(_streams.as_batch_x(batch, index)))
+            index += 1
+        if not outputs:
+            raise ValueError("predict: the data gave no batch")
+        return np.concatenate(outputs)
 
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
         """The activation of every layer for ``x``, first to last."""
@@ -1196,6 +1227,8 @@ class Sequential:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_input_dim", None)          # pickled by older versions
+        self.__dict__.setdefault("steps_per_execution", 1)
         self._engines = {}
         self._guard_buffers = {}
         self._training = False
