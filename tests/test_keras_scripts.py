@@ -143,7 +143,31 @@ def py_dataset(keras, tmp_path):
                                                                    verbose=0)]}
 
 
-SCRIPTS = [binary_classifier, multiclass_classifier, regression, with_callbacks, py_dataset]
+def normalized(keras, tmp_path):
+    X, rng = _data(64, 5, seed=5)
+    y = rng.integers(0, 4, 64)
+    model = keras.Sequential([
+        keras.Input((5,)),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.BatchNormalization(momentum=0.9),
+        keras.layers.Dropout(0.1),
+        keras.layers.Dense(8, activation="tanh"),
+        keras.layers.LayerNormalization(center=False),
+        keras.layers.Dense(4, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    bn = model.layers[1]
+    return {"keys": sorted(history.history), "params": model.count_params(),
+            "weights": [w.shape for w in model.get_weights()],
+            "bn": [w.shape for w in bn.get_weights()],
+            "bn settings": (bn.momentum, bn.epsilon, bn.center, bn.scale),
+            "predict": model.predict(X, verbose=0).shape}
+
+
+SCRIPTS = [binary_classifier, multiclass_classifier, regression, with_callbacks, py_dataset,
+           normalized]
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +194,25 @@ def test_script_behaves_as_in_keras(script, keras3, tmp_path):
 def test_script_runs_on_fastmlp(script, tmp_path):
     """Without Keras the scripts still run on fastmlp (the Keras comparison skips)."""
     assert script(fastmlp, tmp_path)
+
+
+@pytest.mark.parametrize("norm", ["BatchNormalization", "LayerNormalization"])
+def test_normalization_computes_what_keras_computes(keras3, norm):
+    """Keras' weights (moving statistics moved away from 0 and 1) in a fastmlp model give
+    the same predictions (inference: moving statistics for batch normalization)."""
+    X, rng = _data(40, 3, seed=6)
+    kwargs = {"momentum": 0.8} if norm == "BatchNormalization" else {}
+    k_model = keras3.Sequential([keras3.Input((3,)), keras3.layers.Dense(6, activation="tanh"),
+                                 getattr(keras3.layers, norm)(epsilon=0.01, **kwargs),
+                                 keras3.layers.Dense(2)])
+    f_model = fastmlp.Sequential([fastmlp.Input((3,)), fastmlp.Dense(6, activation="tanh"),
+                                  getattr(fastmlp, norm)(epsilon=0.01, **kwargs),
+                                  fastmlp.Dense(2)], dtype="float32")
+    weights = [w + rng.normal(size=w.shape).astype("float32") * 0.3
+               for w in k_model.get_weights()]
+    if norm == "BatchNormalization":
+        weights[5] = np.abs(weights[5]) + 0.5       # a positive moving variance
+    k_model.set_weights(weights)
+    f_model.build().set_weights(weights)
+    np.testing.assert_allclose(f_model.predict(X), k_model.predict(X, verbose=0), rtol=1e-4,
+                               atol=1e-5)

@@ -11,7 +11,7 @@ from . import (activations, callbacks, datasets, initializers, losses, metrics, 
                plot, preprocessing, regularizers, utils)
 from .backend import available as available_backends
 from .backend import backend, use_backend
-from .layers import Dense, Dropout, Input
+from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization
 from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
 from .saving import ModelFileError, load_model, save_model
@@ -19,7 +19,8 @@ from ._threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "Dropout", "Input", "ModelFileError", "Sequential", "StandardScaler",
+__all__ = ["BatchNormalization", "Dense", "Dropout", "Input", "LayerNormalization",
+           "ModelFileError", "Sequential", "StandardScaler",
            "TrainingDivergedError", "activations", "available_backends", "backend", "callbacks",
            "datasets", "get_num_threads", "initializers", "load_model", "losses", "metrics",
            "optimizers", "plot", "preprocessing", "regularizers", "save_model",

@@ -21,7 +21,8 @@ from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
                           check_fraction, check_int, check_weights)
 from .backend._contract import NetSpec
 from .callbacks import Callback, History
-from .layers import Dense, Dropout, Input
+from .backend._contract import NormSpec
+from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization, _Normalization
 
 #: Work (multiply-adds) of the first compiled call of a fit; later calls are sized by
 #: measured time (``_guard.EpochRunner``), near 0.1 s each.
@@ -104,11 +105,15 @@ class Sequential:
                 raise ValueError("an Input must come first, before any layer, and only once")
             self._input_dim = layer.shape[0]
             return
-        if not isinstance(layer, (Dense, Dropout)):
+        if not isinstance(layer, (Dense, Dropout, _Normalization)):
             raise TypeError(f"Sequential takes Dense and Dropout layers, got "
                             f"{type(layer).__name__} (an Input may come first)")
         if self.built and self._dense_layers():
             raise RuntimeError("cannot add layers to a model that is already built")
+        if isinstance(layer, _Normalization) and not (self.layers
+                                                      and isinstance(self.layers[-1], Dense)):
+            raise ValueError(f"a {type(layer).__name__} layer must directly follow a Dense "
+                             "layer (it normalizes that layer's output)")
         if (isinstance(layer, Dense) and not self._dense_layers()
                 and self._input_dim is not None):
             if layer.input_dim is not None and layer.input_dim != self._input_dim:
@@ -116,7 +121,8 @@ class Sequential:
                                  f"Dense layer says input_dim={layer.input_dim}")
             layer.input_dim = self._input_dim
         if layer.name is None:
-            kind = "dense" if isinstance(layer, Dense) else "dropout"
+            kind = {Dense: "dense", Dropout: "dropout", BatchNormalization: "batch_norm",
+                    LayerNormalization: "layer_norm"}[type(layer)]
             layer.name = f"{kind}_{len(self.layers)}"
         self.layers.append(layer)
 
@@ -129,7 +135,7 @@ class Sequential:
         for layer in self.layers:
             if isinstance(layer, Dense):
                 rates.append(0.0)
-            else:  # consecutive Dropouts keep (1 - r1) (1 - r2) of the units
+            elif isinstance(layer, Dropout):  # two in a row keep (1 - r1) (1 - r2)
                 rates[-1] = 1 - (1 - rates[-1]) * (1 - layer.rate)
         return tuple(rates)
 
@@ -151,10 +157,10 @@ class Sequential:
     def _require_layers(self) -> None:
         if not self._dense_layers():
             raise RuntimeError("the model has no layers; add Dense layers first")
-        if isinstance(self.layers[-1], Dropout):
+        if not isinstance(self.layers[-1], Dense):
             raise ValueError(  # noqa: TRY004 (a wrong layer order, not a wrong type)
-                "the last layer must be Dense (a Dropout layer must be followed by a Dense "
-                "layer)")
+                "the last layer must be Dense (a Dropout or normalization layer must be "
+                "followed by a Dense layer)")
 
     def build(self, input_dim: int | None = None) -> "Sequential":
         """Create the weights for ``input_dim`` inputs (drawn from the model's seed).
@@ -176,9 +182,12 @@ class Sequential:
         if n_in is None:
             raise RuntimeError("the input size is not known: give the first Dense an "
                                "input_dim, call model.build(input_dim), or fit on data")
-        for layer in self._dense_layers():
-            layer.build(n_in, self.rng, self.dtype)
-            n_in = layer.units
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                layer.build(n_in, self.rng, self.dtype)
+                n_in = layer.units
+            elif isinstance(layer, _Normalization):
+                layer.build(n_in, self.dtype)
         if self.optimizer is not None:
             self.optimizer.build(self._flat_params())
         self._engines.clear()
@@ -196,6 +205,23 @@ class Sequential:
 
     def _flat_params(self) -> list[np.ndarray]:
         return [p for layer in self.layers for p in layer.params]
+
+    def _norm_specs(self) -> tuple:
+        """Per Dense layer, the :class:`NormSpec` of the normalization after it (or None);
+        empty when the model has none."""
+        specs: list[Any] = []
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                specs.append(None)
+            elif isinstance(layer, _Normalization):
+                specs[-1] = NormSpec(layer.kind, layer.epsilon,
+                                     getattr(layer, "momentum", 0.0), layer.gamma,
+                                     layer.beta, *layer.state)
+        return tuple(specs) if any(s is not None for s in specs) else ()
+
+    def _state_arrays(self) -> list[np.ndarray]:
+        """Arrays training changes besides the trained ones (moving statistics)."""
+        return [a for layer in self.layers for a in layer.state]
 
     def compile(self, optimizer: str | optimizers.Optimizer = "rmsprop",
                 loss: str | None = None, metrics: str | Iterable[str] | None = None,
@@ -293,7 +319,8 @@ class Sequential:
                            loss=losses.LOSSES[loss][0], optimizer=optimizer,
                            dropout=tuple(rates) if any(rates) else (),
                            input_dropout=input_rate,
-                           regularizers=regs if any(any(r) for r in regs) else ())
+                           regularizers=regs if any(any(r) for r in regs) else (),
+                           norms=self._norm_specs())
             engine = get_backend(name).Engine(spec)
             self._engines[name] = engine
         return engine
@@ -728,7 +755,7 @@ class Sequential:
             widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
-        runner = EpochRunner(engine, self._flat_params(), self.optimizer,
+        runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
                              min(chunk, max_chunk), max_chunk=max_chunk,
                              buffers=self._guard_buffers)
 
@@ -782,7 +809,7 @@ class Sequential:
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
         work = 6.0 * bs * self.count_params()
         chunk = int(max(1, _CHUNK_FLOPS // max(work, 1.0)))
-        runner = EpochRunner(engine, self._flat_params(), self.optimizer,
+        runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
                              min(chunk, max_chunk or chunk), max_chunk=max_chunk,
                              buffers=self._guard_buffers)
         return self._train(engine, runner, callbacks, initial_epoch, epochs, verbose,
@@ -1084,10 +1111,15 @@ class Sequential:
     # weights and description
     # ------------------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of every parameter: ``[W1 (d_in, d_out), b1 (d_out,), W2, b2, ...]``
-        (plus each prelu layer's ``alpha`` after its ``b``)."""
+        """Copies of every layer's weights in order: ``[W1 (d_in, d_out), b1 (d_out,), W2,
+        b2, ...]`` (plus each prelu layer's ``alpha`` after its ``b``, and a normalization
+        layer's ``gamma, beta`` and moving statistics after its Dense layer's, as Keras).
+        ``compute_gradients`` follows this order without the moving statistics."""
         self._ensure_built()
-        return [p.copy() for p in self._flat_params()]
+        return [p.copy() for p in self._all_weights()]
+
+    def _all_weights(self) -> list[np.ndarray]:
+        return [a for layer in self.layers for a in layer.weights]
 
     def set_weights(self, weights: list[Any]) -> None:
         """Copy ``weights`` (as from :meth:`get_weights`) into the model's arrays in place.
@@ -1097,7 +1129,7 @@ class Sequential:
         the model unchanged.
         """
         self._ensure_built()
-        params = self._flat_params()
+        params = self._all_weights()
         for p, c in zip(params, check_weights(weights, params)):
             np.copyto(p, c)
 
@@ -1123,9 +1155,12 @@ class Sequential:
                 units = layer.units
                 rows.append((f"{layer.name} (Dense)", layer.activation, f"(None, {units})",
                              f"{count:,}"))
-            else:
+            elif isinstance(layer, Dropout):
                 rows.append((f"{layer.name} (Dropout)", f"rate={layer.rate:g}",
                              f"(None, {units})", "0"))
+            else:
+                rows.append((f"{layer.name} ({type(layer).__name__})",
+                             f"epsilon={layer.epsilon:g}", f"(None, {units})", f"{count:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
         line = "─" * sum(widths)
         out = [f'Model: "{self.name}"  (dtype {self.dtype.name}, backend {self.backend})',
@@ -1182,7 +1217,8 @@ class Sequential:
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError("a Sequential config is a dict with a 'layers' list (as "
                              "returned by model.get_config())")
-        classes = {"Dense": Dense, "Dropout": Dropout}
+        classes = {"Dense": Dense, "Dropout": Dropout, "BatchNormalization": BatchNormalization,
+                   "LayerNormalization": LayerNormalization}
         layers: list[Any] = []
         if config.get("input_dim") is not None:
             layers.append(Input((config["input_dim"],)))
@@ -1244,6 +1280,8 @@ class Sequential:
 
         for layer in self.layers:
             layer.params = [own(p) for p in layer.params]
+            if layer.state:
+                layer.state = [own(a) for a in layer.state]
         if self.optimizer is not None:
             self.optimizer.slots = [[own(s) for s in slot] for slot in self.optimizer.slots]
             self.optimizer.scalars = own(self.optimizer.scalars)

@@ -136,7 +136,7 @@ def _encode(model: Any) -> bytes:
     config = model.get_config()   # the architecture is written from the model's config
     layers = []
     for i, (layer, entry) in enumerate(zip(model.layers, config["layers"])):
-        names = [add(f"layers/{i}/{j}", p, dtype) for j, p in enumerate(layer.params)]
+        names = [add(f"layers/{i}/{j}", p, dtype) for j, p in enumerate(layer.weights)]
         layers.append({"class": entry["class_name"],
                        "config": _json_value(entry["config"], f"layer {i} config"),
                        "params": names})
@@ -387,10 +387,12 @@ def _restore_rng(state: Any, reader: _Reader) -> np.random.Generator:
 
 
 def _decode(reader: _Reader, backend: str | None) -> Any:
-    from .layers import Dense, Dropout
+    from .layers import BatchNormalization, Dense, Dropout, LayerNormalization, _Normalization
     from .models import Sequential
 
-    layer_classes = {"Dense": Dense, "Dropout": Dropout}
+    layer_classes = {"Dense": Dense, "Dropout": Dropout,
+                     "BatchNormalization": BatchNormalization,
+                     "LayerNormalization": LayerNormalization}
     reader.parse()
     m = reader.get(reader.header, "model", dict)
     if reader.get(m, "class", str, "model") != "Sequential":
@@ -440,6 +442,16 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
             if isinstance(layer, Dropout):
                 if reader.get(entry, "params", list, f"layer {i}"):
                     raise reader.fail(f"layer {i} (Dropout) has parameter arrays")
+                continue
+            if isinstance(layer, _Normalization):  # gamma, beta, moving statistics
+                layer.build(n_in, np.dtype(dtype))
+                names = reader.get(entry, "params", list, f"layer {i}")
+                arrays = layer.weights
+                if len(names) != len(arrays):
+                    raise reader.fail(f"layer {i} has {len(names)} arrays, its configuration "
+                                      f"needs {len(arrays)}")
+                for nm, a in zip(names, arrays):
+                    np.copyto(a, reader.array(nm, dtype, a.shape))
                 continue
             if layer.input_dim is not None and layer.input_dim != n_in:
                 raise reader.fail(f"layer {i} has input_dim {layer.input_dim} but the previous "
@@ -493,7 +505,7 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
         if not np.isfinite(scalars).all():
             raise reader.fail("the optimizer scalars are not finite")
         np.copyto(opt.scalars, scalars)
-    for i, p in enumerate(model._flat_params() if built else []):
+    for i, p in enumerate(model._all_weights() if built else []):
         if not np.isfinite(p).all():
             raise reader.fail(f"weights[{i}] holds non-finite values")
     return model
