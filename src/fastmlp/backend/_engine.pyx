@@ -172,6 +172,7 @@ cdef struct Layer:
     void* stats      # batch: mean, var, inv, two backward sums (5 n_out); layer: mean,
                      # var, inv per row (3 stats_rows)
     Py_ssize_t stats_rows
+    double* acc      # batch: two column sums in double (2 n_out)
 
 
 cdef enum:
@@ -341,8 +342,8 @@ cdef void _norm_forward(Layer* L, const floating* a, Py_ssize_t rows,
                       st + r, st + L.stats_rows + r, st + 2 * L.stats_rows + r)
         return
     if training:  # column sums in row order, in double (as NumPy reduces over rows)
-        _column_means(a, st, rows, cols)
-        _column_square_means(a, st, st + cols, rows, cols)
+        _column_means(a, st, L.acc, rows, cols)
+        _column_square_means(a, st, st + cols, L.acc, rows, cols)
         mean = st
         var = st + cols
     else:
@@ -361,30 +362,33 @@ cdef void _norm_forward(Layer* L, const floating* a, Py_ssize_t rows,
             out[r * cols + c] = d
 
 
-cdef void _column_means(const floating* a, floating* mean, Py_ssize_t rows,
+cdef void _column_means(const floating* a, floating* mean, double* acc, Py_ssize_t rows,
                         Py_ssize_t cols) noexcept nogil:
-    """mean[c] = sum_r a[r, c] / rows, summed in double in row order."""
+    """mean[c] = sum_r a[r, c] / rows, summed in double in row order (row by row, so the
+    rows are read in memory order)."""
     cdef Py_ssize_t r, c
-    cdef double s
     for c in range(cols):
-        s = 0
-        for r in range(rows):
-            s += a[r * cols + c]
-        mean[c] = <floating> (s / rows)
+        acc[c] = 0
+    for r in range(rows):
+        for c in range(cols):
+            acc[c] += a[r * cols + c]
+    for c in range(cols):
+        mean[c] = <floating> (acc[c] / rows)
 
 
 cdef void _column_square_means(const floating* a, const floating* mean, floating* var,
-                               Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+                               double* acc, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """var[c] = sum_r (a[r, c] - mean[c])^2 / rows (squares in the dtype, sum in double)."""
     cdef Py_ssize_t r, c
-    cdef double s
     cdef floating d
     for c in range(cols):
-        s = 0
-        for r in range(rows):
+        acc[c] = 0
+    for r in range(rows):
+        for c in range(cols):
             d = a[r * cols + c] - mean[c]
-            s += d * d
-        var[c] = <floating> (s / rows)
+            acc[c] += d * d
+    for c in range(cols):
+        var[c] = <floating> (acc[c] / rows)
 
 
 cdef void _norm_backward(Layer* L, floating* d, Py_ssize_t rows) noexcept nogil:
@@ -437,15 +441,15 @@ cdef void _norm_backward(Layer* L, floating* d, Py_ssize_t rows) noexcept nogil:
     inv = st + 2 * cols
     md = st + 3 * cols
     mdx = st + 4 * cols
+    for c in range(2 * cols):
+        L.acc[c] = 0
+    for r in range(rows):   # both column sums in row order, row by row
+        for c in range(cols):
+            L.acc[c] += d[r * cols + c]
+            L.acc[cols + c] += d[r * cols + c] * h[r * cols + c]
     for c in range(cols):
-        s1 = 0
-        s2 = 0
-        for r in range(rows):
-            s1 += d[r * cols + c]
-        for r in range(rows):
-            s2 += d[r * cols + c] * h[r * cols + c]
-        md[c] = <floating> (s1 / rows)
-        mdx[c] = <floating> (s2 / rows)
+        md[c] = <floating> (L.acc[c] / rows)
+        mdx[c] = <floating> (L.acc[cols + c] / rows)
     for r in range(rows):
         for c in range(cols):
             d[r * cols + c] = inv[c] * (d[r * cols + c] - md[c] - h[r * cols + c] * mdx[c])
@@ -1254,6 +1258,7 @@ cdef class Engine:
             L.norm = NORM_NONE if norm is None else norm.kind
             L.gamma = L.beta = L.dgamma = L.dbeta = L.mmean = L.mvar = NULL
             L.N = L.H = L.stats = NULL
+            L.acc = NULL
             L.stats_rows = 0
             L.eps = L.momentum = 0.0
             if norm is not None:  # its gamma and beta follow the layer's own parameters
@@ -1410,7 +1415,9 @@ cdef class Engine:
                 xhat = np.empty((rows, L.n_out), dtype=self.dtype)
                 stats = np.zeros(5 * L.n_out if L.norm == NORM_BATCH else 3 * rows,
                                  dtype=self.dtype)
-                work += [normed, xhat, stats]
+                acc = np.zeros(2 * L.n_out, dtype=np.float64)
+                work += [normed, xhat, stats, acc]
+                L.acc = <double*> _ptr(acc)
                 L.N = _ptr(normed)
                 L.H = _ptr(xhat)
                 L.stats = _ptr(stats)
