@@ -23,7 +23,7 @@ def test_contract_example_runs(backend):
                         verbose=0)
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert model.predict(X).shape == (64, 1)
-    result = model.evaluate(X, y)
+    result = model.evaluate(X, y, return_dict=True)
     assert set(result) == {"loss", "accuracy"} and 0 <= result["accuracy"] <= 1
     shapes = [w.shape for w in model.get_weights()]
     assert shapes == [(2, 16), (16,), (16, 1), (1,)]

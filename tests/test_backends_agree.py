@@ -103,7 +103,7 @@ def test_training_with_dropout_weights_and_penalties_agrees(dtype, hidden, out, 
     plain.fit(X, y, epochs=3, batch_size=8, shuffle=True, sample_weight=w, verbose=0)
     assert not np.allclose(plain.get_weights()[0], models["cython"].get_weights()[0])
     # evaluation is deterministic and agrees, with weights
-    e = {b: m.evaluate(X, y, sample_weight=w)["loss"] for b, m in models.items()}
+    e = {b: m.evaluate(X, y, sample_weight=w, return_dict=True)["loss"] for b, m in models.items()}
     assert e["cython"] == pytest.approx(e["numpy"], rel=tol * 10)
 
 
@@ -238,12 +238,14 @@ def test_weighted_evaluation_in_blocks_agrees(dtype):
     w = np.random.default_rng(1).random(2500) * 3
     reg = fm.regularizers.l1(0.01)
     losses = {b: _model(b, dtype, ("selu",), "linear", 2, "huber", reg=reg).evaluate(
-        X, y, sample_weight=w)["loss"] for b in ("numpy", "cython")}
+        X, y, sample_weight=w, return_dict=True)["loss"] for b in ("numpy", "cython")}
     assert losses["cython"] == pytest.approx(losses["numpy"], rel=TOL[dtype])
     w[1024:] = 0  # only the first block counts
     first = _model("cython", dtype, ("selu",), "linear", 2, "huber", reg=reg)
-    expected = (first.evaluate(X[:1024], y[:1024], sample_weight=w[:1024])["loss"]
-                - first.evaluate(X[:1], y[:1], sample_weight=[0.0])["loss"]) * 1024 / 2500
-    penalty = first.evaluate(X[:1], y[:1], sample_weight=[0.0])["loss"]
-    assert first.evaluate(X, y, sample_weight=w)["loss"] == pytest.approx(expected + penalty,
-                                                                          rel=TOL[dtype] * 10)
+
+    def loss(X, y, w):
+        return first.evaluate(X, y, sample_weight=w, return_dict=True)["loss"]
+
+    expected = (loss(X[:1024], y[:1024], w[:1024]) - loss(X[:1], y[:1], [0.0])) * 1024 / 2500
+    penalty = loss(X[:1], y[:1], [0.0])
+    assert loss(X, y, w) == pytest.approx(expected + penalty, rel=TOL[dtype] * 10)

@@ -208,7 +208,8 @@ def test_restore_best_weights_in_real_training(backend):
     assert best != len(per_epoch) - 1  # otherwise there is nothing to restore
     for got, want in zip(model.get_weights(), per_epoch[best][1]):
         np.testing.assert_array_equal(got, want)
-    assert model.evaluate(X_val, y_val)["loss"] == pytest.approx(per_epoch[best][0], rel=1e-12)
+    assert model.evaluate(X_val, y_val, return_dict=True)["loss"] == pytest.approx(
+        per_epoch[best][0], rel=1e-12)
 
 
 def test_early_stopping_stops_real_training(backend):

@@ -29,7 +29,7 @@ def held_out_accuracy(X, y, hidden, activation, lr, epochs, batch_size, backend,
     model = classifier(hidden, activation, len(np.unique(y)), backend, seed, lr)
     model.fit(scaler.transform(X_train), y_train, epochs=epochs, batch_size=batch_size,
               verbose=0)
-    return model.evaluate(scaler.transform(X_test), y_test)["accuracy"]
+    return model.evaluate(scaler.transform(X_test), y_test, return_dict=True)["accuracy"]
 
 
 def stratified_folds(y, k, seed):
@@ -131,7 +131,7 @@ def test_spirals_are_learned(backend):
     model.compile(optimizer=fm.optimizers.Adam(learning_rate=0.005),
                   loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(X_train, y_train, epochs=300, batch_size=16, verbose=0)
-    assert model.evaluate(X_test, y_test)["accuracy"] >= 0.95
+    assert model.evaluate(X_test, y_test, return_dict=True)["accuracy"] >= 0.95
 
 
 def test_a_linear_model_cannot_learn_circles():

@@ -36,7 +36,7 @@ def _targets(loss, out_act, n, k, rng):
 
 def _numeric_gradients(model, X, y, h=1e-6, loss_fn=None):
     """Central differences of ``loss_fn()`` (default: the evaluated loss) per weight."""
-    loss_fn = loss_fn or (lambda: model.evaluate(X, y)["loss"])
+    loss_fn = loss_fn or (lambda: model.evaluate(X, y, return_dict=True)["loss"])
     weights = model.get_weights()
     grads = []
     for i, w in enumerate(weights):
@@ -66,7 +66,7 @@ def test_gradients_match_finite_differences(backend, hidden, out, loss):
                           seed=3, backend=backend)
     model.compile(optimizer="sgd", loss=loss)
     loss_value, analytic = model.compute_gradients(X, y)
-    assert loss_value == pytest.approx(model.evaluate(X, y)["loss"], rel=1e-12)
+    assert loss_value == pytest.approx(model.evaluate(X, y, return_dict=True)["loss"], rel=1e-12)
     numeric = _numeric_gradients(model, X, y)
     assert len(analytic) == len(numeric) == len(model.get_weights())
     for a, num in zip(analytic, numeric):
@@ -116,7 +116,7 @@ def test_regularizer_gradients_match_finite_differences(backend, kernel, bias):
             if reg is not None:
                 penalty += reg.l1 * np.abs(p).sum() + reg.l2 * (p ** 2).sum()
     assert loss_value == pytest.approx(data_loss + penalty, rel=1e-10)
-    assert model.evaluate(X, y)["loss"] == pytest.approx(loss_value, rel=1e-12)
+    assert model.evaluate(X, y, return_dict=True)["loss"] == pytest.approx(loss_value, rel=1e-12)
     for a, num in zip(analytic, _numeric_gradients(model, X, y)):
         np.testing.assert_allclose(a, num, rtol=1e-5, atol=1e-8)
 
@@ -137,11 +137,13 @@ def test_sample_weighted_gradients_match_finite_differences(backend, loss):
     model.compile(loss=loss)
     loss_value, analytic = model.compute_gradients(X, y, sample_weight=w)
     # Keras' reduction: sum_i w_i l_i / n, l_i the loss of row i
-    per_row = [model.evaluate(X[i:i + 1], y[i:i + 1])["loss"] for i in range(n)]
+    per_row = [model.evaluate(X[i:i + 1], y[i:i + 1], return_dict=True)["loss"] for i in range(n)]
     assert loss_value == pytest.approx(np.dot(w, per_row) / n, rel=1e-10)
-    assert model.evaluate(X, y, sample_weight=w)["loss"] == pytest.approx(loss_value, rel=1e-12)
+    assert model.evaluate(X, y, sample_weight=w, return_dict=True)["loss"] == pytest.approx(
+        loss_value, rel=1e-12)
     numeric = _numeric_gradients(
-        model, X, y, loss_fn=lambda: model.evaluate(X, y, sample_weight=w)["loss"])
+        model, X, y,
+        loss_fn=lambda: model.evaluate(X, y, sample_weight=w, return_dict=True)["loss"])
     for a, num in zip(analytic, numeric):
         np.testing.assert_allclose(a, num, rtol=1e-5, atol=1e-8)
 
@@ -163,7 +165,8 @@ def test_dropout_gradients_match_finite_differences(backend, hidden, on_inputs):
     assert (input_mask is not None) == on_inputs
     engine = model._engine()
     loss_value, analytic = engine.gradients(X, y, None, masks, input_mask)
-    assert loss_value != pytest.approx(model.evaluate(X, y)["loss"])  # the masks matter
+    # the masks matter
+    assert loss_value != pytest.approx(model.evaluate(X, y, return_dict=True)["loss"])
     numeric = _numeric_gradients(
         model, X, y, loss_fn=lambda: engine.gradients(X, y, None, masks, input_mask)[0])
     for a, num in zip(analytic, numeric):

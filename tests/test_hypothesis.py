@@ -160,7 +160,7 @@ STEPS = [
                                shuffle=s["shuffle"], verbose=0).history),
     ("weights", lambda m, s: m.get_weights()),
     ("predict", lambda m, s: m.predict(s["x"])),
-    ("evaluate", lambda m, s: m.evaluate(s["x"], s["y"])),
+    ("evaluate", lambda m, s: m.evaluate(s["x"], s["y"], return_dict=True)),
     ("gradients", lambda m, s: m.compute_gradients(s["x"], s["y"])),
 ]
 

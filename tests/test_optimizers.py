@@ -653,7 +653,8 @@ def test_each_optimizer_trains_breast_cancer_to_95_percent(name, backend):
         model.compile(optimizer=name, loss="binary_crossentropy", metrics=["accuracy"])
         model.fit((X[train] - mean) / std, y[train], epochs=EPOCHS[name], batch_size=32,
                   verbose=0)
-        accuracies.append(model.evaluate((X[test] - mean) / std, y[test])["accuracy"])
+        accuracies.append(model.evaluate((X[test] - mean) / std, y[test],
+                                         return_dict=True)["accuracy"])
     assert np.mean(accuracies) >= 0.95, accuracies
 
 

@@ -36,7 +36,7 @@ def test_dropout_is_the_identity_outside_fit(backend):
     with_dropout.fit(X, y, epochs=2, batch_size=8, verbose=0)
     plain.set_weights(with_dropout.get_weights())
     np.testing.assert_array_equal(with_dropout.predict(X), plain.predict(X))
-    assert with_dropout.evaluate(X, y) == plain.evaluate(X, y)
+    assert with_dropout.evaluate(X, y, return_dict=True) == plain.evaluate(X, y, return_dict=True)
     for a, b in zip(with_dropout.layer_outputs(X), plain.layer_outputs(X)):
         np.testing.assert_array_equal(a, b)
     first = with_dropout.predict(X)
@@ -87,8 +87,8 @@ def test_dropout_reduces_the_train_validation_gap(backend):
                                fm.Dropout(rate), fm.Dense(1)], seed=0, backend=backend)
         model.compile(optimizer=fm.optimizers.SGD(learning_rate=0.02), loss="mse")
         model.fit(X_train, y_train, epochs=300, batch_size=16, verbose=0)
-        train, test = model.evaluate(X_train, y_train)["loss"], model.evaluate(X_test,
-                                                                              y_test)["loss"]
+        train = model.evaluate(X_train, y_train, return_dict=True)["loss"]
+        test = model.evaluate(X_test, y_test, return_dict=True)["loss"]
         result[rate] = (train, test, test - train)
     assert result[0.0][0] < 0.05  # without dropout the net memorizes the training set
     assert result[0.5][2] < 0.7 * result[0.0][2]
@@ -165,8 +165,8 @@ def test_l2_penalty_under_sgd_equals_weight_decay_of_twice_its_factor(backend):
     for a, b in zip(penalized.get_weights(), decayed.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
     penalty = 0.05 * sum(float((w ** 2).sum()) for w in penalized.get_weights())
-    assert penalized.evaluate(X, y)["loss"] == pytest.approx(
-        decayed.evaluate(X, y)["loss"] + penalty, rel=1e-10)
+    assert penalized.evaluate(X, y, return_dict=True)["loss"] == pytest.approx(
+        decayed.evaluate(X, y, return_dict=True)["loss"] + penalty, rel=1e-10)
     assert h_pen.history["loss"][-1] > h_dec.history["loss"][-1]
 
 
@@ -214,14 +214,14 @@ def test_unit_sample_weights_change_nothing_and_scaling_scales_the_loss(backend)
     np.testing.assert_allclose(h_a.history["loss"], h_b.history["loss"], rtol=1e-12)
     for p, q in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(p, q, rtol=1e-12)
-    loss = a.evaluate(X, y)["loss"]
-    assert a.evaluate(X, y, sample_weight=np.full(len(X), 2.5))["loss"] == pytest.approx(
-        2.5 * loss, rel=1e-12)
+    loss = a.evaluate(X, y, return_dict=True)["loss"]
+    assert a.evaluate(X, y, sample_weight=np.full(len(X), 2.5),
+                      return_dict=True)["loss"] == pytest.approx(2.5 * loss, rel=1e-12)
     # a zero weight removes a row from the loss: sum_i w_i l_i / n
     w = np.ones(len(X))
     w[:10] = 0
-    rest = a.evaluate(X[10:], y[10:])["loss"]
-    assert a.evaluate(X, y, sample_weight=w)["loss"] == pytest.approx(
+    rest = a.evaluate(X[10:], y[10:], return_dict=True)["loss"]
+    assert a.evaluate(X, y, sample_weight=w, return_dict=True)["loss"] == pytest.approx(
         rest * (len(X) - 10) / len(X), rel=1e-12)
 
 
@@ -311,7 +311,7 @@ def test_validation_data_takes_sample_weights(backend):
     history = model.fit(X[:30], y[:30], epochs=1, verbose=0,
                         validation_data=(X[30:], y[30:], w_val))
     assert history.history["val_loss"][0] == pytest.approx(
-        model.evaluate(X[30:], y[30:], sample_weight=w_val)["loss"], rel=1e-12)
+        model.evaluate(X[30:], y[30:], sample_weight=w_val, return_dict=True)["loss"], rel=1e-12)
 
 
 # ---------------------------------------------------------------------------------------
@@ -346,10 +346,11 @@ def test_hinge_loss_learns_breast_cancer_with_0_1_labels(backend):
     scores = model.predict(scaler.transform(X_test))[:, 0]
     assert np.mean((scores > 0) == (y_test == 1)) >= 0.95
     # -1/1 labels are the same targets
-    loss01 = model.evaluate(scaler.transform(X_test), y_test)["loss"]
-    assert model.evaluate(scaler.transform(X_test), 2 * y_test - 1)["loss"] == loss01
+    loss01 = model.evaluate(scaler.transform(X_test), y_test, return_dict=True)["loss"]
+    assert model.evaluate(scaler.transform(X_test), 2 * y_test - 1,
+                          return_dict=True)["loss"] == loss01
     with pytest.raises(ValueError, match="hinge needs labels in"):
-        model.evaluate(scaler.transform(X_test), y_test * 2)
+        model.evaluate(scaler.transform(X_test), y_test * 2, return_dict=True)
 
 
 @pytest.mark.parametrize("loss", ["mean_absolute_error", "huber"])
@@ -404,10 +405,11 @@ def test_accuracy_follows_the_loss_for_multilabel_and_hinge(backend):
     Y = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 0]], dtype=float)
     P = multilabel.predict(X)
     expected = np.mean((P >= 0.5) == (Y == 1))  # element-wise, not argmax per row
-    assert multilabel.evaluate(X, Y)["accuracy"] == pytest.approx(expected)
+    assert multilabel.evaluate(X, Y, return_dict=True)["accuracy"] == pytest.approx(expected)
 
     hinge = fm.Sequential([fm.Dense(1, input_dim=2)], seed=0, backend=backend)
     hinge.compile("sgd", "hinge", metrics=["accuracy"])
     y = np.array([1, 0, 1, 0])
     scores = hinge.predict(X)[:, 0]
-    assert hinge.evaluate(X, y)["accuracy"] == pytest.approx(np.mean((scores > 0) == (y == 1)))
+    assert hinge.evaluate(X, y, return_dict=True)["accuracy"] == pytest.approx(
+        np.mean((scores > 0) == (y == 1)))

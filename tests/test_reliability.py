@@ -117,7 +117,7 @@ def test_binary_crossentropy_from_logits_at_extremes(backend, dtype, strict):
     y = np.array([0, 1, 1, 1])
     np.testing.assert_allclose(model._engine().predict(model._features(X))[:, 0],
                                [1, 0, 0.5, 1], rtol=TOL[dtype])
-    loss = model.evaluate(X, y)["loss"]
+    loss = model.evaluate(X, y, return_dict=True)["loss"]
     np.testing.assert_allclose(loss, (2e4 + math.log(2)) / 4, rtol=TOL[dtype])
     value, (dW, db) = model.compute_gradients(X, y)
     dz = np.array([1, -1, -0.5, 0]) / 4   # (sigmoid(z) - y) / n
@@ -131,7 +131,7 @@ def test_categorical_crossentropy_from_logits_at_extremes(backend, dtype, strict
                        np.array([[1e4, 0.0, -1e4]]), np.zeros(3))
     X = np.array([[1.0], [-1.0]])                   # logits ±[1e4, 0, -1e4]
     Y = np.array([[0, 0, 1], [0, 0, 1]])
-    loss = model.evaluate(X, Y)["loss"]
+    loss = model.evaluate(X, Y, return_dict=True)["loss"]
     np.testing.assert_allclose(loss, (2e4 + 0) / 2, rtol=TOL[dtype])  # -log_softmax
     _, (dW, db) = model.compute_gradients(X, Y)
     np.testing.assert_allclose(dW[0], [0.5, 0, -0.5], atol=TOL[dtype])
@@ -169,7 +169,7 @@ def test_training_on_extreme_logits_stays_finite(backend, dtype, strict):
     model.compile(fm.optimizers.SGD(1e-3), "binary_crossentropy")
     model.fit(X, y, epochs=3, batch_size=16, verbose=0)
     assert all(np.isfinite(w).all() for w in model.get_weights())
-    assert np.isfinite(model.evaluate(X, y)["loss"])
+    assert np.isfinite(model.evaluate(X, y, return_dict=True)["loss"])
 
 
 def test_predict_warns_when_the_output_overflows(backend):
@@ -287,9 +287,9 @@ def test_divergence_warn_returns_and_training_can_resume(backend, dtype):
     steps = model.optimizer.iterations
     model.set_weights([w * 0 + 0.1 for w in model.get_weights()])
     model.optimizer.learning_rate = 1e-3
-    before = model.evaluate(X, y)["loss"]
+    before = model.evaluate(X, y, return_dict=True)["loss"]
     model.fit(X, y, epochs=5, batch_size=8, verbose=0)
-    assert model.evaluate(X, y)["loss"] < before
+    assert model.evaluate(X, y, return_dict=True)["loss"] < before
     assert model.optimizer.iterations == steps + 40
 
 
@@ -525,7 +525,7 @@ def test_evaluate_and_predict_in_other_threads_do_not_disturb_fit(backend):
         try:
             while not stop.is_set():
                 if kind == "evaluate":
-                    assert np.isfinite(model.evaluate(X_big, y_big)["loss"])
+                    assert np.isfinite(model.evaluate(X_big, y_big, return_dict=True)["loss"])
                 else:
                     assert model.predict(X_big).shape == (4000, 3)
                 counts[kind] += 1

@@ -25,7 +25,7 @@ def test_breast_cancer_mlp_reaches_95_percent_held_out(backend, dtype_name):
                         verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0] / 3
     assert len(history.history["val_loss"]) == 30
-    assert model.evaluate(X_test, y_test)["accuracy"] >= 0.95
+    assert model.evaluate(X_test, y_test, return_dict=True)["accuracy"] >= 0.95
 
 
 def test_logistic_regression_is_a_model_without_hidden_layer(backend):
@@ -35,7 +35,7 @@ def test_logistic_regression_is_a_model_without_hidden_layer(backend):
     model.compile(optimizer=fm.optimizers.SGD(learning_rate=0.1), loss="binary_crossentropy",
                   metrics=["accuracy"])
     model.fit(X_train, y_train, epochs=40, batch_size=16, verbose=0)
-    assert model.evaluate(X_test, y_test)["accuracy"] >= 0.95
+    assert model.evaluate(X_test, y_test, return_dict=True)["accuracy"] >= 0.95
 
 
 def test_linear_regression_recovers_known_coefficients(backend):
@@ -60,7 +60,7 @@ def test_xor_learned_by_2_4_1_network(backend):
     model.fit(X, y, epochs=2000, batch_size=None, verbose=0)
     predictions = (model.predict(X)[:, 0] > 0.5).astype(int)
     np.testing.assert_array_equal(predictions, y)
-    assert model.evaluate(X, y)["loss"] < 0.1
+    assert model.evaluate(X, y, return_dict=True)["loss"] < 0.1
 
 
 def test_stochastic_and_full_batch_step_counts(backend):
@@ -99,6 +99,7 @@ def test_validation_data_and_split_are_reported(backend):
                   metrics=["accuracy"])
     h = model.fit(X[:80], y[:80], epochs=3, validation_data=(X[80:], y[80:]), verbose=0)
     assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert h.history["val_loss"][-1] == pytest.approx(model.evaluate(X[80:], y[80:])["loss"])
+    assert h.history["val_loss"][-1] == pytest.approx(
+        model.evaluate(X[80:], y[80:], return_dict=True)["loss"])
     h = model.fit(X, y, epochs=2, validation_split=0.25, verbose=0)
     assert len(h.history["val_accuracy"]) == 2

@@ -83,7 +83,7 @@ def test_bad_x_raises_before_any_compiled_code(backend, dtype, case, call):
     model = make(backend, dtype)
     x, exc, pattern = BAD_X[case]
     fn = {"predict": lambda: model.predict(x),
-          "evaluate": lambda: model.evaluate(x, Y_BIN),
+          "evaluate": lambda: model.evaluate(x, Y_BIN, return_dict=True),
           "fit": lambda: model.fit(x, Y_BIN, epochs=1, verbose=0)}[call]
     expect(exc, pattern, fn, model)
 
@@ -172,7 +172,7 @@ def test_bad_y_raises_before_any_compiled_code(backend, dtype, case, call):
     kind, y, exc, pattern = BAD_Y[case]
     model = make(backend, dtype, kind)
     fn = {"fit": lambda: model.fit(X3, y, epochs=1, verbose=0),
-          "evaluate": lambda: model.evaluate(X3, y),
+          "evaluate": lambda: model.evaluate(X3, y, return_dict=True),
           "compute_gradients": lambda: model.compute_gradients(X3, y)}[call]
     expect(exc, pattern, fn, model)
 
@@ -194,7 +194,8 @@ def test_calls_before_compile_or_build(backend):
     expect(RuntimeError, r"not compiled; call model.compile", lambda: uncompiled.fit(X3, Y_BIN),
            uncompiled)
     assert uncompiled.predict(X3).shape == (X3.shape[0], 1)  # inference needs no compile
-    expect(RuntimeError, r"not compiled", lambda: uncompiled.evaluate(X3, Y_BIN), uncompiled)
+    expect(RuntimeError, r"not compiled", lambda: uncompiled.evaluate(X3, Y_BIN),
+           uncompiled)
     empty = fm.Sequential(backend=backend)
     expect(RuntimeError, r"no layers", lambda: empty.compile("sgd", "mse"))
     expect(RuntimeError, r"no layers", lambda: empty.fit(X3, Y_BIN))
@@ -417,8 +418,8 @@ def test_targets_are_converted_by_value(backend, dtype):
     onehot = as_targets(labels, "sparse_categorical_crossentropy", 3, 4, np.dtype(dtype))
     np.testing.assert_array_equal(onehot, np.eye(3)[[2, 0, 1, 2]])
     model = make(backend, dtype, "sparse")
-    a = model.evaluate(X3, labels)
-    b = model.evaluate(X3, labels.astype(np.int64))
+    a = model.evaluate(X3, labels, return_dict=True)
+    b = model.evaluate(X3, labels.astype(np.int64), return_dict=True)
     assert a == b
 
 

@@ -8,10 +8,10 @@ Examples
 >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
 """
 from . import (activations, callbacks, datasets, initializers, losses, metrics, optimizers,
-               plot, preprocessing, regularizers)
+               plot, preprocessing, regularizers, utils)
 from .backend import available as available_backends
 from .backend import backend, use_backend
-from .layers import Dense, Dropout
+from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization
 from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
 from .saving import ModelFileError, load_model, save_model
@@ -20,8 +20,10 @@ from ._threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "Dropout", "ModelFileError", "Sequential", "StandardScaler",
+__all__ = ["BatchNormalization", "Dense", "Dropout", "Input", "LayerNormalization",
+           "ModelFileError", "Sequential", "StandardScaler",
            "TrainingDivergedError", "activations", "available_backends", "backend", "callbacks",
            "datasets", "get_num_threads", "initializers", "load_model", "losses", "metrics",
            "optimizers", "plot", "preprocessing", "regularizers", "save_model",
-           "set_num_threads", "show_config", "train_test_split", "use_backend", "__version__"]
+           "set_num_threads", "show_config", "train_test_split", "use_backend", "utils",
+           "__version__"]

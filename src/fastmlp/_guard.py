@@ -197,7 +197,10 @@ class EpochRunner:
     def run_epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
                   guard: InterruptGuard,
                   progress: Callable[[int], None] | None = None,
-                  extras: Callable[[int, int], dict[str, Any]] | None = None
+                  extras: Callable[[int, int], dict[str, Any]] | None = None,
+                  group: int | None = None,
+                  before: Callable[[int], None] | None = None,
+                  after: Callable[[int, float], bool] | None = None
                   ) -> tuple[float, Divergence | None]:
         """Train one epoch over the rows in ``order``.
 
@@ -205,14 +208,21 @@ class EpochRunner:
         ``engine.train`` for batches ``first..stop-1`` (sample weights, dropout masks); it
         must depend only on its arguments, since a roll-back replays batches with it.
 
+        With ``group``, batches run in groups of that many (the last one may be shorter),
+        each in calls of at most ``min(group, max_chunk)`` batches: ``before(first batch)``
+        runs before each group, ``after(last batch, mean loss so far)`` after it, and a
+        true return value from ``after`` ends the epoch there (per-batch callbacks).
+
         Returns ``(mean loss over the rows, None)``, or ``(nan, Divergence)`` after rolling
         back to the last finite state. ``guard.check()`` runs before every chunk.
         """
         n = X.shape[0]
         n_batches = -(-n // batch_size)
         self._extras = extras
+        if group is not None:
+            self.chunk = min(group, self.max_chunk or group)
         chunk_key = ("chunk", type(self.engine).__name__, id(self.engine), batch_size)
-        if self._buffers is not None and chunk_key in self._buffers:
+        if group is None and self._buffers is not None and chunk_key in self._buffers:
             self.chunk = self._buffers[chunk_key]
             if self.max_chunk is not None:
                 self.chunk = min(self.chunk, self.max_chunk)
@@ -230,6 +240,10 @@ class EpochRunner:
                     self._take_snapshot()
                     snap_batch, snap_time = b, now
             stop = min(b + self.chunk, n_batches)
+            if group is not None:
+                stop = min(stop, (b // group + 1) * group)
+                if before is not None and b % group == 0:
+                    before(b)
             out = losses if b == 0 and stop == n_batches else losses[b:stop]
             start = time.perf_counter()
             kwargs = extras(b, stop) if extras is not None else {}
@@ -238,7 +252,8 @@ class EpochRunner:
             else:
                 with np.errstate(all="ignore"):
                     done = self.engine.train(X, Y, order, batch_size, b, stop, out, **kwargs)
-            self._adapt(stop - b, time.perf_counter() - start)
+            if group is None:
+                self._adapt(stop - b, time.perf_counter() - start)
             if self._checks_state:      # the engine stops at a non-finite update itself
                 state_ok = self.engine.state_finite
             else:
@@ -251,13 +266,13 @@ class EpochRunner:
             if progress is not None:
                 progress(done)
             b = stop
-        if self._buffers is not None:
+            if after is not None and (b % group == 0 or b == n_batches):
+                so_far = _mean_loss(losses[:b], batch_size, min(n, b * batch_size))
+                if after(b - 1, so_far):
+                    return so_far, None
+        if self._buffers is not None and group is None:
             self._buffers[chunk_key] = self.chunk
-        short = n_batches * batch_size - n   # rows missing from the last batch
-        total = float(losses.sum()) * batch_size
-        if short:
-            total -= float(losses[-1]) * short
-        return total / n, None
+        return _mean_loss(losses, batch_size, n), None
 
     def _adapt(self, batches: int, seconds: float) -> None:
         """Size the next call to take about CHUNK_SECONDS (growing at most 4x per call)."""
@@ -288,6 +303,16 @@ class EpochRunner:
         # Not reproduced (should not happen: training is deterministic). The state is the
         # replayed, finite one; report the batch where the failure was seen.
         return Divergence(last, float(loss[0]), "weights")
+
+
+def _mean_loss(losses: np.ndarray, batch_size: int, rows: int) -> float:
+    """The mean loss over ``rows`` rows from the mean losses of their consecutive batches
+    of ``batch_size`` (the last one possibly short)."""
+    short = losses.shape[0] * batch_size - rows   # rows missing from the last batch
+    total = float(losses.sum()) * batch_size
+    if short:
+        total -= float(losses[-1]) * short
+    return total / rows
 
 
 def exclusive_fit(method: Callable) -> Callable:

@@ -8,13 +8,20 @@ Writing your own
 ----------------
 Subclass :class:`Callback` and override any of its ``on_*`` methods. ``self.model`` is
 the model being trained (set before ``on_train_begin``); setting
-``self.model.stop_training = True`` ends ``fit`` after the current epoch. The compiled
-engine runs whole chunks of mini-batches per call, so there are no per-batch hooks.
+``self.model.stop_training = True`` ends ``fit`` after the current epoch (after the
+current group of batches, from a per-batch hook).
+
+Per-batch hooks (``on_train_batch_begin/end``, ``on_test_batch_begin/end``) are called
+around each group of ``steps_per_execution`` mini-batches (``model.compile``'s setting,
+1 by default), with the index of the group's first batch before and of its last batch
+after, as Keras 3 does; their ``logs`` hold the mean ``loss`` of the epoch's batches so
+far. Only when some callback overrides one of them does the engine stop after each group;
+otherwise it runs long chunks of batches per compiled call, at full speed.
 
 Built in
 --------
 History, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
-LambdaCallback. Their defaults follow Keras except where noted in their docstrings.
+LambdaCallback, CSVLogger. Their defaults follow Keras except where noted in their docstrings.
 """
 from __future__ import annotations
 
@@ -27,9 +34,10 @@ from typing import Any
 import numpy as np
 
 from .metrics import HIGHER_IS_BETTER
+from .metrics import get as _metric_key
 
-__all__ = ["Callback", "EarlyStopping", "History", "LambdaCallback", "ModelCheckpoint",
-           "ReduceLROnPlateau", "TerminateOnNaN"]
+__all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback",
+           "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]
 
 
 class Callback:
@@ -75,6 +83,27 @@ class Callback:
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Called after each epoch with its ``logs`` (``loss``, metrics, ``val_*``)."""
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Called before each group of ``steps_per_execution`` training batches with the
+        index (in the epoch, from 0) of the group's first batch."""
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Called after each group of training batches with the index of its last batch
+        and ``logs={"loss": mean loss of the epoch's batches so far}``."""
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        """Called before ``evaluate`` (and each epoch's validation in ``fit``)."""
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        """Called after ``evaluate`` (and each validation) with its logs."""
+
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Called before each group of evaluation batches (first batch's index)."""
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Called after each group of evaluation batches with the index of its last batch
+        and ``logs={"loss": mean loss so far}``."""
 
 
 class History(Callback):
@@ -135,6 +164,10 @@ def _resolve_mode(monitor: str, mode: str) -> str:
     if mode != "auto":
         return mode
     base = monitor.removeprefix("val_")
+    try:  # metrics are logged under the name the user wrote ("acc", "auc", ...)
+        base = _metric_key(base)
+    except ValueError:
+        pass
     return "max" if base in HIGHER_IS_BETTER else "min"
 
 
@@ -499,6 +532,74 @@ class LambdaCallback(Callback):
     def on_train_end(self, logs: dict | None = None) -> None:
         if self._train_end is not None:
             self._train_end(logs if logs is not None else {})
+
+
+class CSVLogger(Callback):
+    """Write every epoch's logs to a CSV file, as ``keras.callbacks.CSVLogger``.
+
+    The first row is ``epoch`` and the sorted log keys; then one row per epoch (``epoch``
+    counting from 0), flushed at once so the file can be watched during training.
+
+    Parameters
+    ----------
+    filename : str or os.PathLike
+    separator : str, default ","
+        One character.
+    append : bool, default False
+        Add to an existing file (without repeating its header) instead of replacing it.
+
+    Examples
+    --------
+    >>> import os, tempfile, fastmlp as fm
+    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> X, y = fm.datasets.make_xor(n_samples=20, seed=0)
+    >>> model = fm.Sequential([fm.Dense(4, activation="tanh"),
+    ...                        fm.Dense(1, activation="sigmoid")], seed=0)
+    >>> model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    >>> _ = model.fit(X, y, epochs=2, verbose=0, callbacks=[fm.callbacks.CSVLogger(path)])
+    >>> open(path).readline().strip()
+    'epoch,accuracy,loss'
+    """
+
+    def __init__(self, filename: str | os.PathLike, separator: str = ",",
+                 append: bool = False) -> None:
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"separator must be one character, got {separator!r}")
+        if not isinstance(append, (bool, np.bool_)):
+            raise ValueError(f"append must be True or False, got {append!r}")
+        self.filename = os.fspath(filename)
+        self.separator = separator
+        self.append = bool(append)
+        self.keys: list[str] | None = None
+        self._file: Any = None
+        self._writer: Any = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        import csv
+
+        has_rows = (self.append and os.path.exists(self.filename)
+                    and os.path.getsize(self.filename) > 0)
+        self._file = open(self.filename, "a" if self.append else "w",  # noqa: SIM115
+                          newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file, delimiter=self.separator)
+        self.keys = None
+        self._header_written = has_rows
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self._file is None:
+            raise RuntimeError("CSVLogger.on_epoch_end before on_train_begin")
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if not self._header_written:
+                self._writer.writerow(["epoch", *self.keys])
+        self._writer.writerow([epoch, *(logs.get(k, "NA") for k in self.keys)])
+        self._file.flush()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = self._writer = None
 
 
 def _check_count(name: str, value: Any) -> int:

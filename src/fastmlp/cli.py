@@ -912,11 +912,11 @@ def _train(args: argparse.Namespace) -> int:
             return _interrupted(args, model, scaler, y_mean, y_scale)
         fit_seconds = time.perf_counter() - t0
         _fold_standardization(model, scaler.mean_, scaler.scale_, y_mean, y_scale)
-        rows = [("train", model.evaluate(X_train, y_train), len(X_train))]
+        rows = [("train", model.evaluate(X_train, y_train, return_dict=True), len(X_train))]
         if X_val is not None:
-            rows.append(("validation", model.evaluate(X_val, y_val), len(X_val)))
+            rows.append(("validation", model.evaluate(X_val, y_val, return_dict=True), len(X_val)))
         if X_test is not None:
-            rows.append(("test", model.evaluate(X_test, y_test), len(X_test)))
+            rows.append(("test", model.evaluate(X_test, y_test, return_dict=True), len(X_test)))
 
     epochs_run = len(history.epoch)
     sys.stderr.flush()

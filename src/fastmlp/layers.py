@@ -1,5 +1,6 @@
 """Layers. A :class:`Dense` layer owns its parameters as NumPy arrays; :class:`Dropout`
-has none."""
+has none; :class:`BatchNormalization` and :class:`LayerNormalization` normalize the
+preceding Dense layer's output and own ``gamma``, ``beta`` (and moving statistics)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +8,98 @@ from typing import Any
 import numpy as np
 
 from . import activations, initializers, regularizers
-from ._validation import check_fraction
+from ._validation import check_fraction, check_weights
+from .backend._contract import NORM_BATCH, NORM_LAYER
+
+
+def _input_dim_from_shape(input_shape: Any, where: str) -> int:
+    """The number of features of an MLP input shape ``(n_features,)``."""
+    if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1
+            or isinstance(input_shape[0], bool)
+            or not isinstance(input_shape[0], (int, np.integer)) or input_shape[0] < 1):
+        raise ValueError(f"{where} must be a tuple (n_features,) with one positive integer "
+                         f"(an MLP takes rows of features), got {input_shape!r}")
+    return int(input_shape[0])
+
+
+class _Weights:
+    """Keras' per-layer weight access, shared by every layer with ``params``."""
+
+    params: list[np.ndarray]
+    #: Arrays that are not trained by the optimizer (a BatchNormalization's moving
+    #: statistics); they follow ``params`` in :attr:`weights`.
+    state: list[np.ndarray] = []
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The layer's arrays themselves (``[W, b]``, plus ``alpha`` for prelu; ``gamma``,
+        ``beta`` and the moving statistics for normalization); editing them in place
+        edits the model. Empty until the layer is built."""
+        return [*self.params, *self.state]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the layer's parameters, in the order of :attr:`weights`.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.Sequential([fm.Dense(3, input_dim=2)], seed=0).build()
+        >>> [w.shape for w in model.layers[0].get_weights()]
+        [(2, 3), (3,)]
+        """
+        return [p.copy() for p in self.weights]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Copy ``weights`` (as from :meth:`get_weights`) into the layer's arrays in place.
+
+        Raises ``ValueError`` for a wrong count, shapes or non-finite values and
+        ``TypeError`` for non-numeric arrays, leaving the layer unchanged; ``RuntimeError``
+        if the layer is not built yet.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> layer = fm.Sequential([fm.Dense(1, input_dim=2)], seed=0).build().layers[0]
+        >>> layer.set_weights([np.ones((2, 1)), np.zeros(1)])
+        >>> layer.W.ravel().tolist()
+        [1.0, 1.0]
+        """
+        arrays = self.weights
+        if not arrays and weights and not getattr(self, "built", True):
+            raise RuntimeError(f"layer {getattr(self, 'name', None)!r} is not built yet; "
+                               "build the model first (model.build(input_dim) or fit)")
+        for p, c in zip(arrays, check_weights(weights, arrays)):
+            np.copyto(p, c)
+
+
+class Input:
+    """The shape of the model's input rows, as ``keras.Input``: the first entry of a
+    :class:`~fastmlp.Sequential` layer list (it is not a layer itself and does not appear
+    in ``model.layers``).
+
+    Parameters
+    ----------
+    shape : tuple (n_features,)
+    name : str, optional
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> model = fm.Sequential([fm.Input((4,)), fm.Dense(2)], seed=0)
+    >>> model.input_dim, [w.shape for w in model.build().get_weights()]
+    (4, [(4, 2), (2,)])
+    """
+
+    def __init__(self, shape: Any, name: str | None = None) -> None:
+        self.shape = (_input_dim_from_shape(shape, "Input shape"),)
+        self.name = name
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this input."""
+        return {"shape": list(self.shape), "name": self.name}
+
+    def __repr__(self) -> str:
+        return f"Input(shape={self.shape})"
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -16,7 +108,7 @@ def _check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-class Dense:
+class Dense(_Weights):
     """A fully connected layer: ``A = activation(A_prev @ W + b)``.
 
     Parameters
@@ -28,6 +120,8 @@ class Dense:
     input_dim : int, optional
         Number of inputs; needed on the first layer unless the model is built from data
         (``fit``) or with :meth:`Sequential.build`.
+    input_shape : tuple (n_features,), optional
+        Keras' spelling of ``input_dim`` (give one or the other).
     kernel_initializer : str, default "glorot_uniform"
         One of :data:`fastmlp.initializers.INITIALIZERS` (Keras' default).
     bias_initializer : str, default "zeros"
@@ -59,8 +153,14 @@ class Dense:
                  input_dim: int | None = None, kernel_initializer: str = "glorot_uniform",
                  bias_initializer: str = "zeros", prelu_shared: bool = False,
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, input_shape: Any = None) -> None:
         self.units = _check_positive_int("units", units)
+        if input_shape is not None:
+            shape_dim = _input_dim_from_shape(input_shape, "input_shape")
+            if input_dim is not None and input_dim != shape_dim:
+                raise ValueError(f"input_dim={input_dim!r} and input_shape={input_shape!r} "
+                                 "disagree; give one of them")
+            input_dim = shape_dim
         self.activation = activations.get(activation)
         self.input_dim = None if input_dim is None else _check_positive_int("input_dim",
                                                                             input_dim)
@@ -128,7 +228,7 @@ class Dense:
         return f"Dense({self.units}, activation={self.activation!r}{extra})"
 
 
-class Dropout:
+class Dropout(_Weights):
     """Inverted dropout on the output of the preceding Dense layer (or on the inputs).
 
     During ``fit`` each unit of the previous layer's output is kept with probability
@@ -175,3 +275,164 @@ class Dropout:
 
     def __repr__(self) -> str:
         return f"Dropout({self.rate!r})"
+
+
+class _Normalization(_Weights):
+    """Shared by the normalization layers: ``out = gamma * (a - mean) / sqrt(var + eps)
+    + beta`` on the preceding Dense layer's output ``a`` (after its activation)."""
+
+    kind = 0
+
+    def __init__(self, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 name: str | None = None) -> None:
+        if (isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating))
+                or not np.isfinite(epsilon) or epsilon <= 0):
+            raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+        for flag, value in (("center", center), ("scale", scale)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{flag} must be True or False, got {value!r}")
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.name = name
+        self.units: int | None = None
+        self.params: list[np.ndarray] = []
+        self.state: list[np.ndarray] = []
+
+    @property
+    def built(self) -> bool:
+        return self.units is not None
+
+    def build(self, units: int, dtype: np.dtype) -> None:
+        """Create ``gamma`` (ones) and ``beta`` (zeros) for ``units`` features, as Keras."""
+        self.units = _check_positive_int("units", units)
+        self.params = ([np.ones(units, dtype=dtype)] if self.scale else []) + \
+            ([np.zeros(units, dtype=dtype)] if self.center else [])
+        self.state = []
+
+    @property
+    def gamma(self) -> np.ndarray | None:
+        return self.params[0] if self.scale and self.params else None
+
+    @property
+    def beta(self) -> np.ndarray | None:
+        return self.params[-1] if self.center and self.params else None
+
+    def count_params(self, n_in: int | None = None) -> int:
+        """Number of weights (trainable and not) for ``n_in`` features."""
+        n = self.units if self.units is not None else n_in
+        if n is None:
+            return 0
+        return n * (int(self.scale) + int(self.center) + 2 * (self.kind == NORM_BATCH))
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this layer (without its weights)."""
+        return {"epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "name": self.name}
+
+
+class BatchNormalization(_Normalization):
+    r"""Batch normalization of the preceding Dense layer's output, as
+    ``keras.layers.BatchNormalization`` on 2-D inputs.
+
+    In ``fit`` each feature is normalized with the batch's mean :math:`\mu_B` and
+    (biased) variance :math:`\sigma_B^2`, and the moving statistics follow them:
+
+    .. math::  y = \gamma \frac{a - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}} + \beta ,\quad
+               m \leftarrow \rho m + (1 - \rho)\mu_B ,\quad
+               v \leftarrow \rho v + (1 - \rho)\sigma_B^2
+
+    (the moving statistics move with each applied update step, not on a batch whose loss
+    is not finite). Everywhere else (``predict``, ``evaluate``, ``layer_outputs``) the
+    moving statistics :math:`m, v` take the batch's place; ``compute_gradients`` uses the
+    batch statistics of the rows given (the training function) and moves nothing.
+
+    Parameters
+    ----------
+    momentum : float in [0, 1), default 0.99
+        :math:`\rho`.
+    epsilon : float > 0, default 1e-3
+    center : bool, default True
+        Learn :math:`\beta` (else 0).
+    scale : bool, default True
+        Learn :math:`\gamma` (else 1).
+    name : str, optional
+
+    Notes
+    -----
+    It must directly follow a Dense layer (a Dropout may come after it) and be followed
+    by one. ``weights`` are ``[gamma, beta, moving_mean, moving_variance]`` (those that
+    exist), as in Keras.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> model = fm.Sequential([fm.Input((4,)), fm.Dense(8, activation="relu"),
+    ...                        fm.BatchNormalization(), fm.Dense(1)], seed=0)
+    >>> [w.shape for w in model.build().layers[1].get_weights()]
+    [(8,), (8,), (8,), (8,)]
+    """
+
+    kind = NORM_BATCH
+
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, name: str | None = None) -> None:
+        super().__init__(epsilon, center, scale, name)
+        if (isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.floating))
+                or not 0 <= momentum < 1):
+            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+
+    def build(self, units: int, dtype: np.dtype) -> None:
+        """``gamma`` ones, ``beta`` zeros, moving mean zeros, moving variance ones."""
+        super().build(units, dtype)
+        self.state = [np.zeros(units, dtype=dtype), np.ones(units, dtype=dtype)]
+
+    @property
+    def moving_mean(self) -> np.ndarray | None:
+        return self.state[0] if self.state else None
+
+    @property
+    def moving_variance(self) -> np.ndarray | None:
+        return self.state[1] if self.state else None
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild this layer (without its weights)."""
+        return {"momentum": self.momentum, **super().get_config()}
+
+    def __repr__(self) -> str:
+        return f"BatchNormalization(momentum={self.momentum!r}, epsilon={self.epsilon!r})"
+
+
+class LayerNormalization(_Normalization):
+    r"""Layer normalization of the preceding Dense layer's output, as
+    ``keras.layers.LayerNormalization`` on 2-D inputs: each row is normalized over its
+    features, in training and inference alike.
+
+    .. math::  y = \gamma \frac{a - \mu_r}{\sqrt{\sigma_r^2 + \epsilon}} + \beta
+
+    with :math:`\mu_r, \sigma_r^2` the mean and (biased) variance of row :math:`r`.
+
+    Parameters
+    ----------
+    epsilon : float > 0, default 1e-3
+    center, scale : bool, default True
+    name : str, optional
+
+    Notes
+    -----
+    It must directly follow a Dense layer and be followed by one.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> model = fm.Sequential([fm.Input((4,)), fm.Dense(8, activation="relu"),
+    ...                        fm.LayerNormalization(), fm.Dense(1)], seed=0)
+    >>> model.build().count_params()
+    65
+    """
+
+    kind = NORM_LAYER
+
+    def __repr__(self) -> str:
+        return f"LayerNormalization(epsilon={self.epsilon!r})"

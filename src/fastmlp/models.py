@@ -1,6 +1,7 @@
 """The :class:`Sequential` model: a stack of Dense layers with a Keras-style API."""
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -15,19 +16,24 @@ from .backend import backend as active_backend
 from .backend import check_name as check_backend_name
 from .backend import get as get_backend
 from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
+from . import _streams
 from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
                           check_classes, check_dtype, check_feature_name_list,
                           check_feature_names, check_fraction, check_int, check_weights,
                           feature_names_of)
-from .backend._contract import NetSpec
+from .backend._contract import NetSpec, NormSpec
 from .callbacks import Callback, History, _epoch_line, _finish_progress_bar, _format_value
-from .layers import Dense, Dropout
+from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization, _Normalization
 
 #: Work (multiply-adds) of the first compiled call of a fit; later calls are sized by
 #: measured time (``_guard.EpochRunner``), near 0.1 s each.
 _CHUNK_FLOPS = 2e8
 #: Dropout-mask values handed to one compiled call at most (bounds the masks' memory).
 _MASK_ELEMENTS = 1 << 20
+
+
+_NO_LOSS = ("the model was compiled without a loss; call model.compile(loss=...) first "
+            "(e.g. loss=\"mse\" or \"binary_crossentropy\")")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -45,6 +51,7 @@ class Sequential:
     Parameters
     ----------
     layers : list of Dense and Dropout, optional
+        May start with an :class:`~fastmlp.Input` giving the input shape (Keras' style).
     seed : int, optional
         Seeds the one random generator behind initial weights and shuffling: the same seed
         gives the same weights bit for bit on one backend and thread count.
@@ -83,21 +90,40 @@ class Sequential:
         self._guard_buffers: dict = {}   # the training guard's snapshot arrays, reused
         self._training = False
         self._fit_lock = threading.Lock()
+        self._input_dim: int | None = None   # from an Input "layer", if any
+        self.steps_per_execution = 1
         for layer in layers or []:
             self.add(layer)
 
     # ------------------------------------------------------------------------------------
     # construction
     # ------------------------------------------------------------------------------------
-    def add(self, layer: Dense | Dropout) -> None:
-        """Append a layer (before the model is built)."""
-        if not isinstance(layer, (Dense, Dropout)):
+    def add(self, layer: Dense | Dropout | Input) -> None:
+        """Append a layer (before the model is built); an :class:`~fastmlp.Input` only
+        first, to give the input shape."""
+        if isinstance(layer, Input):
+            if self.layers or self._input_dim is not None:
+                raise ValueError("an Input must come first, before any layer, and only once")
+            self._input_dim = layer.shape[0]
+            return
+        if not isinstance(layer, (Dense, Dropout, _Normalization)):
             raise TypeError(f"Sequential takes Dense and Dropout layers, got "
-                            f"{type(layer).__name__}")
+                            f"{type(layer).__name__} (an Input may come first)")
         if self.built and self._dense_layers():
             raise RuntimeError("cannot add layers to a model that is already built")
+        if isinstance(layer, _Normalization) and not (self.layers
+                                                      and isinstance(self.layers[-1], Dense)):
+            raise ValueError(f"a {type(layer).__name__} layer must directly follow a Dense "
+                             "layer (it normalizes that layer's output)")
+        if (isinstance(layer, Dense) and not self._dense_layers()
+                and self._input_dim is not None):
+            if layer.input_dim is not None and layer.input_dim != self._input_dim:
+                raise ValueError(f"the Input has shape ({self._input_dim},) but the first "
+                                 f"Dense layer says input_dim={layer.input_dim}")
+            layer.input_dim = self._input_dim
         if layer.name is None:
-            kind = "dense" if isinstance(layer, Dense) else "dropout"
+            kind = {Dense: "dense", Dropout: "dropout", BatchNormalization: "batch_norm",
+                    LayerNormalization: "layer_norm"}[type(layer)]
             layer.name = f"{kind}_{len(self.layers)}"
         self.layers.append(layer)
 
@@ -110,7 +136,7 @@ class Sequential:
         for layer in self.layers:
             if isinstance(layer, Dense):
                 rates.append(0.0)
-            else:  # consecutive Dropouts keep (1 - r1) (1 - r2) of the units
+            elif isinstance(layer, Dropout):  # two in a row keep (1 - r1) (1 - r2)
                 rates[-1] = 1 - (1 - rates[-1]) * (1 - layer.rate)
         return tuple(rates)
 
@@ -122,7 +148,7 @@ class Sequential:
     @property
     def input_dim(self) -> int | None:
         dense = self._dense_layers()
-        return dense[0].input_dim if dense else None
+        return dense[0].input_dim if dense else getattr(self, "_input_dim", None)
 
     @property
     def output_dim(self) -> int:
@@ -132,10 +158,10 @@ class Sequential:
     def _require_layers(self) -> None:
         if not self._dense_layers():
             raise RuntimeError("the model has no layers; add Dense layers first")
-        if isinstance(self.layers[-1], Dropout):
+        if not isinstance(self.layers[-1], Dense):
             raise ValueError(  # noqa: TRY004 (a wrong layer order, not a wrong type)
-                "the last layer must be Dense (a Dropout layer must be followed by a Dense "
-                "layer)")
+                "the last layer must be Dense (a Dropout or normalization layer must be "
+                "followed by a Dense layer)")
 
     def build(self, input_dim: int | None = None) -> "Sequential":
         """Create the weights for ``input_dim`` inputs (drawn from the model's seed).
@@ -157,9 +183,12 @@ class Sequential:
         if n_in is None:
             raise RuntimeError("the input size is not known: give the first Dense an "
                                "input_dim, call model.build(input_dim), or fit on data")
-        for layer in self._dense_layers():
-            layer.build(n_in, self.rng, self.dtype)
-            n_in = layer.units
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                layer.build(n_in, self.rng, self.dtype)
+                n_in = layer.units
+            elif isinstance(layer, _Normalization):
+                layer.build(n_in, self.dtype)
         if self.optimizer is not None:
             self.optimizer.build(self._flat_params())
         self._engines.clear()
@@ -178,10 +207,41 @@ class Sequential:
     def _flat_params(self) -> list[np.ndarray]:
         return [p for layer in self.layers for p in layer.params]
 
-    def compile(self, optimizer: str | optimizers.Optimizer = "sgd",
-                loss: str = "mean_squared_error",
-                metrics: Iterable[str] | None = None) -> None:
+    def _norm_specs(self) -> tuple:
+        """Per Dense layer, the :class:`NormSpec` of the normalization after it (or None);
+        empty when the model has none."""
+        specs: list[Any] = []
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                specs.append(None)
+            elif isinstance(layer, _Normalization):
+                specs[-1] = NormSpec(layer.kind, layer.epsilon,
+                                     getattr(layer, "momentum", 0.0), layer.gamma,
+                                     layer.beta, *layer.state)
+        return tuple(specs) if any(s is not None for s in specs) else ()
+
+    def _state_arrays(self) -> list[np.ndarray]:
+        """Arrays training changes besides the trained ones (moving statistics)."""
+        return [a for layer in self.layers for a in layer.state]
+
+    def compile(self, optimizer: str | optimizers.Optimizer = "rmsprop",
+                loss: str | None = None, metrics: str | Iterable[str] | None = None,
+                steps_per_execution: int = 1) -> None:
         """Choose the optimizer, the loss and the metrics reported by ``fit``/``evaluate``.
+
+        Parameters
+        ----------
+        optimizer : str or Optimizer, default "rmsprop"
+            Keras' default name; the optimizers' own defaults follow ``torch.optim``.
+        loss : str, optional
+            Needed by ``fit``, ``evaluate`` and ``compute_gradients`` (a clear error there
+            when missing, as in Keras); ``predict`` works without.
+        metrics : str or list of str, optional
+            Logged under the names as written (``"mae"`` logs ``mae`` and ``val_mae``).
+        steps_per_execution : int, default 1
+            Mini-batches per group between two calls of the per-batch callback hooks
+            (see :mod:`fastmlp.callbacks`). Without per-batch hooks the engine runs as many
+            batches per compiled call as it has in hand, whatever this is.
 
         Raises
         ------
@@ -189,23 +249,35 @@ class Sequential:
             For unknown names (listing the valid ones) or a loss that does not fit the
             output activation (binary cross-entropy needs a sigmoid output, categorical
             cross-entropies a softmax output).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((3,)), fm.Dense(1)])
+        >>> model.compile(loss="mse", metrics="mae")
+        >>> model.metrics_names, type(model.optimizer).__name__
+        (['loss', 'mae'], 'RMSprop')
         """
         self._require_layers()
         if self._training:
             raise RuntimeError("cannot compile a model while it is training")
         opt = optimizers.get(optimizer)
-        loss = losses.get(loss)
-        required = losses.LOSSES[loss][1]
-        out_act = self.layers[-1].activation  # the last layer is Dense
-        if required is not None and out_act != required:
-            raise ValueError(f"loss {loss!r} needs a {required!r} output layer (it is fused "
-                             f"with it); the last layer's activation is {out_act!r}")
-        if out_act == "softmax" and self.layers[-1].units < 2 and required == "softmax":
-            raise ValueError("a softmax output needs at least 2 units")
-        names = [_metrics.get(m) for m in (metrics or [])]
+        if loss is not None:
+            loss = losses.get(loss)
+            required = losses.LOSSES[loss][1]
+            out_act = self.layers[-1].activation  # the last layer is Dense
+            if required is not None and out_act != required:
+                raise ValueError(f"loss {loss!r} needs a {required!r} output layer (it is "
+                                 f"fused with it); the last layer's activation is "
+                                 f"{out_act!r}")
+            if out_act == "softmax" and self.layers[-1].units < 2 and required == "softmax":
+                raise ValueError("a softmax output needs at least 2 units")
+        names = _metric_names(metrics)
+        steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
         self.optimizer = opt
         self.loss = loss
         self.metrics = names
+        self.steps_per_execution = steps_per_execution
         if self.built:
             opt.build(self._flat_params())
         self._engines.clear()
@@ -229,13 +301,17 @@ class Sequential:
         name = self.backend
         engine = self._engines.get(name)
         if engine is None:
+            if self.loss is None and not inference:
+                raise RuntimeError(_NO_LOSS)
             dense = self._dense_layers()
             input_rate, *rates = self._dropout_rates()
             regs = tuple(_penalty_factors(layer) for layer in dense)
             optimizer, loss = self.optimizer, self.loss
             if optimizer is None:  # predict / layer_outputs before compile: never trains
-                optimizer, loss = optimizers.SGD(), "mean_squared_error"
+                optimizer = optimizers.SGD()
                 optimizer.build(self._flat_params())
+            if loss is None:  # the same (fit and evaluate refuse a model without a loss)
+                loss = "mean_squared_error"
             spec = NetSpec(dtype=self.dtype,
                            sizes=(self.input_dim, *[layer.units for layer in dense]),
                            activations=tuple(activations.ACTIVATIONS[layer.activation]
@@ -244,7 +320,8 @@ class Sequential:
                            loss=losses.LOSSES[loss][0], optimizer=optimizer,
                            dropout=tuple(rates) if any(rates) else (),
                            input_dropout=input_rate,
-                           regularizers=regs if any(any(r) for r in regs) else ())
+                           regularizers=regs if any(any(r) for r in regs) else (),
+                           norms=self._norm_specs())
             engine = get_backend(name).Engine(spec)
             self._engines[name] = engine
         return engine
@@ -262,12 +339,18 @@ class Sequential:
         return as_features(x, self.dtype, self.input_dim, name)
 
     def _targets(self, y: Any, n_rows: int, name: str = "y") -> np.ndarray:
-        if self.loss is None:
+        if self.optimizer is None:
             raise RuntimeError("the model is not compiled; call model.compile(...) first")
+        if self.loss is None:
+            raise RuntimeError(_NO_LOSS)
         return as_targets(y, self.loss, self.output_dim, n_rows, self.dtype, name)
 
-    def predict(self, x: Any, verbose: int = 0) -> np.ndarray:
+    def predict(self, x: Any, verbose: int = 0, steps: int | None = None) -> np.ndarray:
         """The network's output for ``x``: an array ``(n_samples, units of last layer)``.
+
+        ``x`` may also be a generator or a :class:`fastmlp.utils.Sequence` whose batches
+        are ``x`` or tuples starting with ``x`` (as Keras takes them); the outputs of the
+        batches (the first ``steps`` of them, when given) are stacked in order.
 
         Safe to call from many threads at once (the compiled backend runs without the GIL).
 
@@ -283,6 +366,10 @@ class Sequential:
         RuntimeWarning
             If the output overflows (inputs far outside the training range).
         """
+        if steps is not None:
+            steps = check_int("steps", steps, 1)
+        if _streams.is_stream(x):
+            return self._predict_stream(x, steps)
         if self._feature_names is not None:
             check_feature_names(self._feature_names, x)
         name = self._backend or active_backend()
@@ -305,6 +392,29 @@ class Sequential:
                           "(scale X as in training)", RuntimeWarning, stacklevel=2)
         return out
 
+    def _predict_stream(self, data: Any, steps: int | None) -> np.ndarray:
+        """:meth:`predict` over the batches of a generator or Sequence."""
+        sequence = _streams.is_sequence(data)
+        count = len(data) if sequence else None
+        if steps is not None:
+            count = steps if count is None else min(count, steps)
+        iterator = None if sequence else iter(data)
+        outputs, index = [], 0
+        while count is None or index < count:
+            try:
+                batch = data[index] if sequence else next(iterator)
+            except (StopIteration, IndexError):
+                break
+            if isinstance(batch, (tuple, list)):
+                if not batch:
+                    raise ValueError(f"batch {index} is an empty tuple")
+                batch = batch[0]
+            outputs.append(self.predict(_streams.as_batch_x(batch, index)))
+            index += 1
+        if not outputs:
+            raise ValueError("predict: the data gave no batch")
+        return np.concatenate(outputs)
+
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
         """The activation of every layer for ``x``, first to last."""
         X = self._features(x)
@@ -322,28 +432,147 @@ class Sequential:
         loss, grads = self._engine().gradients(X, Y, W)
         return float(loss), grads
 
-    def evaluate(self, x: Any, y: Any, verbose: int = 0,
-                 sample_weight: Any = None) -> dict[str, float]:
-        """Loss and metrics on ``(x, y)`` as a dict, e.g. ``{"loss": .., "accuracy": ..}``.
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None,
+                 verbose: int = 0, sample_weight: Any = None, steps: int | None = None,
+                 callbacks: Iterable[Callback] | None = None,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """Loss and metrics on ``(x, y)``, as Keras returns them.
 
         The loss is ``sum_i w_i l_i / n`` with ``sample_weight`` ``w`` (the plain mean
         without), plus the layers' regularization penalties, as in Keras; dropout is off.
         Metrics are unweighted.
+
+        Parameters
+        ----------
+        x : array (n_samples, n_features)
+        y : array
+        batch_size : int, optional
+            Rows per batch for the per-batch callback hooks (default 32); without such
+            hooks the whole array is evaluated at once (the same numbers).
+        verbose : int
+            Accepted for Keras compatibility; nothing is printed.
+        sample_weight : array (n_samples,), optional
+        steps : int, optional
+            Evaluate only the first ``steps`` batches of ``batch_size`` rows.
+        callbacks : list of Callback, optional
+            Their ``on_test_begin``, ``on_test_batch_begin/end`` and ``on_test_end`` run.
+        return_dict : bool, default False
+
+        Returns
+        -------
+        float, list of float or dict
+            The loss alone when no metrics were compiled; otherwise
+            ``[loss, metric, ...]`` in :attr:`metrics_names` order; with
+            ``return_dict=True`` a dict ``{"loss": .., "<metric>": ..}``.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Dense(1, input_dim=2)], seed=0)
+        >>> model.compile("sgd", "mse", metrics=["mae"])
+        >>> X, y = np.zeros((4, 2)), np.zeros(4)
+        >>> loss, mae = model.evaluate(X, y)
+        >>> sorted(model.evaluate(X, y, return_dict=True))
+        ['loss', 'mae']
         """
+        return_dict = _check_flag("return_dict", return_dict)
+        if batch_size is not None:
+            batch_size = check_int("batch_size", batch_size, 1)
+        if steps is not None:
+            steps = check_int("steps", steps, 1)
+        callbacks = _check_callbacks(callbacks)
+        if _streams.is_stream(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError("with a generator or Sequence x, give y and sample_weight "
+                                 "inside its batches")
+            if self.optimizer is None:
+                raise RuntimeError("the model is not compiled; call model.compile(...) "
+                                   "first")
+            if self.loss is None:
+                raise RuntimeError(_NO_LOSS)
+            self._ensure_built()
+            logs = self._evaluate_stream(x, steps, callbacks)
+            if return_dict:
+                return logs
+            return logs["loss"] if not self.metrics else [logs[k] for k in self.metrics_names]
         check_feature_names(self._feature_names, x)
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
-        W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim, X.shape[0],
-                             self.dtype)
-        return self._evaluate_arrays(X, Y, W)
+        W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim,
+                             X.shape[0], self.dtype)
+        if steps is not None:
+            rows = min(X.shape[0], steps * (batch_size or 32))
+            X, Y = X[:rows], Y[:rows]
+            W = None if W is None else W[:rows]
+        logs = self._evaluate_arrays(X, Y, W, callbacks, batch_size)
+        if return_dict:
+            return logs
+        if not self.metrics:
+            return logs["loss"]
+        return [logs[name] for name in self.metrics_names]
 
-    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray,
-                         W: np.ndarray | None = None) -> dict[str, float]:
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", *metrics]``: the order of :meth:`evaluate`'s list (the names as given
+        to :meth:`compile`)."""
+        return ["loss", *self.metrics]
+
+    def __call__(self, x: Any, training: bool = False) -> np.ndarray:
+        """``model(x)``: the output for ``x``, as :meth:`predict` (a NumPy array).
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((2,)), fm.Dense(3)], seed=0)
+        >>> model(np.zeros((5, 2))).shape
+        (5, 3)
+        """
+        if _check_flag("training", training):
+            raise ValueError("model(x, training=True) is not supported: dropout is active "
+                             "only inside fit; use model(x) or model.predict(x)")
+        return self.predict(x)
+
+    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray | None = None,
+                         callbacks: list[Callback] | None = None,
+                         batch_size: int | None = None) -> dict[str, float]:
         engine = self._engine()
-        logs = {"loss": float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W))}
+        hooked = _overrides(callbacks, "on_test_batch_begin", "on_test_batch_end")
+        for cb in callbacks or []:
+            cb.set_model(self)
+            cb.on_test_begin()
+        if hooked:
+            loss = self._evaluate_batches(engine, X, Y, W, callbacks, batch_size or 32)
+        else:
+            loss = float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W))
+        logs = {"loss": loss}
         if self.metrics:
             logs.update(self._metric_values(Y, engine.predict(X)))
+        for cb in callbacks or []:
+            cb.on_test_end(dict(logs))
         return logs
+
+    def _evaluate_batches(self, engine: Any, X: np.ndarray, Y: np.ndarray,
+                          W: np.ndarray | None, callbacks: list[Callback],
+                          batch_size: int) -> float:
+        """The loss of ``(X, Y)`` group by group of ``steps_per_execution`` batches,
+        calling the test-batch hooks around each group with the running mean loss."""
+        n = X.shape[0]
+        group = batch_size * self.steps_per_execution
+        total, seen = 0.0, 0
+        for first in range(0, -(-n // batch_size), self.steps_per_execution):
+            row0 = first * batch_size
+            rows = slice(row0, min(row0 + group, n))
+            for cb in callbacks:
+                cb.on_test_batch_begin(first)
+            part = (engine.loss(X[rows], Y[rows]) if W is None
+                    else engine.loss(X[rows], Y[rows], W[rows]))
+            count = rows.stop - row0
+            total += float(part) * count
+            seen += count
+            last = -(-rows.stop // batch_size) - 1
+            for cb in callbacks:
+                cb.on_test_batch_end(last, {"loss": total / seen})
+        return total / seen
 
     def _metric_values(self, Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
         """The compiled metrics of predictions ``P`` against targets ``Y`` (as the loss takes
@@ -357,32 +586,42 @@ class Sequential:
             labels = P
         out = {}
         for name in self.metrics:
-            if name == "accuracy" and self.loss == "binary_crossentropy" and P.shape[1] > 1:
+            key = _metrics.get(name)
+            if key == "accuracy" and self.loss == "binary_crossentropy" and P.shape[1] > 1:
                 out[name] = _metrics.binary_accuracy(Y, P)
             else:
-                out[name] = _metrics.METRICS[name](Y, P if name == "roc_auc" else labels)
+                out[name] = _metrics.METRICS[key](Y, P if key == "roc_auc" else labels)
         return out
 
     # ------------------------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------------------------
     @exclusive_fit
-    def fit(self, x: Any, y: Any, epochs: int = 1, batch_size: int | None = 32,
+    def fit(self, x: Any, y: Any = None, epochs: int = 1, batch_size: int | None = 32,
             shuffle: bool = True, validation_split: float = 0.0,
             validation_data: tuple[Any, Any] | None = None, verbose: int = 1,
             callbacks: Iterable[Callback] | None = None, initial_epoch: int = 0,
             on_divergence: str = "raise", sample_weight: Any = None,
-            class_weight: dict[Any, float] | None = None) -> History:
+            class_weight: dict[Any, float] | None = None,
+            steps_per_epoch: int | None = None,
+            validation_steps: int | None = None) -> History:
         """Train for ``epochs`` passes over ``(x, y)``.
 
         Parameters
         ----------
-        x : array (n_samples, n_features)
+        x : array (n_samples, n_features), numpy.memmap, generator or Sequence
+            An array; a memory-mapped array is read block by block (never copied whole);
+            a generator or a :class:`fastmlp.utils.Sequence` (Keras' ``PyDataset``) gives
+            batches ``(x, y)`` or ``(x, y, sample_weight)`` itself (then ``y``,
+            ``batch_size``, ``sample_weight`` and ``class_weight`` are not given here).
+            See :mod:`fastmlp._streams`.
         y : array (n_samples,) or (n_samples, n_outputs)
             Targets in the form the loss expects (class labels for
             ``sparse_categorical_crossentropy``, one-hot rows for
             ``categorical_crossentropy``, 0/1 for ``binary_crossentropy``).
         epochs : int
+            The epoch to stop before, counting from 0 (as in Keras): with
+            ``initial_epoch=3, epochs=5`` fit trains epochs 3 and 4.
         batch_size : int or None
             1 is stochastic gradient descent, ``None`` (or >= n) full-batch gradient
             descent, anything between mini-batch.
@@ -397,7 +636,8 @@ class Sequential:
             0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         callbacks : list of Callback
         initial_epoch : int
-            Epoch to start counting from (to resume).
+            Epoch to start counting from (to resume); ``epochs - initial_epoch`` epochs
+            are trained (none when ``initial_epoch >= epochs``).
         on_divergence : {"raise", "warn"}
             What to do when the loss becomes NaN or infinite, or an update makes weights
             or optimizer state non-finite: fit stops at that batch, restores the weights
@@ -412,8 +652,19 @@ class Sequential:
             ``sample_weight`` when both are given. ``{c: n / (n_classes * n_c)}`` is the
             usual "balanced" choice.
 
+        steps_per_epoch : int, optional
+            Batches per epoch: by default all of an array or a Sequence, and a generator's
+            batches up to its end (a generator that runs out ends training with a
+            warning, as in Keras).
+        validation_steps : int, optional
+            Batches of a generator or Sequence ``validation_data`` per validation.
+
         Notes
         -----
+        For streamed data (generators, Sequences, memory maps, or ``steps_per_epoch``)
+        the training metrics of an epoch are computed on each block's predictions right
+        after that block trained, and ``validation_split`` is not available.
+
         Dropout layers are active here only. Their masks come from a stream seeded once
         per epoch by the model's generator and indexed by the row's position in the
         epoch, so the same seed, data and batch size give the same masks on either
@@ -453,11 +704,18 @@ class Sequential:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if on_divergence not in ("raise", "warn"):
             raise ValueError(f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
-        callbacks = list(callbacks or [])
-        for cb in callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
-                                f"{type(cb).__name__}")
+        callbacks = _check_callbacks(callbacks)
+
+        if steps_per_epoch is not None:
+            steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, 1)
+        if validation_steps is not None:
+            validation_steps = check_int("validation_steps", validation_steps, 1)
+        if (_streams.is_stream(x) or isinstance(x, np.memmap)
+                or steps_per_epoch is not None):
+            return self._fit_stream(x, y, epochs, batch_size, shuffle, validation_split,
+                                    validation_data, verbose, callbacks, initial_epoch,
+                                    on_divergence, sample_weight, class_weight,
+                                    steps_per_epoch, validation_steps)
 
         # validate everything before building, so that a failed call changes nothing
         check_feature_names(self._feature_names, x)
@@ -504,30 +762,111 @@ class Sequential:
             widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
-        runner = EpochRunner(engine, self._flat_params(), self.optimizer,
+        runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
                              min(chunk, max_chunk), max_chunk=max_chunk,
                              buffers=self._guard_buffers)
 
+        return self._train(engine, runner, callbacks, initial_epoch, epochs, verbose,
+                           on_divergence, batch_size, X_val, Y_val, W_val, None, None,
+                           (X, Y, W, n, bs, n_batches, shuffle, rates))
+
+    def _fit_stream(self, x: Any, y: Any, epochs: int, batch_size: int | None,
+                    shuffle: bool, validation_split: float, validation_data: Any,
+                    verbose: int, callbacks: list[Callback], initial_epoch: int,
+                    on_divergence: str, sample_weight: Any, class_weight: Any,
+                    steps_per_epoch: int | None, validation_steps: int | None) -> History:
+        """``fit`` on a generator, a Sequence or an array read in blocks."""
+        if validation_split:
+            raise ValueError("validation_split is not available with generators, Sequences "
+                             "or memory-mapped arrays; pass validation_data")
+        if class_weight is not None:
+            raise ValueError("class_weight is not available with generators, Sequences or "
+                             "memory-mapped arrays; put per-sample weights in the batches "
+                             "or pass sample_weight")
+        stream = _streams.Stream(self, x, y, sample_weight, batch_size, steps_per_epoch,
+                                 shuffle)
+        if self.input_dim is not None and stream.n_features != self.input_dim:
+            raise ValueError(f"X has {stream.n_features} features, but the model expects "
+                             f"{self.input_dim}")
+        X_val = Y_val = W_val = val_stream = None
+        if validation_data is not None:
+            if _streams.is_stream(validation_data):
+                val_stream = validation_data
+            else:
+                if (not isinstance(validation_data, (tuple, list))
+                        or len(validation_data) not in (2, 3)):
+                    raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                                     "(x_val, y_val, val_sample_weight), or a Sequence")
+                X_val = as_features(validation_data[0], self.dtype, stream.n_features,
+                                    "x_val")
+                Y_val = self._targets(validation_data[1], X_val.shape[0], "y_val")
+                if len(validation_data) == 3:
+                    W_val = as_sample_weight(validation_data[2], None, validation_data[1],
+                                             self.loss, self.output_dim, X_val.shape[0],
+                                             self.dtype, "val_sample_weight")
+        if not self.built:
+            self.build(stream.n_features)
+        engine = self._engine()
+        rates = self._dropout_rates()
+        bs = getattr(stream, "batch_size", None) or batch_size or 32
+        max_chunk = None
+        if any(rates):  # one call's dropout masks stay near 8 MB (float64)
+            widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+            dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
+            max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
+        work = 6.0 * bs * self.count_params()
+        chunk = int(max(1, _CHUNK_FLOPS // max(work, 1.0)))
+        runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
+                             min(chunk, max_chunk or chunk), max_chunk=max_chunk,
+                             buffers=self._guard_buffers)
+        return self._train(engine, runner, callbacks, initial_epoch, epochs, verbose,
+                           on_divergence, batch_size, X_val, Y_val, W_val,
+                           (val_stream, validation_steps), stream, None)
+
+    def _train(self, engine: Any, runner: EpochRunner, callbacks: list[Callback],
+               initial_epoch: int, epochs: int, verbose: int, on_divergence: str,
+               batch_size: int | None, X_val: Any, Y_val: Any, W_val: Any,
+               val_stream: Any, stream: Any, arrays: tuple | None) -> History:
+        """The epochs of ``fit``: over in-memory ``arrays`` ``(X, Y, W, n, batch size,
+        batches, shuffle, dropout rates)``, or over a :class:`_streams.Stream`."""
         history = History()
         self.history = history
         all_callbacks = [history, *callbacks]
         for cb in all_callbacks:
             cb.set_model(self)
         self.stop_training = False
+        hooks = self._train_batch_hooks(all_callbacks)
         with InterruptGuard() as guard:
             for cb in all_callbacks:
                 cb.on_train_begin()
-            for epoch in range(initial_epoch, initial_epoch + epochs):
+            for epoch in range(initial_epoch, epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
-                order = (self.rng.permutation(n) if shuffle else np.arange(n)).astype(np.intp)
-                bar = self._progress_bar(epoch, initial_epoch + epochs, n_batches, verbose)
+                bar = self._progress_bar(epoch, epochs,
+                                         stream.n_batches if stream else arrays[5], verbose)
                 start = time.perf_counter()
-                extras = self._train_extras(W, rates, bs, n)
                 try:
-                    loss, diverged = runner.run_epoch(X, Y, order, bs, guard,
-                                                      bar.update if bar is not None else None,
-                                                      extras)
+                    if stream is None:
+                        X, Y, W, n, bs, n_batches, shuffle, rates = arrays
+                        order = (self.rng.permutation(n) if shuffle
+                                 else np.arange(n)).astype(np.intp)
+                        extras = self._train_extras(W, rates, bs, n)
+                        loss, diverged = runner.run_epoch(
+                            X, Y, order, bs, guard, bar.update if bar is not None else None,
+                            extras, *hooks)
+                        train_metrics = None
+                    else:
+                        result = self._stream_epoch(stream, engine, runner, guard, bar,
+                                                    hooks)
+                        if result is None:
+                            if bar is not None:
+                                bar.close()
+                            warnings.warn("the input ran out of data: the generator gave no "
+                                          f"batch for epoch {epoch + 1}; training stops "
+                                          "(give steps_per_epoch, or a generator that "
+                                          "repeats)", RuntimeWarning, stacklevel=3)
+                            break
+                        loss, diverged, train_metrics = result
                 except BaseException:
                     if bar is not None:
                         bar.close()
@@ -538,16 +877,22 @@ class Sequential:
                     self._diverged(epoch, diverged, on_divergence)
                     return history
                 logs = {"loss": loss}
-                if self.metrics:
+                if train_metrics is not None:
+                    logs.update(train_metrics)
+                elif self.metrics:
                     logs.update(self._metric_values(Y, engine.predict(X)))
                 if X_val is not None:
-                    for key, value in self._evaluate_arrays(X_val, Y_val, W_val).items():
+                    for key, value in self._evaluate_arrays(X_val, Y_val, W_val, callbacks,
+                                                            batch_size).items():
+                        logs[f"val_{key}"] = value
+                elif val_stream is not None and val_stream[0] is not None:
+                    for key, value in self._evaluate_stream(val_stream[0], val_stream[1],
+                                                            callbacks).items():
                         logs[f"val_{key}"] = value
                 if bar is not None:
                     _finish_progress_bar(bar, logs)
                 elif verbose == 2:  # progress goes to standard error, results to output
-                    print(_epoch_line(epoch, initial_epoch + epochs,
-                                      time.perf_counter() - start, logs),
+                    print(_epoch_line(epoch, epochs, time.perf_counter() - start, logs),
                           file=sys.stderr, flush=True)
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
@@ -557,6 +902,139 @@ class Sequential:
             for cb in all_callbacks:
                 cb.on_train_end()
         return history
+
+    def _stream_epoch(self, stream: Any, engine: Any, runner: EpochRunner, guard: Any,
+                      bar: Any, hooks: tuple) -> tuple | None:
+        """Train one epoch of a stream block by block: ``(loss, divergence or None,
+        training metrics or None)``, or ``None`` when the stream gave no batch."""
+        group, before, after = hooks
+        rates = self._dropout_rates()
+        total, rows_done, batches_done = 0.0, 0, 0
+        targets, preds = [], []
+        for X, Y, W, bs, _ in stream.blocks(group):
+            rows = X.shape[0]
+            offset, rows0, total0 = batches_done, rows_done, total
+            seen = [rows]
+
+            def block_before(b: int, offset: int = offset) -> None:
+                before(offset + b)
+
+            def block_after(b: int, so_far: float, offset: int = offset, rows0: int = rows0,
+                            total0: float = total0, bs: int = bs, rows: int = rows,
+                            seen: list = seen) -> bool:
+                seen[0] = min(rows, (b + 1) * bs)
+                return after(offset + b, (total0 + so_far * seen[0]) / (rows0 + seen[0]))
+
+            extras = self._block_extras(W, rates, stream.epoch_seed, rows0, bs, rows)
+            loss, diverged = runner.run_epoch(
+                X, Y, np.arange(rows, dtype=np.intp), bs, guard,
+                bar.update if bar is not None else None, extras, group,
+                block_before if before else None, block_after if after else None)
+            if diverged is not None:
+                diverged.batch += offset
+                return math.nan, diverged, None
+            total += loss * seen[0]
+            rows_done += seen[0]
+            batches_done += -(-rows // bs)
+            if self.metrics:
+                targets.append(Y[:seen[0]])
+                preds.append(engine.predict(X[:seen[0]]))
+            if self.stop_training and after is not None:
+                break
+        if rows_done == 0:
+            return None
+        metrics = (self._metric_values(np.concatenate(targets), np.concatenate(preds))
+                   if self.metrics else None)
+        return total / rows_done, None, metrics
+
+    def _block_extras(self, W: np.ndarray | None, rates: tuple[float, ...],
+                      seed: int | None, rows0: int, batch_size: int, rows: int):
+        """:meth:`_train_extras` for one block of a stream whose first row is row
+        ``rows0`` of the epoch."""
+        if W is None and not any(rates):
+            return None
+
+        def extras(first: int, stop: int) -> dict[str, Any]:
+            kwargs: dict[str, Any] = {}
+            if W is not None:
+                kwargs["sample_weight"] = W
+            if any(rates):
+                row0 = first * batch_size
+                count = min(stop * batch_size, rows) - row0
+                kwargs["input_mask"], *kwargs["masks"] = self._dropout_masks(
+                    rates, seed, rows0 + row0, count)
+            return kwargs
+
+        return extras
+
+    def _epoch_seed(self) -> int | None:
+        """The epoch's dropout seed (drawn as :meth:`_train_extras` draws it)."""
+        return int(self.rng.integers(2**63)) if any(self._dropout_rates()) else None
+
+    def _evaluate_stream(self, data: Any, steps: int | None,
+                         callbacks: list[Callback] | None = None) -> dict[str, float]:
+        """Loss and metrics over the batches of a generator or Sequence."""
+        engine = self._engine()
+        hooked = _overrides(callbacks, "on_test_batch_begin", "on_test_batch_end")
+        for cb in callbacks or []:
+            cb.set_model(self)
+            cb.on_test_begin()
+        sequence = _streams.is_sequence(data)
+        count = len(data) if sequence else None
+        if steps is not None:
+            count = steps if count is None else min(count, steps)
+        iterator = None if sequence else iter(data)
+        total, rows, targets, preds, index = 0.0, 0, [], [], 0
+        while count is None or index < count:
+            try:
+                batch = data[index] if sequence else next(iterator)
+            except (StopIteration, IndexError):
+                break
+            bx, by, bw = _streams.unpack_batch(batch, f"batch {index}")
+            X = as_features(bx, self.dtype, self.input_dim, f"x of batch {index}")
+            Y = self._targets(by, X.shape[0], f"y of batch {index}")
+            W = as_sample_weight(bw, None, by, self.loss, self.output_dim, X.shape[0],
+                                 self.dtype, f"sample_weight of batch {index}")
+            if hooked:
+                for cb in callbacks:
+                    cb.on_test_batch_begin(index)
+            total += float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W)) \
+                * X.shape[0]
+            rows += X.shape[0]
+            if hooked:
+                for cb in callbacks:
+                    cb.on_test_batch_end(index, {"loss": total / rows})
+            if self.metrics:
+                targets.append(Y)
+                preds.append(engine.predict(X))
+            index += 1
+        if rows == 0:
+            raise ValueError("the validation/evaluation data gave no batch")
+        logs = {"loss": total / rows}
+        if self.metrics:
+            logs.update(self._metric_values(np.concatenate(targets), np.concatenate(preds)))
+        for cb in callbacks or []:
+            cb.on_test_end(dict(logs))
+        return logs
+
+    def _train_batch_hooks(self, callbacks: list[Callback]) -> tuple:
+        """``(group, before, after)`` for :meth:`EpochRunner.run_epoch`: the callbacks'
+        per-batch hooks around each group of ``steps_per_execution`` batches, or three
+        ``None`` when no callback overrides them (the engine then runs batches in chunks
+        as long as it likes)."""
+        if not _overrides(callbacks, "on_train_batch_begin", "on_train_batch_end"):
+            return None, None, None
+
+        def before(batch: int) -> None:
+            for cb in callbacks:
+                cb.on_train_batch_begin(batch)
+
+        def after(batch: int, loss: float) -> bool:
+            for cb in callbacks:
+                cb.on_train_batch_end(batch, {"loss": loss})
+            return self.stop_training
+
+        return self.steps_per_execution, before, after
 
     def _train_extras(self, W: np.ndarray | None, rates: tuple[float, ...], batch_size: int,
                       n: int):
@@ -637,10 +1115,15 @@ class Sequential:
     # weights and description
     # ------------------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of every parameter: ``[W1 (d_in, d_out), b1 (d_out,), W2, b2, ...]``
-        (plus each prelu layer's ``alpha`` after its ``b``)."""
+        """Copies of every layer's weights in order: ``[W1 (d_in, d_out), b1 (d_out,), W2,
+        b2, ...]`` (plus each prelu layer's ``alpha`` after its ``b``, and a normalization
+        layer's ``gamma, beta`` and moving statistics after its Dense layer's, as Keras).
+        ``compute_gradients`` follows this order without the moving statistics."""
         self._ensure_built()
-        return [p.copy() for p in self._flat_params()]
+        return [p.copy() for p in self._all_weights()]
+
+    def _all_weights(self) -> list[np.ndarray]:
+        return [a for layer in self.layers for a in layer.weights]
 
     def set_weights(self, weights: list[Any]) -> None:
         """Copy ``weights`` (as from :meth:`get_weights`) into the model's arrays in place.
@@ -650,7 +1133,7 @@ class Sequential:
         the model unchanged.
         """
         self._ensure_built()
-        params = self._flat_params()
+        params = self._all_weights()
         for p, c in zip(params, check_weights(weights, params)):
             np.copyto(p, c)
 
@@ -676,9 +1159,12 @@ class Sequential:
                 units = layer.units
                 rows.append((f"{layer.name} (Dense)", layer.activation, f"(None, {units})",
                              f"{count:,}"))
-            else:
+            elif isinstance(layer, Dropout):
                 rows.append((f"{layer.name} (Dropout)", f"rate={layer.rate:g}",
                              f"(None, {units})", "0"))
+            else:
+                rows.append((f"{layer.name} ({type(layer).__name__})",
+                             f"epsilon={layer.epsilon:g}", f"(None, {units})", f"{count:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
         line = "─" * sum(widths)
         out = [f'Model: "{self.name}"  (dtype {self.dtype.name}, backend {self.backend})',
@@ -692,6 +1178,62 @@ class Sequential:
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{layers}], dtype={self.dtype.name!r})"
+
+    # ------------------------------------------------------------------------------------
+    # configuration
+    # ------------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as plain data (no weights, no optimizer): name, dtype, seed,
+        backend, input size and each layer's ``{"class_name", "config"}``; the model file
+        stores this. :meth:`from_config` rebuilds the model.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((3,)), fm.Dense(2), fm.Dropout(0.1)])
+        >>> [layer["class_name"] for layer in model.get_config()["layers"]]
+        ['Dense', 'Dropout']
+        """
+        seed = self.seed if isinstance(self.seed, (int, np.integer)) else None
+        return {"name": self.name, "dtype": self.dtype.name,
+                "seed": None if seed is None else int(seed), "backend": self._backend,
+                "input_dim": self.input_dim,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+        """A new, unbuilt-weights model from :meth:`get_config`'s output (fresh weights
+        drawn from the config's seed when it is built).
+
+        Raises
+        ------
+        ValueError
+            For a config that is not a dict with a ``layers`` list of known layer classes.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.Sequential([fm.Dense(2, input_dim=3)], seed=0)
+        >>> fm.Sequential.from_config(model.get_config())
+        Sequential([Dense(2, activation='linear', input_dim=3)], dtype='float64')
+        """
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError("a Sequential config is a dict with a 'layers' list (as "
+                             "returned by model.get_config())")
+        classes = {"Dense": Dense, "Dropout": Dropout, "BatchNormalization": BatchNormalization,
+                   "LayerNormalization": LayerNormalization}
+        layers: list[Any] = []
+        if config.get("input_dim") is not None:
+            layers.append(Input((config["input_dim"],)))
+        for i, entry in enumerate(config["layers"]):
+            if (not isinstance(entry, dict) or entry.get("class_name") not in classes
+                    or not isinstance(entry.get("config"), dict)):
+                raise ValueError(f"config layers[{i}] must be {{'class_name': 'Dense' or "
+                                 f"'Dropout', 'config': {{...}}}}, got {entry!r}")
+            layers.append(classes[entry["class_name"]](**entry["config"]))
+        return cls(layers, seed=config.get("seed"), dtype=config.get("dtype", "float64"),
+                   backend=config.get("backend"), name=config.get("name"))
 
 
     # ------------------------------------------------------------------------------------
@@ -821,6 +1363,8 @@ class Sequential:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_input_dim", None)          # pickled by older versions
+        self.__dict__.setdefault("steps_per_execution", 1)
         self._engines = {}
         self._guard_buffers = {}
         self._training = False
@@ -836,9 +1380,68 @@ class Sequential:
 
         for layer in self.layers:
             layer.params = [own(p) for p in layer.params]
+            if layer.state:
+                layer.state = [own(a) for a in layer.state]
         if self.optimizer is not None:
             self.optimizer.slots = [[own(s) for s in slot] for slot in self.optimizer.slots]
             self.optimizer.scalars = own(self.optimizer.scalars)
+
+
+def clone_model(model: Sequential) -> Sequential:
+    """A new model with ``model``'s architecture and fresh weights (as
+    ``keras.models.clone_model``): not compiled, drawn from the same seed, so a seeded
+    clone starts from the weights the original started from.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> model = fm.Sequential([fm.Dense(2, input_dim=3)], seed=0)
+    >>> clone = fm.models.clone_model(model)
+    >>> clone is model, clone.get_config() == model.get_config()
+    (False, True)
+    """
+    if not isinstance(model, Sequential):
+        raise TypeError(f"clone_model takes a fastmlp.Sequential, got {type(model).__name__}")
+    return Sequential.from_config(model.get_config())
+
+
+def _metric_names(metrics: Any) -> list[str]:
+    """``compile``'s metrics as a list of names as written, each checked."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise ValueError(f"metrics must be a metric name or a list of names, got "
+                         f"{type(metrics).__name__}")
+    names: list[str] = []
+    for name in metrics:
+        _metrics.get(name)  # raises for unknown names
+        if name in names:
+            raise ValueError(f"metric {name!r} is listed twice")
+        names.append(name)
+    return names
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    callbacks = list(callbacks or [])
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
+                            f"{type(cb).__name__}")
+    return callbacks
+
+
+def _overrides(callbacks: list[Callback] | None, *hooks: str) -> bool:
+    """Whether any callback overrides one of the (per-batch) ``hooks``."""
+    return any(getattr(type(cb), hook) is not getattr(Callback, hook) or hook in vars(cb)
+               for cb in callbacks or [] for hook in hooks)
 
 
 def _penalty_factors(layer: Dense) -> tuple[float, float, float, float]:

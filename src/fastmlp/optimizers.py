@@ -71,6 +71,7 @@ H_POWER = 11
 H_STAIRCASE = 12
 H_CLIPNORM = 13         #: 0 when off
 H_CLIPVALUE = 14        #: 0 when off
+H_WARMUP = 15           #: linear warm-up length in updates (0: none)
 N_HYPER = 16
 
 # -- schedule kinds (SCHEDULE_* in backend/_kernels.pxd) ------------------------------------
@@ -362,8 +363,66 @@ class InverseScaling(LearningRateSchedule):
                 "power": self.power, "staircase": self.staircase}
 
 
+class Warmup(LearningRateSchedule):
+    r"""A linear warm-up in front of any learning rate or schedule.
+
+    .. math::  \eta_t = \eta^{\text{base}}_t \cdot \min\left(1, \frac{t + 1}{w}\right)
+
+    where :math:`t` counts the updates already taken and :math:`w` is ``warmup_steps``:
+    the first update uses :math:`1/w` of the base rate, update :math:`w` the full base
+    rate, and the base schedule keeps counting from the first update (it is not delayed).
+    Like every schedule it is evaluated inside the backends, at no cost per batch.
+
+    Parameters
+    ----------
+    schedule : float or LearningRateSchedule
+        The base learning rate or schedule (not another Warmup).
+    warmup_steps : int
+        :math:`w \ge 1` updates (mini-batches) of warm-up.
+
+    Examples
+    --------
+    >>> schedule = Warmup(ExponentialDecay(0.1, decay_steps=100, decay_rate=0.5), 4)
+    >>> [round(schedule(t), 4) for t in (0, 1, 3, 100)]
+    [0.025, 0.0497, 0.0979, 0.05]
+    >>> opt = Adam(learning_rate=Warmup(1e-3, warmup_steps=100))
+    """
+
+    def __init__(self, schedule: float | LearningRateSchedule | dict,
+                 warmup_steps: int) -> None:
+        base = _as_learning_rate(schedule)
+        if isinstance(base, Warmup):
+            raise ValueError("a Warmup cannot wrap another Warmup")
+        self.schedule = base if isinstance(base, LearningRateSchedule) else Constant(base)
+        if (isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer))
+                or warmup_steps < 1):
+            raise ValueError(f"warmup_steps must be an integer >= 1, got {warmup_steps!r}")
+        self.warmup_steps = int(warmup_steps)
+
+    @property  # type: ignore[override]
+    def initial_learning_rate(self) -> float:
+        return self.schedule.initial_learning_rate
+
+    @property
+    def kind(self) -> int:  # type: ignore[override]
+        return self.schedule.kind
+
+    def _pack(self):
+        return self.schedule._pack()
+
+    def hyper(self) -> np.ndarray:
+        out = self.schedule.hyper()
+        out[H_WARMUP] = self.warmup_steps
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": serialize_schedule(self.schedule),
+                "warmup_steps": self.warmup_steps}
+
+
 SCHEDULES: dict[str, type[LearningRateSchedule]] = {
-    cls.__name__: cls for cls in (Constant, ExponentialDecay, StepDecay, InverseScaling)}
+    cls.__name__: cls for cls in (Constant, ExponentialDecay, StepDecay, InverseScaling,
+                                  Warmup)}
 
 
 def serialize_schedule(schedule: LearningRateSchedule) -> dict[str, Any]:

@@ -137,11 +137,12 @@ def _encode(model: Any) -> bytes:
         arrays.append((name, np.ascontiguousarray(arr, dtype=dt)))
         return name
 
+    config = model.get_config()   # the architecture is written from the model's config
     layers = []
-    for i, layer in enumerate(model.layers):
-        names = [add(f"layers/{i}/{j}", p, dtype) for j, p in enumerate(layer.params)]
-        layers.append({"class": type(layer).__name__,
-                       "config": _json_value(layer.get_config(), f"layer {i} config"),
+    for i, (layer, entry) in enumerate(zip(model.layers, config["layers"])):
+        names = [add(f"layers/{i}/{j}", p, dtype) for j, p in enumerate(layer.weights)]
+        layers.append({"class": entry["class_name"],
+                       "config": _json_value(entry["config"], f"layer {i} config"),
                        "params": names})
     compiled = None
     if model.optimizer is not None:
@@ -153,7 +154,7 @@ def _encode(model: Any) -> bytes:
                                   "config": _json_value(opt.get_config(), "optimizer config"),
                                   "slots": slots,
                                   "scalars": add("optimizer/scalars", opt.scalars, "<f8")}}
-    seed = model.seed if isinstance(model.seed, (int, np.integer)) else None
+    seed = config["seed"]
     labels: dict[str, Any] = {}
     if model.classes is not None:
         labels["classes"] = _classes_entry(model.classes, model._n_classes())
@@ -172,10 +173,10 @@ def _encode(model: Any) -> bytes:
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "fastmlp_version": __version__,
-        "model": {"class": type(model).__name__, "name": model.name,
-                  "dtype": model.dtype.name,
-                  "seed": None if seed is None else int(seed),
-                  "backend": model._backend, "rng": _rng_state(model.rng),
+        "model": {"class": type(model).__name__, "name": config["name"],
+                  "dtype": config["dtype"],
+                  "seed": seed,
+                  "backend": config["backend"], "rng": _rng_state(model.rng),
                   "built": model.built, "layers": layers, **labels},
         "compile": compiled,
         "arrays": table,
@@ -442,10 +443,12 @@ def _read_labels(m: dict[str, Any], model: Any, reader: _Reader) -> None:
 
 
 def _decode(reader: _Reader, backend: str | None) -> Any:
-    from .layers import Dense, Dropout
+    from .layers import BatchNormalization, Dense, Dropout, LayerNormalization, _Normalization
     from .models import Sequential
 
-    layer_classes = {"Dense": Dense, "Dropout": Dropout}
+    layer_classes = {"Dense": Dense, "Dropout": Dropout,
+                     "BatchNormalization": BatchNormalization,
+                     "LayerNormalization": LayerNormalization}
     reader.parse()
     m = reader.get(reader.header, "model", dict)
     if reader.get(m, "class", str, "model") != "Sequential":
@@ -496,6 +499,16 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
                 if reader.get(entry, "params", list, f"layer {i}"):
                     raise reader.fail(f"layer {i} (Dropout) has parameter arrays")
                 continue
+            if isinstance(layer, _Normalization):  # gamma, beta, moving statistics
+                layer.build(n_in, np.dtype(dtype))
+                names = reader.get(entry, "params", list, f"layer {i}")
+                arrays = layer.weights
+                if len(names) != len(arrays):
+                    raise reader.fail(f"layer {i} has {len(names)} arrays, its configuration "
+                                      f"needs {len(arrays)}")
+                for nm, a in zip(names, arrays):
+                    np.copyto(a, reader.array(nm, dtype, a.shape))
+                continue
             if layer.input_dim is not None and layer.input_dim != n_in:
                 raise reader.fail(f"layer {i} has input_dim {layer.input_dim} but the previous "
                                   f"layer gives {n_in}")
@@ -515,7 +528,7 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
 
     compiled = reader.get(reader.header, "compile", (dict, type(None)))
     if compiled is not None:
-        loss = reader.get(compiled, "loss", str, "compile")
+        loss = reader.get(compiled, "loss", (str, type(None)), "compile")  # None: no loss
         metrics = reader.get(compiled, "metrics", list, "compile")
         o = reader.get(compiled, "optimizer", dict, "compile")
         cls_name = reader.get(o, "class", str, "compile.optimizer")
@@ -548,7 +561,7 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
         if not np.isfinite(scalars).all():
             raise reader.fail("the optimizer scalars are not finite")
         np.copyto(opt.scalars, scalars)
-    for i, p in enumerate(model._flat_params() if built else []):
+    for i, p in enumerate(model._all_weights() if built else []):
         if not np.isfinite(p).all():
             raise reader.fail(f"weights[{i}] holds non-finite values")
     _read_labels(m, model, reader)

@@ -84,6 +84,9 @@ class NetSpec:
         Dropout rate on the inputs during training (0: none).
     regularizers : tuple of (kernel_l1, kernel_l2, bias_l1, bias_l2)
         Per layer penalty factors (:mod:`fastmlp.regularizers`); empty means none.
+    norms : tuple of NormSpec or None
+        Per layer, the normalization of its output (after the activation, before
+        dropout), or ``None``; empty means none on any layer.
     """
 
     dtype: np.dtype
@@ -95,7 +98,53 @@ class NetSpec:
     dropout: tuple[float, ...] = ()
     input_dropout: float = 0.0
     regularizers: tuple[tuple[float, float, float, float], ...] = ()
+    norms: tuple = ()
+
+    def norm(self, layer: int) -> "NormSpec | None":
+        return self.norms[layer] if self.norms else None
 
     @property
     def flat_params(self) -> list[np.ndarray]:
-        return [p for layer in self.params for p in layer]
+        """Every trained array: per layer ``W, b`` (``alpha``), then its normalization's
+        ``gamma`` and ``beta`` (those it has)."""
+        out: list[np.ndarray] = []
+        for l, layer in enumerate(self.params):
+            out += layer
+            norm = self.norm(l)
+            if norm is not None:
+                out += norm.params
+        return out
+
+    @property
+    def norm_state(self) -> list[np.ndarray]:
+        """The batch normalizations' moving means and variances, layer by layer."""
+        return [a for norm in self.norms if norm is not None
+                for a in (norm.moving_mean, norm.moving_variance) if a is not None]
+
+
+#: Normalization kinds (``NormSpec.kind``): over the batch's rows, over a row's features.
+NORM_BATCH, NORM_LAYER = 1, 2
+
+
+@dataclass
+class NormSpec:
+    """A layer's output normalization (:class:`fastmlp.BatchNormalization` or
+    :class:`fastmlp.LayerNormalization`).
+
+    ``kind``: 1 batch (over the rows), 2 layer (over a row's features); ``gamma`` and
+    ``beta`` ``(n_out,)`` or ``None`` (scale 1, shift 0); for batch normalization the
+    moving statistics ``(n_out,)``, updated in place after each applied training step:
+    ``m = momentum * m + (1 - momentum) * batch mean`` (and the biased variance).
+    """
+
+    kind: int
+    epsilon: float
+    momentum: float
+    gamma: np.ndarray | None
+    beta: np.ndarray | None
+    moving_mean: np.ndarray | None = None
+    moving_variance: np.ndarray | None = None
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return [p for p in (self.gamma, self.beta) if p is not None]

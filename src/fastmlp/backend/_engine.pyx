@@ -159,6 +159,26 @@ cdef struct Layer:
     void* mask       # this batch's rows of mask_base; NULL: no dropout now
     bint has_reg
     double kl1, kl2, bl1, bl2
+    int norm         # normalization of A: NORM_NONE, NORM_BATCH or NORM_LAYER
+    double eps, momentum
+    void* gamma      # (n_out,) or NULL (scale 1)
+    void* beta       # (n_out,) or NULL (shift 0)
+    void* dgamma
+    void* dbeta
+    void* mmean      # batch normalization's moving statistics (n_out,)
+    void* mvar
+    void* N          # workspace gamma * H + beta (capacity, n_out): what the next layer sees
+    void* H          # workspace (A - mean) * inv (capacity, n_out)
+    void* stats      # batch: mean, var, inv, two backward sums (5 n_out); layer: mean,
+                     # var, inv per row (3 stats_rows)
+    Py_ssize_t stats_rows
+    double* acc      # batch: two column sums in double (2 n_out)
+
+
+cdef enum:
+    NORM_NONE = 0    # fastmlp.backend._contract.NORM_*
+    NORM_BATCH = 1
+    NORM_LAYER = 2
 
 
 cdef struct Param:
@@ -182,6 +202,7 @@ cdef struct Net:
     double* hyper
     double* scalars
     bint state_finite       # False after a training call stopped at a non-finite update
+    bint has_norm           # some layer normalizes its output
 
 
 cdef inline void* _ptr(object arr):
@@ -269,24 +290,246 @@ cdef void _gather(floating* dst, const floating* src, const Py_ssize_t* rows_idx
 
 
 # --------------------------------------------------------------------------------------
+# normalization of a layer's output (_numpy.norm_forward / norm_backward / norm_update)
+# --------------------------------------------------------------------------------------
+cdef inline void _norm_row(const floating* a, floating* h, floating* out, Py_ssize_t cols,
+                           const floating* gamma, const floating* beta, floating eps,
+                           floating* mean, floating* var, floating* inv) noexcept nogil:
+    """One row of layer normalization: mean, biased variance (summed in double), inv =
+    1 / sqrt(var + eps), h = (a - mean) inv, out = gamma h + beta."""
+    cdef Py_ssize_t c
+    cdef double s = 0
+    cdef floating d, m, w
+    for c in range(cols):
+        s += a[c]
+    m = <floating> (s / cols)
+    s = 0
+    for c in range(cols):
+        d = a[c] - m
+        s += d * d
+    mean[0] = m
+    var[0] = <floating> (s / cols)
+    w = <floating> 1 / <floating> sqrt(var[0] + eps)
+    inv[0] = w
+    for c in range(cols):
+        d = (a[c] - m) * w
+        h[c] = d
+        if gamma != NULL:
+            d = d * gamma[c]
+        if beta != NULL:
+            d = d + beta[c]
+        out[c] = d
+
+
+cdef void _norm_forward(Layer* L, const floating* a, Py_ssize_t rows,
+                        bint training) noexcept nogil:
+    """N = gamma * H + beta, H = (A - mean) * inv: batch normalization with the batch's
+    column statistics (``training``) or the moving ones; layer normalization per row."""
+    cdef Py_ssize_t r, c, cols = L.n_out
+    cdef floating* h = <floating*> L.H
+    cdef floating* out = <floating*> L.N
+    cdef floating* st = <floating*> L.stats
+    cdef const floating* gamma = <floating*> L.gamma
+    cdef const floating* beta = <floating*> L.beta
+    cdef const floating* mean
+    cdef const floating* var
+    cdef floating* inv = st + 2 * cols
+    cdef floating eps = <floating> L.eps
+    cdef floating d
+    if L.norm == NORM_LAYER:
+        for r in range(rows):
+            _norm_row(a + r * cols, h + r * cols, out + r * cols, cols, gamma, beta, eps,
+                      st + r, st + L.stats_rows + r, st + 2 * L.stats_rows + r)
+        return
+    if training:  # column sums in row order, in double (as NumPy reduces over rows)
+        _column_means(a, st, L.acc, rows, cols)
+        _column_square_means(a, st, st + cols, L.acc, rows, cols)
+        mean = st
+        var = st + cols
+    else:
+        mean = <floating*> L.mmean
+        var = <floating*> L.mvar
+    for c in range(cols):
+        inv[c] = <floating> 1 / <floating> sqrt(var[c] + eps)
+    for r in range(rows):
+        for c in range(cols):
+            d = (a[r * cols + c] - mean[c]) * inv[c]
+            h[r * cols + c] = d
+            if gamma != NULL:
+                d = d * gamma[c]
+            if beta != NULL:
+                d = d + beta[c]
+            out[r * cols + c] = d
+
+
+cdef void _column_means(const floating* a, floating* mean, double* acc, Py_ssize_t rows,
+                        Py_ssize_t cols) noexcept nogil:
+    """mean[c] = sum_r a[r, c] / rows, summed in double in row order (row by row, so the
+    rows are read in memory order)."""
+    cdef Py_ssize_t r, c
+    for c in range(cols):
+        acc[c] = 0
+    for r in range(rows):
+        for c in range(cols):
+            acc[c] += a[r * cols + c]
+    for c in range(cols):
+        mean[c] = <floating> (acc[c] / rows)
+
+
+cdef void _column_square_means(const floating* a, const floating* mean, floating* var,
+                               double* acc, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """var[c] = sum_r (a[r, c] - mean[c])^2 / rows (squares in the dtype, sum in double)."""
+    cdef Py_ssize_t r, c
+    cdef floating d
+    for c in range(cols):
+        acc[c] = 0
+    for r in range(rows):
+        for c in range(cols):
+            d = a[r * cols + c] - mean[c]
+            acc[c] += d * d
+    for c in range(cols):
+        var[c] = <floating> (acc[c] / rows)
+
+
+cdef void _norm_backward(Layer* L, floating* d, Py_ssize_t rows) noexcept nogil:
+    """In place: dL/dN on entry, dL/dA on exit; writes dgamma = sum_r d H and dbeta =
+    sum_r d (summed in the dtype, row by row). With dH = gamma d:
+    dA = inv (dH - mean(dH) - H mean(dH H)), the means over the rows (batch) or the
+    row's features (layer), summed in double."""
+    cdef Py_ssize_t r, c, cols = L.n_out
+    cdef const floating* h = <floating*> L.H
+    cdef floating* st = <floating*> L.stats
+    cdef const floating* gamma = <floating*> L.gamma
+    cdef floating* dgamma = <floating*> L.dgamma
+    cdef floating* dbeta = <floating*> L.dbeta
+    cdef floating* inv
+    cdef floating* md
+    cdef floating* mdx
+    cdef floating m1, m2, w
+    cdef double s1, s2
+    if dgamma != NULL:
+        for c in range(cols):
+            dgamma[c] = 0
+        for r in range(rows):
+            for c in range(cols):
+                dgamma[c] += d[r * cols + c] * h[r * cols + c]
+    if dbeta != NULL:
+        for c in range(cols):
+            dbeta[c] = 0
+        for r in range(rows):
+            for c in range(cols):
+                dbeta[c] += d[r * cols + c]
+    if gamma != NULL:
+        for r in range(rows):
+            for c in range(cols):
+                d[r * cols + c] = d[r * cols + c] * gamma[c]
+    if L.norm == NORM_LAYER:
+        inv = st + 2 * L.stats_rows
+        for r in range(rows):
+            s1 = 0
+            s2 = 0
+            for c in range(cols):
+                s1 += d[r * cols + c]
+            for c in range(cols):
+                s2 += d[r * cols + c] * h[r * cols + c]
+            m1 = <floating> (s1 / cols)
+            m2 = <floating> (s2 / cols)
+            w = inv[r]
+            for c in range(cols):
+                d[r * cols + c] = w * (d[r * cols + c] - m1 - h[r * cols + c] * m2)
+        return
+    inv = st + 2 * cols
+    md = st + 3 * cols
+    mdx = st + 4 * cols
+    for c in range(2 * cols):
+        L.acc[c] = 0
+    for r in range(rows):   # both column sums in row order, row by row
+        for c in range(cols):
+            L.acc[c] += d[r * cols + c]
+            L.acc[cols + c] += d[r * cols + c] * h[r * cols + c]
+    for c in range(cols):
+        md[c] = <floating> (L.acc[c] / rows)
+        mdx[c] = <floating> (L.acc[cols + c] / rows)
+    for r in range(rows):
+        for c in range(cols):
+            d[r * cols + c] = inv[c] * (d[r * cols + c] - md[c] - h[r * cols + c] * mdx[c])
+
+
+cdef void _norm_update(Net* net, floating* tag) noexcept nogil:
+    """The batch normalizations' moving statistics after an applied step:
+    m = m rho + mean (1 - rho), v = v rho + var (1 - rho), in the dtype."""
+    cdef int l
+    cdef Py_ssize_t c
+    cdef Layer* L
+    cdef floating rho, one_minus
+    cdef floating* mm
+    cdef floating* mv
+    cdef const floating* st
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        if L.norm != NORM_BATCH:
+            continue
+        rho = <floating> L.momentum
+        one_minus = <floating> 1 - rho
+        mm = <floating*> L.mmean
+        mv = <floating*> L.mvar
+        st = <floating*> L.stats
+        for c in range(L.n_out):
+            mm[c] = mm[c] * rho + st[c] * one_minus
+            mv[c] = mv[c] * rho + st[L.n_out + c] * one_minus
+
+
+cdef void _norm_inference(const Layer* L, floating* a, Py_ssize_t rows) noexcept nogil:
+    """In place, without touching the layer's workspaces (predict runs concurrently):
+    batch normalization with the moving statistics, layer normalization per row."""
+    cdef Py_ssize_t r, c, cols = L.n_out
+    cdef const floating* gamma = <floating*> L.gamma
+    cdef const floating* beta = <floating*> L.beta
+    cdef const floating* mm = <floating*> L.mmean
+    cdef const floating* mv = <floating*> L.mvar
+    cdef floating eps = <floating> L.eps
+    cdef floating m, v, w, d
+    for r in range(rows):
+        if L.norm == NORM_LAYER:
+            _norm_row(a + r * cols, a + r * cols, a + r * cols, cols, gamma, beta, eps,
+                      &m, &v, &w)
+            continue
+        for c in range(cols):
+            w = <floating> 1 / <floating> sqrt(mv[c] + eps)
+            d = (a[r * cols + c] - mm[c]) * w
+            if gamma != NULL:
+                d = d * gamma[c]
+            if beta != NULL:
+                d = d + beta[c]
+            a[r * cols + c] = d
+
+
+# --------------------------------------------------------------------------------------
 # the loops (fused float/double; the pointer arguments select the specialization)
 # --------------------------------------------------------------------------------------
-cdef void _forward(Net* net, const floating* x, Py_ssize_t rows) noexcept nogil:
-    """Z_l = A_{l-1} W_l ; Z_l += b_l ; A_l = f(Z_l) for every layer, into the workspaces."""
+cdef void _forward(Net* net, const floating* x, Py_ssize_t rows,
+                   bint training) noexcept nogil:
+    """Z_l = A_{l-1} W_l ; Z_l += b_l ; A_l = f(Z_l) for every layer, into the workspaces
+    (then the layer's normalization, in training mode or not, and its dropout mask)."""
     cdef int l
     cdef Layer* L
     cdef const floating* a_prev = x
+    cdef floating* src
     for l in range(net.n_layers):
         L = &net.layers[l]
         gemm(False, False, <int> rows, L.n_out, L.n_in, <floating> 1, a_prev, L.n_in,
              <floating*> L.W, L.n_out, <floating> 0, <floating*> L.Z, L.n_out)
         _bias_activation(L.act, <floating*> L.Z, <floating*> L.A, <floating*> L.b,
                          <floating*> L.alpha, L.n_alpha, rows, L.n_out)
+        src = <floating*> L.A
+        if L.norm != NORM_NONE:
+            _norm_forward(L, <floating*> L.A, rows, training)
+            src = <floating*> L.N
         if L.mask != NULL:  # inverted dropout: the next layer sees A * mask
-            multiply(<floating*> L.A, <floating*> L.mask, <floating*> L.D, rows * L.n_out)
+            multiply(src, <floating*> L.mask, <floating*> L.D, rows * L.n_out)
             a_prev = <floating*> L.D
         else:
-            a_prev = <floating*> L.A
+            a_prev = src
 
 
 cdef double _penalty(Net* net, floating* tag) noexcept nogil:
@@ -325,7 +568,8 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
             a_prev = x
         else:
             P = &net.layers[l - 1]
-            a_prev = <floating*> (P.D if P.mask != NULL else P.A)
+            a_prev = <floating*> (P.D if P.mask != NULL else
+                                  (P.N if P.norm != NORM_NONE else P.A))
             dnext = <floating*> P.dZ
         # dW = A_prev^T dZ ; db = sum_rows dZ  (+ the penalties' gradients)
         gemm(True, False, L.n_in, L.n_out, <int> rows, <floating> 1, a_prev, L.n_in, dz,
@@ -341,6 +585,8 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
                  <floating*> L.W, L.n_out, <floating> 0, dnext, L.n_in)
             if P.mask != NULL:
                 multiply(dnext, <floating*> P.mask, dnext, rows * P.n_out)
+            if P.norm != NORM_NONE:
+                _norm_backward(P, dnext, rows)
             _activation_backward(P.act, <floating*> P.Z, <floating*> P.A, dnext,
                                  <floating*> P.alpha, P.n_alpha, <floating*> P.dalpha,
                                  rows, P.n_out)
@@ -411,7 +657,7 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
                 L = &net.layers[l]
                 if L.mask_base != NULL:
                     L.mask = (<floating*> L.mask_base) + (bi - first) * batch_size * L.n_out
-        _forward(net, xb, rows)
+        _forward(net, xb, rows, True)
         loss = _backward(net, xb, yb, wb, rows)
         losses[bi - first] = loss
         if not isfinite(loss):
@@ -419,6 +665,8 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
         if not _update(net, xb):
             net.state_finite = False
             return bi - first + 1
+        if net.has_norm:
+            _norm_update(net, xb)
     return stop - first
 
 
@@ -897,6 +1145,8 @@ cdef void _predict(Net* net, const floating* x, Py_ssize_t n, floating* out,
                  <floating*> L.W, L.n_out, <floating> 0, dst, L.n_out)
             bias_activation_forward(L.act, dst, dst, <floating*> L.b, <floating*> L.alpha,
                                     L.n_alpha, rows, L.n_out)
+            if L.norm != NORM_NONE:
+                _norm_inference(L, dst, rows)
             a_prev = dst
         r0 += rows
 
@@ -1004,14 +1254,39 @@ cdef class Engine:
                 L.kl1 = L.kl2 = L.bl1 = L.bl2 = 0.0
             L.has_reg = L.kl1 != 0 or L.kl2 != 0 or L.bl1 != 0 or L.bl2 != 0
             j += len(layer_params)
+            norm = spec.norm(l)
+            L.norm = NORM_NONE if norm is None else norm.kind
+            L.gamma = L.beta = L.dgamma = L.dbeta = L.mmean = L.mvar = NULL
+            L.N = L.H = L.stats = NULL
+            L.acc = NULL
+            L.stats_rows = 0
+            L.eps = L.momentum = 0.0
+            if norm is not None:  # its gamma and beta follow the layer's own parameters
+                L.eps = norm.epsilon
+                L.momentum = norm.momentum
+                if norm.gamma is not None:
+                    L.gamma = _ptr(norm.gamma)
+                    L.dgamma = _ptr(self._grads[j])
+                    j += 1
+                if norm.beta is not None:
+                    L.beta = _ptr(norm.beta)
+                    L.dbeta = _ptr(self._grads[j])
+                    j += 1
+                if norm.kind == NORM_BATCH:
+                    L.mmean = _ptr(norm.moving_mean)
+                    L.mvar = _ptr(norm.moving_variance)
+                    self._keep += [norm.moving_mean, norm.moving_variance]
+        self.net.has_norm = any(self.net.layers[l].norm != NORM_NONE for l in range(n_layers))
         self.net.capacity = 0
         self.net.input_mask_base = NULL
         self.net.state_finite = True
         self._has_penalties = any(self.net.layers[l].has_reg for l in range(n_layers))
         # prelu's alpha gradient sums over all rows: not split, so the serial path
+        # (normalization statistics span the batch's rows, which team mode splits)
         self._team_capable = (fastmlp_openmp_enabled() and blas_thread_control()
                               and all(self.net.layers[l].alpha == NULL
-                                      for l in range(n_layers)))
+                                      for l in range(n_layers))
+                              and not self.net.has_norm)
         self._work = []
         self._acts = []
         self._drop_work = []
@@ -1135,6 +1410,18 @@ cdef class Engine:
                 dropped = np.empty((rows, L.n_out), dtype=self.dtype)
                 self._drop_work.append(dropped)
                 L.D = _ptr(dropped)
+            if L.norm != NORM_NONE:
+                normed = np.empty((rows, L.n_out), dtype=self.dtype)
+                xhat = np.empty((rows, L.n_out), dtype=self.dtype)
+                stats = np.zeros(5 * L.n_out if L.norm == NORM_BATCH else 3 * rows,
+                                 dtype=self.dtype)
+                acc = np.zeros(2 * L.n_out, dtype=np.float64)
+                work += [normed, xhat, stats, acc]
+                L.acc = <double*> _ptr(acc)
+                L.N = _ptr(normed)
+                L.H = _ptr(xhat)
+                L.stats = _ptr(stats)
+                L.stats_rows = rows
         self._work = work
         self._acts = acts
         self.net.capacity = rows
@@ -1186,9 +1473,9 @@ cdef class Engine:
         cdef void* xp = cnp.PyArray_DATA(x)
         with nogil:
             if self.is_double:
-                _forward(&self.net, <double*> xp, n)
+                _forward(&self.net, <double*> xp, n, False)
             else:
-                _forward(&self.net, <float*> xp, n)
+                _forward(&self.net, <float*> xp, n, False)
 
     def layer_outputs(self, cnp.ndarray x):
         cdef Py_ssize_t n = x.shape[0]
@@ -1261,7 +1548,7 @@ cdef class Engine:
                 while r0 < n:
                     rows = block if r0 + block <= n else n - r0
                     if self.is_double:
-                        _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows)
+                        _forward(&self.net, <double*> (xp + r0 * n_in * 8), rows, False)
                         total += rows * loss_delta(self.net.loss, L.act, <double*> L.Z,
                                                    <double*> L.A,
                                                    <double*> (yp + r0 * L.n_out * 8),
@@ -1270,7 +1557,7 @@ cdef class Engine:
                                                    <double*> L.alpha, L.n_alpha, NULL,
                                                    rows, L.n_out, rows)
                     else:
-                        _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows)
+                        _forward(&self.net, <float*> (xp + r0 * n_in * 4), rows, False)
                         total += rows * loss_delta(self.net.loss, L.act, <float*> L.Z,
                                                    <float*> L.A,
                                                    <float*> (yp + r0 * L.n_out * 4),
@@ -1309,10 +1596,10 @@ cdef class Engine:
                 self.net.layers[l].mask = self.net.layers[l].mask_base
             with nogil:
                 if self.is_double:
-                    _forward(&self.net, <double*> xp, n)
+                    _forward(&self.net, <double*> xp, n, True)
                     loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
                 else:
-                    _forward(&self.net, <float*> xp, n)
+                    _forward(&self.net, <float*> xp, n, True)
                     loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
             self._clear_masks()
             return loss, [g.copy() for g in self._grads]

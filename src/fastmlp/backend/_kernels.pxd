@@ -49,6 +49,7 @@ cdef enum:
     HYPER_STAIRCASE = 12
     HYPER_CLIPNORM = 13
     HYPER_CLIPVALUE = 14
+    HYPER_WARMUP = 15
     N_HYPER = 16
     MAX_SLOTS = 3
 

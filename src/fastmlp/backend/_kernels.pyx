@@ -987,11 +987,14 @@ cdef double learning_rate_at(const double* hyper, double iteration) noexcept nog
     """Learning rate after ``iteration`` completed updates (_numpy.learning_rate_at).
 
     constant: lr ; exponential: lr * r^e ; inverse: lr / (1 + r e)^power, with
-    e = iteration / decay_steps (floored with staircase).
+    e = iteration / decay_steps (floored with staircase); times (iteration + 1) / w during
+    a linear warm-up of w updates (w = hyper[HYPER_WARMUP] > 0).
     """
     cdef double lr = hyper[HYPER_LR]
     cdef int kind = <int> hyper[HYPER_SCHEDULE]
     cdef double e
+    if hyper[HYPER_WARMUP] > iteration:
+        lr = lr * (iteration + 1) / hyper[HYPER_WARMUP]
     if kind == SCHEDULE_CONSTANT:
         return lr
     e = iteration / hyper[HYPER_DECAY_STEPS]
@@ -1445,7 +1448,7 @@ def optimizer_constants():
             "H_SCHEDULE": HYPER_SCHEDULE, "H_DECAY_STEPS": HYPER_DECAY_STEPS,
             "H_DECAY_RATE": HYPER_DECAY_RATE, "H_POWER": HYPER_POWER,
             "H_STAIRCASE": HYPER_STAIRCASE, "H_CLIPNORM": HYPER_CLIPNORM,
-            "H_CLIPVALUE": HYPER_CLIPVALUE, "N_HYPER": N_HYPER,
+            "H_CLIPVALUE": HYPER_CLIPVALUE, "H_WARMUP": HYPER_WARMUP, "N_HYPER": N_HYPER,
             "SCHEDULE_CONSTANT": SCHEDULE_CONSTANT,
             "SCHEDULE_EXPONENTIAL": SCHEDULE_EXPONENTIAL,
             "SCHEDULE_INVERSE": SCHEDULE_INVERSE, "MAX_SLOTS": MAX_SLOTS}

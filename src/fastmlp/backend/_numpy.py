@@ -11,10 +11,11 @@ import math
 
 import numpy as np
 
+
 from .. import activations as act
 from .. import losses as lo
 from .. import optimizers as opt
-from ._contract import NetSpec
+from ._contract import NORM_BATCH, NetSpec
 
 NAME = "numpy"
 
@@ -215,9 +216,12 @@ def learning_rate_at(hyper, iteration):
     """Learning rate of the update after ``iteration`` completed updates (the schedule).
 
     constant: lr ; exponential: lr * r^e ; inverse: lr / (1 + r e)^power, where
-    e = iteration / decay_steps (floored with staircase).
+    e = iteration / decay_steps (floored with staircase); times (iteration + 1) / w during
+    a linear warm-up of w updates (w = hyper[H_WARMUP] > 0).
     """
     lr = float(hyper[opt.H_LR])
+    if hyper[opt.H_WARMUP] > iteration:
+        lr = lr * (iteration + 1) / float(hyper[opt.H_WARMUP])
     kind = int(hyper[opt.H_SCHEDULE])
     if kind == opt.SCHEDULE_CONSTANT:
         return lr
@@ -383,6 +387,59 @@ def optimizer_step(optimizer, params, grads):
 
 
 # ---------------------------------------------------------------------------------------
+# Normalization of a layer's output (BatchNormalization: over the rows; LayerNormalization:
+# over a row's features)
+# ---------------------------------------------------------------------------------------
+def norm_forward(norm, a, training):
+    """``(out, xhat, inv, mean, var)``: xhat = (a - mean) * inv, inv = 1 / sqrt(var + eps),
+    out = gamma * xhat + beta. Batch normalization uses the batch's mean and biased
+    variance per column when ``training``, else the moving statistics; layer
+    normalization the row's, always."""
+    axis = 0 if norm.kind == NORM_BATCH else 1
+    t = a.dtype.type
+    if norm.kind == NORM_BATCH and not training:
+        mean, var = norm.moving_mean, norm.moving_variance
+    else:
+        mean = a.mean(axis=axis, keepdims=True, dtype=np.float64).astype(a.dtype)
+        var = np.square(a - mean).mean(axis=axis, keepdims=True,
+                                        dtype=np.float64).astype(a.dtype)
+    inv = t(1) / np.sqrt(var + t(norm.epsilon))
+    xhat = (a - mean) * inv
+    out = xhat
+    if norm.gamma is not None:
+        out = out * norm.gamma
+    if norm.beta is not None:
+        out = out + norm.beta
+    return out, xhat, inv, mean, var
+
+
+def norm_backward(norm, dout, xhat, inv):
+    """``(da, [dgamma], [dbeta])`` from dL/dout: dxhat = gamma * dout and
+    da = inv * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), the means over the axis
+    the statistics were taken on."""
+    axis = 0 if norm.kind == NORM_BATCH else 1
+    grads = []
+    if norm.gamma is not None:
+        grads.append((dout * xhat).sum(axis=0))
+    if norm.beta is not None:
+        grads.append(dout.sum(axis=0))
+    dxhat = dout * norm.gamma if norm.gamma is not None else dout
+    mean_d = dxhat.mean(axis=axis, keepdims=True, dtype=np.float64).astype(dout.dtype)
+    mean_dx = (dxhat * xhat).mean(axis=axis, keepdims=True,
+                                   dtype=np.float64).astype(dout.dtype)
+    da = inv * (dxhat - mean_d - xhat * mean_dx)
+    return da, grads
+
+
+def norm_update(norm, mean, var):
+    """Move the batch normalization's statistics: m = rho m + (1 - rho) mean (var alike)."""
+    t = norm.moving_mean.dtype.type
+    rho = t(norm.momentum)
+    norm.moving_mean[...] = norm.moving_mean * rho + mean.reshape(-1) * (t(1) - rho)
+    norm.moving_variance[...] = norm.moving_variance * rho + var.reshape(-1) * (t(1) - rho)
+
+
+# ---------------------------------------------------------------------------------------
 # The engine
 # ---------------------------------------------------------------------------------------
 class Engine:
@@ -399,15 +456,20 @@ class Engine:
             alpha = layer_params[2] if len(layer_params) > 2 else None
             yield layer_act, layer_params[0], layer_params[1], alpha
 
-    def _forward(self, x, masks=None):
-        """Per layer (Z, A, A_out), A_0 = X not included; A_out = A * mask (dropout)."""
+    def _forward(self, x, masks=None, training=False):
+        """Per layer (Z, A, A_out, N), A_0 = X not included; A_out = norm(A) * mask
+        (normalization, dropout); N = norm_forward's (out, xhat, inv, mean, var) or None.
+        ``training``: batch normalization with the batch's statistics."""
         cache = []
         a = x
         for i, (kind, w, b, alpha) in enumerate(self._layers()):
             z = a @ w + b
             a = activation_forward(kind, z, alpha)
-            a_out = a if masks is None or masks[i] is None else a * masks[i]
-            cache.append((z, a, a_out))
+            norm = self.spec.norm(i)
+            n = None if norm is None else norm_forward(norm, a, training)
+            a_out = a if n is None else n[0]
+            a_out = a_out if masks is None or masks[i] is None else a_out * masks[i]
+            cache.append((z, a, a_out, n))
             a = a_out
         return cache
 
@@ -430,10 +492,10 @@ class Engine:
         return np.ascontiguousarray(self._forward(x)[-1][1])
 
     def layer_outputs(self, x):
-        return [np.ascontiguousarray(a) for _, a, _ in self._forward(x)]
+        return [np.ascontiguousarray(a) for _, a, _, _ in self._forward(x)]
 
     def loss(self, x, y, sample_weight=None):
-        z, a, _ = self._forward(x)[-1]
+        z, a, _, _ = self._forward(x)[-1]
         return loss_value(self.spec.loss, z, a, y, sample_weight) + self._penalty()[0]
 
     def gradients(self, x, y, sample_weight=None, masks=None, input_mask=None):
@@ -441,14 +503,16 @@ class Engine:
         db = sum dZ (+ dR/db)."""
         if input_mask is not None:  # dropout on the inputs: X * mask throughout
             x = x * input_mask
-        cache = self._forward(x, masks)
+        cache = self._forward(x, masks, training=True)
+        self._batch_stats = [None if c[3] is None else c[3][3:] for c in cache]
         layers = list(self._layers())
         penalty, penalty_grads = self._penalty()
-        z, a, _ = cache[-1]
+        z, a, _, _ = cache[-1]
         loss = loss_value(self.spec.loss, z, a, y, sample_weight) + penalty
         kind, w, b, alpha = layers[-1]
         dz, dalpha = loss_delta(self.spec.loss, kind, z, a, y, sample_weight, alpha)
         grads = []
+        norm_grads = []   # of layer i's normalization, from the step down from layer i + 1
         for i in range(len(layers) - 1, -1, -1):
             kind, w, b, alpha = layers[i]
             a_prev = cache[i - 1][2] if i > 0 else x
@@ -458,13 +522,17 @@ class Engine:
                     layer_grads[j] = layer_grads[j] + reg_grad
             if alpha is not None:
                 layer_grads.append(dalpha)
-            grads[:0] = layer_grads
+            grads[:0] = layer_grads + norm_grads if i < len(layers) - 1 else layer_grads
             if i > 0:
                 da_prev = dz @ w.T
                 if masks is not None and masks[i - 1] is not None:
                     da_prev = da_prev * masks[i - 1]
                 prev_kind, _, _, prev_alpha = layers[i - 1]
-                z_prev, a_prev, _ = cache[i - 1]
+                z_prev, a_prev, _, n_prev = cache[i - 1]
+                norm_grads = []
+                if n_prev is not None:  # back through the normalization of layer i - 1
+                    da_prev, norm_grads = norm_backward(self.spec.norm(i - 1), da_prev,
+                                                        n_prev[1], n_prev[2])
                 dz, dalpha = activation_backward(prev_kind, z_prev, a_prev, da_prev, prev_alpha)
         return loss, grads
 
@@ -487,6 +555,10 @@ class Engine:
             if not np.isfinite(loss):
                 return i - first_batch
             optimizer_step(self.spec.optimizer, params, grads)
+            for l, stats in enumerate(self._batch_stats):  # with the step: the moving stats
+                norm = self.spec.norm(l)
+                if stats is not None and norm.kind == NORM_BATCH:
+                    norm_update(norm, *stats)
         return stop_batch - first_batch
 
     def apply_gradients(self, grads):
