@@ -242,7 +242,8 @@ class Sequential:
                            loss=losses.LOSSES[loss][0], optimizer=optimizer,
                            dropout=tuple(rates) if any(rates) else (),
                            input_dropout=input_rate,
-                           regularizers=regs if any(any(r) for r in regs) else ())
+                           regularizers=regs if any(any(r) for r in regs) else (),
+                           penalty_rows=getattr(self, "_penalty_rows", 0))
             engine = get_backend(name).Engine(spec)
             self._engines[name] = engine
         return engine
@@ -381,6 +382,8 @@ class Sequential:
         batch_size : int or None
             1 is stochastic gradient descent, ``None`` (or >= n) full-batch gradient
             descent, anything between mini-batch.
+            With :class:`~fastmlp.optimizers.LBFGS` every epoch is one full-batch L-BFGS
+            minimisation, and ``batch_size`` and ``shuffle`` do not apply.
         shuffle : bool
             Reshuffle the rows before every epoch (with the model's seeded generator).
         validation_split : float in [0, 1)
@@ -484,6 +487,10 @@ class Sequential:
         if not self.built:
             self.build(X.shape[1])
 
+        lbfgs = None
+        if isinstance(self.optimizer, optimizers.LBFGS):  # full batch: see _lbfgs.FullBatch
+            from ._lbfgs import FullBatch
+            lbfgs = FullBatch(self, X, Y, W)
         engine = self._engine()
         n = X.shape[0]
         bs = n if batch_size is None or batch_size > n else batch_size
@@ -517,9 +524,12 @@ class Sequential:
                 start = time.perf_counter()
                 extras = self._train_extras(W, rates, bs, n)
                 try:
-                    loss, diverged = runner.run_epoch(X, Y, order, bs, guard,
-                                                      bar.update if bar is not None else None,
-                                                      extras)
+                    if lbfgs is not None:
+                        loss, diverged = lbfgs.run_epoch()
+                    else:
+                        loss, diverged = runner.run_epoch(X, Y, order, bs, guard,
+                                                          bar.update if bar is not None
+                                                          else None, extras)
                 except BaseException:
                     if bar is not None:
                         bar.close()

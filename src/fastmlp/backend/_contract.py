@@ -84,6 +84,12 @@ class NetSpec:
         Dropout rate on the inputs during training (0: none).
     regularizers : tuple of (kernel_l1, kernel_l2, bias_l1, bias_l2)
         Per layer penalty factors (:mod:`fastmlp.regularizers`); empty means none.
+    penalty_rows : int
+        0 (the default): the penalties are added as they are to every batch's loss.
+        Otherwise they are the factors of a batch of ``penalty_rows`` rows, and a batch
+        (or a full-data loss or gradient) of ``r`` rows uses them times
+        ``penalty_rows / r``: scikit-learn's ``alpha / (2 n_batch)``, which grows for a
+        short last batch.
     """
 
     dtype: np.dtype
@@ -95,6 +101,7 @@ class NetSpec:
     dropout: tuple[float, ...] = ()
     input_dropout: float = 0.0
     regularizers: tuple[tuple[float, float, float, float], ...] = ()
+    penalty_rows: int = 0
 
     @property
     def flat_params(self) -> list[np.ndarray]:

@@ -182,6 +182,7 @@ cdef struct Net:
     double* hyper
     double* scalars
     bint state_finite       # False after a training call stopped at a non-finite update
+    Py_ssize_t penalty_rows # 0, or the rows the penalty factors are for (NetSpec)
 
 
 cdef inline void* _ptr(object arr):
@@ -289,17 +290,24 @@ cdef void _forward(Net* net, const floating* x, Py_ssize_t rows) noexcept nogil:
             a_prev = <floating*> L.A
 
 
-cdef double _penalty(Net* net, floating* tag) noexcept nogil:
-    """The layers' L1/L2 penalty (no gradient)."""
+cdef inline double _penalty_scale(Net* net, Py_ssize_t rows) noexcept nogil:
+    """The factor of the penalties for a batch of ``rows`` rows (NetSpec.penalty_rows)."""
+    return (<double> net.penalty_rows) / rows if net.penalty_rows > 0 else 1.0
+
+
+cdef double _penalty(Net* net, floating* tag, Py_ssize_t rows) noexcept nogil:
+    """The layers' L1/L2 penalty (no gradient) for ``rows`` rows."""
     cdef int l
     cdef Layer* L
     cdef double total = 0.0
+    cdef double c = _penalty_scale(net, rows)
     for l in range(net.n_layers):
         L = &net.layers[l]
         if L.has_reg:
             total += regularize(<floating*> L.W, <floating*> NULL, L.n_in * L.n_out,
-                                L.kl1, L.kl2)
-            total += regularize(<floating*> L.b, <floating*> NULL, L.n_out, L.bl1, L.bl2)
+                                c * L.kl1, c * L.kl2)
+            total += regularize(<floating*> L.b, <floating*> NULL, L.n_out, c * L.bl1,
+                                c * L.bl2)
     return total
 
 
@@ -313,6 +321,7 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
     cdef floating* dz
     cdef floating* dnext
     cdef const floating* a_prev
+    cdef double c
     cdef double loss = loss_delta(net.loss, L.act, <floating*> L.Z, <floating*> L.A, y, w,
                                   <floating*> L.dZ, <floating*> L.alpha, L.n_alpha,
                                   <floating*> L.dalpha, rows, L.n_out, rows)
@@ -332,9 +341,11 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
              L.n_out, <floating> 0, <floating*> L.dW, L.n_out)
         _column_sums(dz, <floating*> L.db, rows, L.n_out)
         if L.has_reg:
+            c = _penalty_scale(net, rows)
             loss += regularize(<floating*> L.W, <floating*> L.dW, L.n_in * L.n_out,
-                               L.kl1, L.kl2)
-            loss += regularize(<floating*> L.b, <floating*> L.db, L.n_out, L.bl1, L.bl2)
+                               c * L.kl1, c * L.kl2)
+            loss += regularize(<floating*> L.b, <floating*> L.db, L.n_out, c * L.bl1,
+                               c * L.bl2)
         if l > 0:
             # dA_prev = dZ W^T (* mask) ; dZ_prev = dA_prev * f'(Z_prev)
             gemm(False, True, <int> rows, L.n_in, L.n_out, <floating> 1, dz, L.n_out,
@@ -744,6 +755,7 @@ cdef bint _team_gradients(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int n
     cdef Py_ssize_t i0, i1, c0, c1
     cdef floating* dW
     cdef floating* db
+    cdef double c
     for l in range(net.n_layers):
         L = &net.layers[l]
         a_prev = _team_x(tm, bi, tag) if l == 0 else _layer_output(tm, &net.layers[l - 1], tag)
@@ -757,9 +769,11 @@ cdef bint _team_gradients(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int n
         if c1 > c0:
             column_sums((<floating*> L.dZ) + c0, db, rows, c1 - c0, L.n_out)
         if L.has_reg:
+            c = _penalty_scale(net, rows)
             penalty[0] += regularize((<floating*> L.W) + i0 * L.n_out, dW,
-                                     (i1 - i0) * L.n_out, L.kl1, L.kl2)
-            penalty[0] += regularize((<floating*> L.b) + c0, db, c1 - c0, L.bl1, L.bl2)
+                                     (i1 - i0) * L.n_out, c * L.kl1, c * L.kl2)
+            penalty[0] += regularize((<floating*> L.b) + c0, db, c1 - c0, c * L.bl1,
+                                     c * L.bl2)
         if norm2 != NULL:
             norm2[0] += squared_norm(dW, (i1 - i0) * L.n_out) + squared_norm(db, c1 - c0)
         if update:
@@ -1005,6 +1019,7 @@ cdef class Engine:
             L.has_reg = L.kl1 != 0 or L.kl2 != 0 or L.bl1 != 0 or L.bl2 != 0
             j += len(layer_params)
         self.net.capacity = 0
+        self.net.penalty_rows = getattr(spec, "penalty_rows", 0)
         self.net.input_mask_base = NULL
         self.net.state_finite = True
         self._has_penalties = any(self.net.layers[l].has_reg for l in range(n_layers))
@@ -1280,9 +1295,9 @@ cdef class Engine:
                                                    rows, L.n_out, rows)
                     r0 += rows
                 if self.is_double:
-                    total = total / n + _penalty(&self.net, <double*> NULL)
+                    total = total / n + _penalty(&self.net, <double*> NULL, n)
                 else:
-                    total = total / n + _penalty(&self.net, <float*> NULL)
+                    total = total / n + _penalty(&self.net, <float*> NULL, n)
         return total
 
     def gradients(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None, masks=None,
@@ -1316,6 +1331,42 @@ cdef class Engine:
                     loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
             self._clear_masks()
             return loss, [g.copy() for g in self._grads]
+
+    def gradients_into(self, cnp.ndarray x, cnp.ndarray y, sample_weight,
+                       cnp.ndarray out, const Py_ssize_t[::1] offsets):
+        """Full-batch loss; every parameter's gradient written into the flat vector ``out``
+        (the model's dtype), parameter ``i`` (``get_weights`` order) from ``offsets[i]``.
+
+        The objective of full-batch optimizers (L-BFGS): forward, backward and the copies
+        into ``out`` in one call without the GIL. Dropout is off.
+        """
+        cdef Py_ssize_t n = x.shape[0], i
+        cdef double loss
+        cdef void* xp = cnp.PyArray_DATA(x)
+        cdef void* yp = cnp.PyArray_DATA(y)
+        cdef void* wp = self._weights_ptr(sample_weight, n)
+        cdef char* op = <char*> cnp.PyArray_DATA(out)
+        cdef int n_params = self.net.n_params
+        if (out.dtype != self.dtype or not out.flags.c_contiguous or not out.flags.writeable
+                or offsets.shape[0] != n_params):
+            raise ValueError("out must be a writeable C-contiguous vector of the model's "
+                             "dtype, with one offset per parameter")
+        for i in range(n_params):
+            if offsets[i] < 0 or offsets[i] + self.net.params[i].size > out.shape[0]:
+                raise ValueError(f"offset {offsets[i]} of parameter {i} is out of range")
+        with self._lock:
+            self._reserve(n)
+            with nogil:
+                if self.is_double:
+                    _forward(&self.net, <double*> xp, n)
+                    loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
+                else:
+                    _forward(&self.net, <float*> xp, n)
+                    loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
+                for i in range(n_params):
+                    memcpy(op + offsets[i] * self.itemsize, self.net.params[i].g,
+                           self.net.params[i].size * self.itemsize)
+        return loss
 
     def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
               Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses,
