@@ -117,6 +117,44 @@ def test_adam_keras_epsilon_form_stepped_by_hand():
         fm.optimizers.Adam(epsilon_mode="paper")
 
 
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_keras_velocity_stepped_by_hand(nesterov):
+    """velocity_mode="keras" under a changing learning rate: v <- mu v - lr_t g,
+    p <- p + v (Nesterov: p <- p + mu v - lr_t g), in the reference and the compiled
+    engine, against the formula; the torch form differs once the rate changes."""
+    rng = np.random.default_rng(3)
+    p0 = rng.normal(size=(3, 2))
+    grads = [rng.normal(size=(3, 2)) for _ in range(5)]
+    rates = [0.1, 0.1, 0.05, 0.02, 0.3]
+    mu = 0.9
+    expected, v = p0.copy(), np.zeros_like(p0)
+    for lr, g in zip(rates, grads):
+        v = mu * v - lr * g
+        expected = expected + (mu * v - lr * g if nesterov else v)
+    cls = fm.optimizers.Nesterov if nesterov else fm.optimizers.Momentum
+    for backend in (["numpy", "cython"] if fm.backend() == "cython" else ["numpy"]):
+        model = fm.Sequential([fm.Dense(2, input_dim=3)], seed=0, backend=backend)
+        opt = cls(0.1, momentum=mu, velocity_mode="keras")
+        model.compile(opt, "mse")
+        model.build()
+        W = model.layers[0].params[0]
+        W[...] = p0
+        for lr, g in zip(rates, grads):
+            opt.learning_rate = lr
+            model._engine().apply_gradients([g, np.zeros(2)])
+        np.testing.assert_allclose(W, expected, rtol=1e-12)
+    torch_form = cls(0.1, momentum=mu)
+    p = p0.copy()
+    for lr, g in zip(rates, grads):
+        torch_form.learning_rate = lr
+        torch_form.apply_gradients([(g, p)])
+    assert _rel(p, expected) > 1e-3
+    assert cls(velocity_mode="keras").get_config()["velocity_mode"] == "keras"
+    assert "velocity_mode" not in cls().get_config()
+    with pytest.raises(ValueError, match="velocity_mode"):
+        cls(velocity_mode="sklearn")
+
+
 def test_poisson_loss_backends_agree_and_finite_differences():
     """The poisson loss fused with its exponential output: compiled == reference, and
     the reference's gradient against central differences."""

@@ -85,6 +85,9 @@ MAX_SLOTS = 3
 #: Where Adam adds epsilon: after the bias correction of v (PyTorch) or to sqrt(v) with
 #: the corrections in the step size (Keras, scikit-learn).
 EPSILON_MODES = ("torch", "keras")
+#: What a momentum velocity holds: gradients (PyTorch) or learning rate times gradients
+#: (Keras, scikit-learn).
+VELOCITY_MODES = ("torch", "keras")
 
 
 def _check_number(name: str, value: Any, *, low: float = 0.0, low_inclusive: bool = True,
@@ -709,6 +712,15 @@ class Momentum(Optimizer):
     ``torch.optim.SGD(lr, momentum, dampening, weight_decay)``. With ``nesterov=True`` the
     step uses :math:`g_t + \mu\, b_t` instead of :math:`b_t` (see :class:`Nesterov`).
 
+    With ``velocity_mode="keras"`` the velocity holds the learning rate times the
+    gradients, as in Keras' ``SGD`` and scikit-learn's ``solver="sgd"``:
+    :math:`v_t = \mu\, v_{t-1} - \eta_t\, g_t`, :math:`p_t = p_{t-1} + v_t` (Nesterov:
+    :math:`p_t = p_{t-1} + \mu\, v_t - \eta_t\, g_t`). It equals the default
+    ``"torch"`` form while the learning rate is constant; when a schedule changes it, the
+    past velocity keeps its old learning rate. It is computed as the torch form with
+    :math:`b_t = -v_t / \eta_t`, i.e. :math:`b_t = \mu\, (\eta_{t-1} / \eta_t)\, b_{t-1}
+    + g_t` (the previous learning rate kept in ``scalars[1]``).
+
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
@@ -718,6 +730,8 @@ class Momentum(Optimizer):
         Needs ``momentum > 0`` and ``dampening == 0``, as in PyTorch.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
+    velocity_mode : {"torch", "keras"}, default "torch"
+        What the velocity holds (see above).
 
     Examples
     --------
@@ -736,10 +750,11 @@ class Momentum(Optimizer):
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
                  momentum: float = 0.9, dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, clipnorm: float | None = None,
-                 clipvalue: float | None = None) -> None:
+                 clipvalue: float | None = None, velocity_mode: str = "torch") -> None:
         self.momentum = momentum
         self.dampening = dampening
         self.nesterov = _check_flag("nesterov", nesterov)
+        self.velocity_mode = velocity_mode
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening == 0, got "
                              f"momentum={self.momentum!r}, dampening={self.dampening!r}")
@@ -753,7 +768,27 @@ class Momentum(Optimizer):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening == 0, got "
                              f"momentum={self.momentum!r}, dampening={self.dampening!r}")
-        return [self.momentum, self.dampening, float(self.nesterov)]
+        return [self.momentum, self.dampening, float(self.nesterov),
+                float(self._velocity_mode == "keras")]
+
+    @property
+    def velocity_mode(self) -> str:
+        """``"torch"`` (the velocity holds gradients) or ``"keras"`` (learning rate times
+        gradients)."""
+        return self._velocity_mode
+
+    @velocity_mode.setter
+    def velocity_mode(self, value: str) -> None:
+        if value not in VELOCITY_MODES:
+            raise ValueError(f"velocity_mode must be one of {', '.join(VELOCITY_MODES)}, "
+                             f"got {value!r}")
+        self._velocity_mode = value
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self._velocity_mode != "torch":  # the default keeps the config as it was
+            config["velocity_mode"] = self._velocity_mode
+        return config
 
 
 class Nesterov(Momentum):
@@ -772,6 +807,8 @@ class Nesterov(Momentum):
     momentum : float in (0, 1), default 0.9
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
+    velocity_mode : {"torch", "keras"}, default "torch"
+        What the velocity holds (see :class:`Momentum`).
 
     Examples
     --------
@@ -784,8 +821,10 @@ class Nesterov(Momentum):
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
                  momentum: float = 0.9, weight_decay: float = 0.0,
-                 clipnorm: float | None = None, clipvalue: float | None = None) -> None:
-        super().__init__(learning_rate, momentum, 0.0, True, weight_decay, clipnorm, clipvalue)
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 velocity_mode: str = "torch") -> None:
+        super().__init__(learning_rate, momentum, 0.0, True, weight_decay, clipnorm, clipvalue,
+                         velocity_mode)
 
 
 class Adagrad(Optimizer):

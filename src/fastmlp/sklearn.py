@@ -39,8 +39,10 @@ weights (``_init_coef``: Glorot-uniform kernels *and* intercepts, a narrower ran
 ``activation="logistic"``, from a fresh ``RandomState`` at every ``fit``), split off the
 same validation set and visit the batches in scikit-learn's order (its
 ``shuffle(sample_idx, random_state)`` each epoch); ``"sgd"`` and ``"adam"`` take its
-update rules (Adam with epsilon added to ``sqrt(v)``, :class:`~fastmlp.optimizers.Adam`'s
-``epsilon_mode="keras"``). The same settings then give scikit-learn's model to float
+update rules (a velocity holding learning rate times gradients,
+:class:`~fastmlp.optimizers.Momentum`'s ``velocity_mode="keras"``, which matters under
+``"invscaling"`` and ``"adaptive"``; Adam with epsilon added to ``sqrt(v)``,
+:class:`~fastmlp.optimizers.Adam`'s ``epsilon_mode="keras"``). The same settings then give scikit-learn's model to float
 rounding (``tests/test_sklearn_exact.py``: 1e-8 after 20 epochs). ``solver="lbfgs"``
 minimises the same full-batch objective with the same call,
 ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` with ``maxiter=max_iter``,
@@ -80,10 +82,6 @@ What is different
   restarts the learning rate at ``learning_rate_init``; changing ``solver`` or its other
   hyper-parameters between fits starts a fresh optimizer.
 * ``activation`` takes fastmlp's hidden activations too (``"elu"``, ``"leaky_relu"``, ...).
-* ``momentum`` follows PyTorch's form (the velocity holds gradients, the learning rate
-  multiplies it at each step); scikit-learn's velocity holds ``learning_rate`` times the
-  gradients. The two agree while the learning rate is constant; under
-  ``learning_rate="invscaling"`` or ``"adaptive"`` with momentum they differ.
 * float32 input trains a float32 network (scikit-learn keeps float32 too); sparse input is
   accepted and densified.
 * ``backend`` chooses fastmlp's backend for this estimator (default: the active one).
@@ -388,8 +386,9 @@ class _BaseMLP(BaseEstimator):
         if name == "sgd":
             if self.momentum == 0:
                 return optimizers.SGD(learning_rate=lr)
+            # scikit-learn's velocity holds learning rate times gradients
             cls = optimizers.Nesterov if self.nesterovs_momentum else optimizers.Momentum
-            return cls(learning_rate=lr, momentum=self.momentum)
+            return cls(learning_rate=lr, momentum=self.momentum, velocity_mode="keras")
         if name in ("momentum", "nesterov"):
             return optimizers.OPTIMIZERS[name](learning_rate=lr, momentum=self.momentum)
         if name in _ADAM_SOLVERS:

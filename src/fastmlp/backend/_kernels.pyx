@@ -1045,6 +1045,10 @@ cdef void optimizer_coefficients(int kind, const double* hyper, double* scalars,
     coef[3] = 0
     if kind == OPT_MOMENTUM:
         coef[1] = 1 if t == 1 else 0                         # first step: b <- g
+        coef[2] = hyper[HYPER_RULE]                          # b's factor: mu
+        if hyper[HYPER_RULE + 3] != 0:                       # velocity_mode "keras":
+            coef[2] = hyper[HYPER_RULE] * ((lr if t == 1 else scalars[1]) / lr)
+            scalars[1] = lr                                  # mu (lr_prev / lr)
     elif kind == OPT_ADAGRAD:
         coef[0] = lr / (1 + (t - 1) * hyper[HYPER_RULE])     # lr / (1 + (t-1) lr_decay)
     elif kind == OPT_ADAM and hyper[HYPER_RULE + 4] != 0:
@@ -1108,13 +1112,13 @@ cdef int sgd_update(floating lr, floating scale, floating lo, floating hi, float
 cdef inline int _momentum_loop(floating lr, floating mu, floating keep, floating scale,
                                 floating lo, floating hi, floating wd, floating* p,
                                 const floating* g, floating* b, Py_ssize_t size,
-                                bint first, bint nesterov) noexcept nogil:
+                                bint first, bint nesterov, floating rec) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating gi, bi, pi
     cdef int ok = 1
     for i in range(size):
         gi = _gradient(g, p, i, scale, lo, hi, wd)
-        bi = gi if first else mu * b[i] + keep * gi
+        bi = gi if first else rec * b[i] + keep * gi
         b[i] = bi
         pi = p[i] - lr * ((gi + mu * bi) if nesterov else bi)
         p[i] = pi
@@ -1125,18 +1129,23 @@ cdef inline int _momentum_loop(floating lr, floating mu, floating keep, floating
 cdef int momentum_update(const double* hyper, const double* coef, floating scale,
                          floating lo, floating hi, floating wd, floating* p,
                          const floating* g, floating* b, Py_ssize_t size) noexcept nogil:
-    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
+    """b <- g (first step) or rec b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)
+    (rec = coef[2]: mu, or mu lr_prev / lr with velocity_mode "keras")."""
     cdef floating lr = <floating> coef[0]
     cdef floating mu = <floating> hyper[HYPER_RULE]
     cdef floating keep = <floating> (1 - hyper[HYPER_RULE + 1])
+    cdef floating rec = <floating> coef[2]
     cdef bint first = coef[1] != 0
     if hyper[HYPER_RULE + 2] != 0:
         if first:
-            return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True)
-        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True)
+            return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True,
+                                  rec)
+        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True,
+                              rec)
     if first:
-        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False)
-    return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False)
+        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False,
+                              rec)
+    return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False, rec)
 
 
 cdef int adagrad_update(const double* hyper, const double* coef, floating scale,

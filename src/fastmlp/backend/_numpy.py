@@ -254,15 +254,21 @@ def sgd_update(params, grads, slots, hyper, lr, scalars):
 
 
 def momentum_update(params, grads, slots, hyper, lr, scalars):
-    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
-    mu, dampening, nesterov = hyper[opt.H_RULE:opt.H_RULE + 3]
+    """b <- g (first step) or rec b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)
+    with rec = mu, or with velocity_mode "keras" rec = mu (lr_prev / lr) (b = -v / lr;
+    lr_prev kept in scalars[1])."""
+    mu, dampening, nesterov, keras_velocity = hyper[opt.H_RULE:opt.H_RULE + 4]
     first = scalars[0] == 1
+    rec = mu
+    if keras_velocity:
+        rec = mu * ((lr if first else float(scalars[1])) / lr)
+        scalars[1] = lr
     for p, g, (b,) in zip(params, grads, slots):
         t = p.dtype.type
         if first:
             b[...] = g
         else:
-            b[...] = t(mu) * b + t(1 - dampening) * g
+            b[...] = t(rec) * b + t(1 - dampening) * g
         direction = g + t(mu) * b if nesterov else b
         p -= t(lr) * direction
 
