@@ -143,13 +143,16 @@ class FullBatch:
         self.optimizer = model.optimizer
         self.result = None
 
-    def run_epoch(self) -> tuple[float, Divergence | None]:
+    def run_epoch(self, progress=None) -> tuple[float, Divergence | None]:
+        """One minimisation; ``progress(1)`` (the progress bar's update) after it."""
         opt = self.optimizer
         start = self.objective.theta.copy()
         result = self.objective.minimize(opt.max_iter, opt.max_fun, opt.tol, opt.ftol,
                                          opt.history_size)
         self.result = result
         opt.scalars[0] += result.nit
+        if progress is not None:
+            progress(1)
         if not (np.isfinite(result.fun) and np.isfinite(self.objective.theta).all()):
             np.copyto(self.objective.theta, start)
             return float("nan"), Divergence(0, float(result.fun), "loss")

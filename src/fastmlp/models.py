@@ -493,7 +493,7 @@ class Sequential:
             lbfgs = FullBatch(self, X, Y, W)
         engine = self._engine()
         n = X.shape[0]
-        bs = n if batch_size is None or batch_size > n else batch_size
+        bs = n if batch_size is None or batch_size > n or lbfgs is not None else batch_size
         n_batches = -(-n // bs)
         work = 6.0 * bs * self.count_params()
         chunk = int(max(1, min(n_batches, _CHUNK_FLOPS // max(work, 1.0))))
@@ -525,7 +525,8 @@ class Sequential:
                 extras = self._train_extras(W, rates, bs, n)
                 try:
                     if lbfgs is not None:
-                        loss, diverged = lbfgs.run_epoch()
+                        loss, diverged = lbfgs.run_epoch(bar.update if bar is not None
+                                                         else None)
                     else:
                         loss, diverged = runner.run_epoch(X, Y, order, bs, guard,
                                                           bar.update if bar is not None

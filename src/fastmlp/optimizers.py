@@ -1284,7 +1284,7 @@ class LBFGS(Optimizer):
     >>> model = fm.Sequential([fm.Dense(8, activation="tanh", input_dim=1), fm.Dense(1)],
     ...                       seed=0)
     >>> model.compile(optimizer=fm.optimizers.LBFGS(max_iter=200), loss="mse")
-    >>> model.fit(X, y, epochs=1).history["loss"][-1] < 1e-3
+    >>> model.fit(X, y, epochs=1, verbose=0).history["loss"][-1] < 1e-3
     True
     """
 
