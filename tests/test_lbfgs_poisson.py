@@ -186,3 +186,48 @@ def test_poisson_loss_backends_agree_and_finite_differences():
         assert compiled[0] == pytest.approx(reference[0], rel=1e-12)
         for a_, b_ in zip(compiled[1], reference[1]):
             np.testing.assert_allclose(a_, b_, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_penalty_rows_poisson_and_keras_forms_match_the_reference(threads):
+    """NetSpec.penalty_rows (a short last batch penalised by penalty_rows / rows), the
+    poisson loss and the Keras forms of Adam and momentum: the compiled engine, serial
+    and in team mode, takes the reference's steps."""
+    if fm.backend() != "cython":
+        pytest.skip("compares the compiled engine with the reference")
+    from test_team import Mode, _team_available
+
+    if threads > 1 and not _team_available():
+        pytest.skip("team mode needs OpenMP and BLAS thread control")
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(150, 6))
+    y = rng.poisson(1.0, size=(150, 2)).astype(float)
+    results = {}
+    for optimizer in (lambda: fm.optimizers.Adam(0.01, epsilon_mode="keras"),
+                      lambda: fm.optimizers.Nesterov(0.01, velocity_mode="keras")):
+        for backend in ("numpy", "cython"):
+            model = fm.Sequential([fm.Dense(9, activation="tanh", input_dim=6,
+                                            kernel_regularizer=fm.regularizers.l2(1e-3)),
+                                   fm.Dense(2, activation="exponential",
+                                            kernel_regularizer=fm.regularizers.l2(1e-3))],
+                                  seed=1, backend=backend)
+            model._penalty_rows = 64          # as the estimators set it
+            model.compile(optimizer(), "poisson")
+            with Mode(threads):
+                history = model.fit(X, y, epochs=3, batch_size=64, verbose=0)
+            results[backend] = (history.history["loss"], model.get_weights())
+        np.testing.assert_allclose(results["cython"][0], results["numpy"][0], rtol=1e-10)
+        for a, b in zip(results["cython"][1], results["numpy"][1]):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # the penalty of the short batch (150 = 2 * 64 + 22) is larger than without the rows
+    plain = fm.Sequential([fm.Dense(2, activation="exponential", input_dim=6,
+                                    kernel_regularizer=fm.regularizers.l2(1.0))], seed=1)
+    plain.compile("sgd", "poisson")
+    scaled = fm.Sequential([fm.Dense(2, activation="exponential", input_dim=6,
+                                     kernel_regularizer=fm.regularizers.l2(1.0))], seed=1)
+    scaled._penalty_rows = 64
+    scaled.compile("sgd", "poisson")
+    W = plain.get_weights()[0]
+    penalty = float(np.sum(W * W))
+    assert (scaled.evaluate(X[:22], y[:22])["loss"] - plain.evaluate(X[:22], y[:22])["loss"]
+            == pytest.approx(penalty * (64 / 22 - 1), rel=1e-10))
