@@ -77,10 +77,6 @@ What is different
   ``"rmsprop"`` keep their own defaults apart from ``learning_rate_init`` (Adadelta wants
   about ``1.0``). An :class:`~fastmlp.optimizers.Optimizer` instance is accepted too (a copy
   is trained; its own hyper-parameters are used), and ``"lbfgs"``.
-* ``warm_start=True`` keeps the optimizer's state (moments, step count) between calls to
-  ``fit``; scikit-learn's own MLP starts a fresh optimizer every time. Each warm ``fit``
-  restarts the learning rate at ``learning_rate_init``; changing ``solver`` or its other
-  hyper-parameters between fits starts a fresh optimizer.
 * ``activation`` takes fastmlp's hidden activations too (``"elu"``, ``"leaky_relu"``, ...).
 * float32 input trains a float32 network (scikit-learn keeps float32 too); sparse input is
   accepted and densified.
@@ -181,11 +177,6 @@ def _check_real(name: str, value: Any, low: float, *, low_open: bool = False,
                     + ("inf)" if high is None else f"{high}" + (")" if high_open else "]")))
         raise ValueError(f"{name} must be in {interval}, got {value!r}")
     return value
-
-
-def _config(opt: optimizers.Optimizer) -> dict[str, Any]:
-    """An optimizer's hyper-parameters apart from its learning rate."""
-    return {k: v for k, v in opt.get_config().items() if k != "learning_rate"}
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -488,10 +479,9 @@ class _BaseMLP(BaseEstimator):
                    penalty_rows: int = 0) -> None:
         """Bring the model's optimizer and L2 penalty in line with the parameters.
 
-        ``partial_fit`` continues with the optimizer as it is. A warm ``fit`` keeps the
-        optimizer and its state when the solver and its hyper-parameters are unchanged
-        (restarting the learning rate at ``learning_rate_init``), and starts a fresh one
-        otherwise. The kernel penalty ``penalty * sum(W**2)`` depends on the batch size,
+        ``partial_fit`` continues with the optimizer as it is; a warm ``fit`` starts a
+        fresh one from the current weights, as scikit-learn's ``_fit_stochastic`` does
+        (``t_`` carries on, so ``invscaling`` continues its schedule). The kernel penalty ``penalty * sum(W**2)`` depends on the batch size,
         so it is set at every call; the model is recompiled only when something changed.
         ``penalty_rows`` (the batch size; 0 for full-batch L-BFGS) makes a short last
         batch's penalty ``alpha / (2 rows)`` as scikit-learn's (NetSpec.penalty_rows).
@@ -499,11 +489,7 @@ class _BaseMLP(BaseEstimator):
         model = self.model_
         opt = model.optimizer
         if not first_pass and not incremental:
-            wanted = self._make_optimizer()
-            if type(wanted) is not type(opt) or _config(wanted) != _config(opt):
-                opt = wanted
-            elif not isinstance(self.solver, optimizers.Optimizer):
-                opt.learning_rate = self.learning_rate_init
+            opt = self._make_optimizer()
         if (opt is model.optimizer and penalty == self._penalty
                 and getattr(model, "_penalty_rows", 0) == penalty_rows):
             return
@@ -747,7 +733,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     tol : float, default 1e-4
     verbose : bool, default False
     warm_start : bool, default False
-        Continue from the previous fit, with the optimizer's state.
+        Start from the previous fit's weights (with a fresh optimizer, as scikit-learn).
     momentum : float, default 0.9
     nesterovs_momentum : bool, default True
     early_stopping : bool, default False
