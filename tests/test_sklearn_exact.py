@@ -109,6 +109,19 @@ def test_lbfgs_matches_sklearn(name, kind):
         assert _rel(a, b) < 1e-6
 
 
+def test_lbfgs_multioutput_regression_matches_sklearn():
+    """A multi-output squared error: scikit-learn's L-BFGS sees the data term averaged
+    over the outputs (its gradient is that of the sum); fastmlp hands it the same value,
+    so both take the same 40 iterations."""
+    X, y = _regression(n_targets=3)
+    ours, theirs = _fit_both("MLPRegressor", X, y, solver="lbfgs", hidden_layer_sizes=(5,),
+                             alpha=1e-2, max_iter=40, tol=1e-6, random_state=0)
+    assert ours.n_iter_ == theirs.n_iter_ == 40
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-10)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert _rel(a, b) < 1e-8
+
+
 def test_lbfgs_max_fun_and_warning():
     X, y = _regression()
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):

@@ -79,6 +79,11 @@ class FlatObjective:
     offset : float
         A constant added to every loss value (for example the part of a loss that does
         not depend on the weights, which scikit-learn reports).
+    data_scale, kernel_l2 : float
+        Report ``data_scale * (loss - P) + P`` with ``P = kernel_l2 * sum(W**2)`` over the
+        kernels (the models' only penalty then): the value scikit-learn hands L-BFGS for
+        a multi-output squared error (its data term averaged over the outputs while its
+        gradient is that of the sum). The gradient is unchanged.
 
     Examples
     --------
@@ -93,7 +98,8 @@ class FlatObjective:
     """
 
     def __init__(self, model, X: np.ndarray, Y: np.ndarray,
-                 sample_weight: np.ndarray | None = None, offset: float = 0.0) -> None:
+                 sample_weight: np.ndarray | None = None, offset: float = 0.0,
+                 data_scale: float = 1.0, kernel_l2: float = 0.0) -> None:
         self.model = model
         params, self.offsets = flat_layout(model)
         self.theta = params[0].base
@@ -101,6 +107,9 @@ class FlatObjective:
         self.engine = model._engine()
         self.X, self.Y, self.W = X, Y, sample_weight
         self.offset = float(offset)
+        self.data_scale = float(data_scale)
+        self.kernel_l2 = float(kernel_l2)
+        self.n_kernel_values = sum(layer.params[0].size for layer in model._dense_layers())
         self.n_evaluations = 0
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -108,6 +117,10 @@ class FlatObjective:
             np.copyto(self.theta, x, casting="same_kind")
         loss = self.engine.gradients_into(self.X, self.Y, self.W, self.grad, self.offsets)
         self.n_evaluations += 1
+        if self.data_scale != 1.0:
+            kernels = self.theta[:self.n_kernel_values].astype(np.float64)
+            penalty = self.kernel_l2 * float(kernels @ kernels)
+            loss = self.data_scale * (loss - penalty) + penalty
         # a new array each call: SciPy keeps references to earlier gradients
         return float(loss) + self.offset, self.grad.astype(np.float64)
 

@@ -30,9 +30,11 @@ scikit-learn does). Both objectives are then equal; the only difference is that
 scikit-learn normalises the weights by each batch's sum and we by the training set's mean
 (identical without weights and in full-batch training). ``loss_`` and ``loss_curve_`` are
 scikit-learn's numbers (the Poisson deviance's weight-free part ``y log y - y`` added),
-except for a regressor with several outputs: scikit-learn *reports* the squared error
-averaged over the outputs while its gradient is that of the sum; we report the objective
-we descend (the sum), ``n_outputs`` times scikit-learn's data term.
+except for a regressor with several outputs trained by a stochastic solver: scikit-learn
+*reports* the squared error averaged over the outputs while its gradient is that of the
+sum; ``loss_curve_`` holds the objective we descend (the sum), ``n_outputs`` times
+scikit-learn's data term. (``solver="lbfgs"`` hands SciPy and reports scikit-learn's
+value, since L-BFGS's line search and stopping rule read it.)
 
 *Steps.* With the same ``random_state`` the estimators draw scikit-learn's initial
 weights (``_init_coef``: Glorot-uniform kernels *and* intercepts, a narrower range for
@@ -552,6 +554,15 @@ class _BaseMLP(BaseEstimator):
         for the Poisson deviance's ``y log y - y``), added to the reported loss."""
         return 0.0
 
+    def _reported_scale(self, n: int, mean_weight: float) -> tuple[float, float]:
+        """``(data_scale, kernel_l2)`` of :class:`~fastmlp._lbfgs.FlatObjective`: the
+        value scikit-learn's L-BFGS sees (only a multi-output squared error differs: it
+        averages the data term over the outputs)."""
+        if (isinstance(self, RegressorMixin) and self.loss == "squared_error"
+                and self.n_outputs_ > 1):
+            return 1.0 / self.n_outputs_, self.alpha / (2.0 * n * mean_weight)
+        return 1.0, 0.0
+
     def _fit_lbfgs(self, X: np.ndarray, y: Any, Y: np.ndarray,
                    sample_weight: np.ndarray | None) -> None:
         """scikit-learn's ``_fit_lbfgs``: the full-batch objective minimised by SciPy's
@@ -562,7 +573,8 @@ class _BaseMLP(BaseEstimator):
         model = self.model_
         objective = FlatObjective(model, np.ascontiguousarray(X, dtype=model.dtype),
                                   np.ascontiguousarray(Y, dtype=model.dtype), weights,
-                                  self._loss_offset(Y, sample_weight))
+                                  self._loss_offset(Y, sample_weight),
+                                  *self._reported_scale(n, mean_weight))
         result = objective.minimize(self.max_iter, self.max_fun, self.tol)
         if result.status != 0:
             message = result.message
@@ -591,7 +603,8 @@ class _BaseMLP(BaseEstimator):
         weights, mean_weight = self._row_weights(sample_weight, X.shape[0])
         self._configure(False, True, self.alpha / (2.0 * X.shape[0] * mean_weight))
         objective = FlatObjective(model, X, np.ascontiguousarray(Y), weights,
-                                  self._loss_offset(Y, sample_weight))
+                                  self._loss_offset(Y, sample_weight),
+                                  *self._reported_scale(X.shape[0], mean_weight))
         return objective(np.asarray(packed_coef_inter, dtype=np.float64))
 
     def _fit_stochastic(self, X: np.ndarray, y: Any, Y: np.ndarray,
