@@ -243,7 +243,8 @@ class Sequential:
                            dropout=tuple(rates) if any(rates) else (),
                            input_dropout=input_rate,
                            regularizers=regs if any(any(r) for r in regs) else (),
-                           penalty_rows=getattr(self, "_penalty_rows", 0))
+                           penalty_rows=getattr(self, "_penalty_rows", 0),
+                           weight_norm=getattr(self, "_weight_norm", 0.0))
             engine = get_backend(name).Engine(spec)
             self._engines[name] = engine
         return engine

@@ -26,9 +26,9 @@ with ``c = n_outputs / 2`` for squared error, ``c = n_outputs`` for sigmoid and 
 outputs and ``c = 1`` for softmax, and puts an L2 kernel regularizer
 ``alpha / (2 * rows * mean(s))`` on every layer (:func:`fastmlp.regularizers.l2`,
 kernels only; ``rows`` is each batch's, so a short last batch is penalised as
-scikit-learn does). Both objectives are then equal; the only difference is that
-scikit-learn normalises the weights by each batch's sum and we by the training set's mean
-(identical without weights and in full-batch training). ``loss_`` and ``loss_curve_`` are
+scikit-learn does). With sample weights each training batch is then rescaled by
+``rows * mean(s) / sum_B s``, scikit-learn's normalisation by the batch's weight sum.
+Both objectives are then equal. ``loss_`` and ``loss_curve_`` are
 scikit-learn's numbers (the Poisson deviance's weight-free part ``y log y - y`` added),
 except for a regressor with several outputs trained by a stochastic solver: scikit-learn
 *reports* the squared error averaged over the outputs while its gradient is that of the
@@ -478,7 +478,7 @@ class _BaseMLP(BaseEstimator):
         return weights
 
     def _configure(self, first_pass: bool, incremental: bool, penalty: float,
-                   penalty_rows: int = 0) -> None:
+                   penalty_rows: int = 0, weight_norm: float = 0.0) -> None:
         """Bring the model's optimizer and L2 penalty in line with the parameters.
 
         ``partial_fit`` continues with the optimizer as it is; a warm ``fit`` starts a
@@ -486,16 +486,20 @@ class _BaseMLP(BaseEstimator):
         (``t_`` carries on, so ``invscaling`` continues its schedule). The kernel penalty ``penalty * sum(W**2)`` depends on the batch size,
         so it is set at every call; the model is recompiled only when something changed.
         ``penalty_rows`` (the batch size; 0 for full-batch L-BFGS) makes a short last
-        batch's penalty ``alpha / (2 rows)`` as scikit-learn's (NetSpec.penalty_rows).
+        batch's penalty ``alpha / (2 rows)`` as scikit-learn's (NetSpec.penalty_rows);
+        ``weight_norm`` (the row weights' mean, with sample weights) normalises each batch
+        by its own weight sum, as scikit-learn does (NetSpec.weight_norm).
         """
         model = self.model_
         opt = model.optimizer
         if not first_pass and not incremental:
             opt = self._make_optimizer()
         if (opt is model.optimizer and penalty == self._penalty
-                and getattr(model, "_penalty_rows", 0) == penalty_rows):
+                and getattr(model, "_penalty_rows", 0) == penalty_rows
+                and getattr(model, "_weight_norm", 0.0) == weight_norm):
             return
         model._penalty_rows = penalty_rows
+        model._weight_norm = weight_norm
         reg = regularizers.l2(penalty) if penalty > 0 else None
         for layer in model.layers:
             layer.kernel_regularizer = reg
@@ -643,8 +647,10 @@ class _BaseMLP(BaseEstimator):
 
         # scikit-learn's objective from fastmlp's loss: row weights and an L2 kernel penalty
         weights, mean_weight = self._row_weights(sw_train, n_train)
+        _, _, scale = self._output()
         self._configure(first_pass, incremental,
-                        self.alpha / (2.0 * batch_size * mean_weight), batch_size)
+                        self.alpha / (2.0 * batch_size * mean_weight), batch_size,
+                        scale if sw_train is not None and weights is not None else 0.0)
         sgd_schedule = self._solver_name() in _SGD_SOLVERS and not isinstance(
             self.solver, optimizers.Optimizer)
         if self.early_stopping and self.validation_scores_ is None:

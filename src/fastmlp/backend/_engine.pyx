@@ -183,6 +183,8 @@ cdef struct Net:
     double* scalars
     bint state_finite       # False after a training call stopped at a non-finite update
     Py_ssize_t penalty_rows # 0, or the rows the penalty factors are for (NetSpec)
+    double weight_norm      # 0, or the mean batch weight a batch is normalised to
+    double batch_scale      # the current training batch's normalisation (1 otherwise)
 
 
 cdef inline void* _ptr(object arr):
@@ -292,7 +294,8 @@ cdef void _forward(Net* net, const floating* x, Py_ssize_t rows) noexcept nogil:
 
 cdef inline double _penalty_scale(Net* net, Py_ssize_t rows) noexcept nogil:
     """The factor of the penalties for a batch of ``rows`` rows (NetSpec.penalty_rows)."""
-    return (<double> net.penalty_rows) / rows if net.penalty_rows > 0 else 1.0
+    return ((<double> net.penalty_rows) / rows if net.penalty_rows > 0 else 1.0) \
+        * net.batch_scale
 
 
 cdef double _penalty(Net* net, floating* tag, Py_ssize_t rows) noexcept nogil:
@@ -405,7 +408,8 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
     cdef floating* yb = <floating*> net.yb
     cdef floating* wb = <floating*> net.wb if w != NULL else NULL
     cdef Layer* L
-    cdef double loss
+    cdef double loss, wsum
+    cdef floating f
     for bi in range(first, stop):
         start = bi * batch_size
         rows = batch_size if start + batch_size <= n else n - start
@@ -414,6 +418,14 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
         if w != NULL:
             for r in range(rows):
                 wb[r] = w[order[start + r]]
+            if net.weight_norm > 0:   # NetSpec.weight_norm: scikit-learn's sum_B s
+                wsum = 0
+                for r in range(rows):
+                    wsum += wb[r]
+                net.batch_scale = rows * net.weight_norm / wsum if wsum > 0 else 1.0
+                f = <floating> net.batch_scale
+                for r in range(rows):
+                    wb[r] = wb[r] * f
         if net.input_mask_base != NULL:  # dropout on the inputs, in the gathered copy
             multiply(xb, (<floating*> net.input_mask_base) + (bi - first) * batch_size * n_in,
                      xb, rows * n_in)
@@ -424,6 +436,7 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
                     L.mask = (<floating*> L.mask_base) + (bi - first) * batch_size * L.n_out
         _forward(net, xb, rows)
         loss = _backward(net, xb, yb, wb, rows)
+        net.batch_scale = 1.0
         losses[bi - first] = loss
         if not isfinite(loss):
             return bi - first
@@ -1020,13 +1033,17 @@ cdef class Engine:
             j += len(layer_params)
         self.net.capacity = 0
         self.net.penalty_rows = getattr(spec, "penalty_rows", 0)
+        self.net.weight_norm = getattr(spec, "weight_norm", 0.0)
+        self.net.batch_scale = 1.0
         self.net.input_mask_base = NULL
         self.net.state_finite = True
         self._has_penalties = any(self.net.layers[l].has_reg for l in range(n_layers))
         # prelu's alpha gradient sums over all rows: not split, so the serial path
+        # per-batch weight normalisation needs the whole batch's weights: serial too
         self._team_capable = (fastmlp_openmp_enabled() and blas_thread_control()
                               and all(self.net.layers[l].alpha == NULL
-                                      for l in range(n_layers)))
+                                      for l in range(n_layers))
+                              and self.net.weight_norm == 0)
         self._work = []
         self._acts = []
         self._drop_work = []

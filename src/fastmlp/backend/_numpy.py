@@ -409,6 +409,7 @@ class Engine:
         self.n_inputs = spec.sizes[0]
         n = len(spec.activations)
         self._regs = spec.regularizers or ((0.0, 0.0, 0.0, 0.0),) * n
+        self._batch_scale = 1.0   # the training batch's weight normalisation (weight_norm)
 
     def _layers(self):
         for layer_act, layer_params in zip(self.spec.activations, self.spec.params):
@@ -433,7 +434,7 @@ class Engine:
         parameter (or None)."""
         total, grads = 0.0, []
         penalty_rows = getattr(self.spec, "penalty_rows", 0)
-        c = penalty_rows / rows if penalty_rows > 0 else 1.0
+        c = (penalty_rows / rows if penalty_rows > 0 else 1.0) * self._batch_scale
         for (kl1, kl2, bl1, bl2), (_, w, b, alpha) in zip(self._regs, self._layers()):
             layer = []
             for p, l1, l2 in ((w, c * kl1, c * kl2), (b, c * bl1, c * bl2)):
@@ -503,6 +504,11 @@ class Engine:
         for i in range(first_batch, stop_batch):
             rows = order[i * batch_size: min((i + 1) * batch_size, n)]
             w = None if sample_weight is None else sample_weight[rows]
+            weight_norm = getattr(self.spec, "weight_norm", 0.0)
+            if w is not None and weight_norm > 0:   # scikit-learn's per-batch sum_B s
+                wsum = float(np.sum(w, dtype=np.float64))
+                self._batch_scale = len(rows) * weight_norm / wsum if wsum > 0 else 1.0
+                w = w * w.dtype.type(self._batch_scale)
             offset = (i - first_batch) * batch_size
             batch_masks = batch_input_mask = None
             if masks is not None:
@@ -511,6 +517,7 @@ class Engine:
             if input_mask is not None:
                 batch_input_mask = input_mask[offset: offset + len(rows)]
             loss, grads = self.gradients(x[rows], y[rows], w, batch_masks, batch_input_mask)
+            self._batch_scale = 1.0
             losses[i - first_batch] = loss
             if not np.isfinite(loss):
                 return i - first_batch
