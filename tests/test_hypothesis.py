@@ -67,9 +67,9 @@ def scenarios(draw):
     n_in = draw(st.integers(1, 4))
     head = draw(st.sampled_from(list(LOSS_HEADS)))
     loss, needed = LOSS_HEADS[head]
-    hidden = draw(st.lists(st.tuples(st.integers(1, 5), st.sampled_from(list(ACTIVATIONS))),
+    hidden = draw(st.lists(st.tuples(st.integers(1, 5), st.sampled_from(BOUNDED)),
                            max_size=2))
-    out_act = draw(st.sampled_from(list(ACTIVATIONS))) if (
+    out_act = draw(st.sampled_from(BOUNDED)) if (
         needed is None or fault == "output activation") else needed
     n_out = {"bce": 1, "cce": draw(st.integers(2, 3)),
              "sparse": draw(st.integers(2, 3))}.get(head, draw(st.integers(1, 3)))
@@ -111,6 +111,12 @@ def scenarios(draw):
         "epochs": -1 if fault == "epochs" else draw(st.integers(0, 2)),
         "shuffle": draw(st.booleans()),
     }
+
+
+#: The activations drawn: all but ``exponential``, the Poisson output's log link, whose
+#: gradient grows as fast as its value, so that two epochs at the fixed learning rate may
+#: overflow (a divergence, not a disagreement between backends).
+BOUNDED = [name for name in ACTIVATIONS if name != "exponential"]
 
 
 def _build(s, backend):

@@ -365,7 +365,7 @@ def _tamper(header, payload, what):
     elif what == "scalars shape":
         arrays[opt["scalars"]]["shape"] = [2]
     elif what == "loss":
-        header["compile"]["loss"] = "poisson"
+        header["compile"]["loss"] = "kld"
     elif what == "loss vs output":
         header["compile"]["loss"] = "binary_crossentropy"
     elif what == "metric":
@@ -416,7 +416,7 @@ TAMPERING = {
                                     r"argument 'eval'",
     "slot count": r"the optimizer state has the wrong number of arrays",
     "scalars shape": r"array 'optimizer/scalars' has shape \(2,\)",
-    "loss": r"invalid compile settings: unknown loss 'poisson'",
+    "loss": r"invalid compile settings: unknown loss 'kld'",
     "loss vs output": r"invalid compile settings: loss 'binary_crossentropy' needs a "
                       r"'sigmoid' output layer",
     "metric": r"invalid compile settings: unknown metric 'f2'",

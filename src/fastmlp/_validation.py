@@ -331,6 +331,8 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
             raise ValueError(f"categorical_crossentropy needs rows of {name} that sum to 1 "
                              f"(one-hot); {int(bad.sum())} row(s) do not, the first is row "
                              f"{row} summing to {sums[row].item()!r}")
+    elif loss == "poisson":
+        check_counts(values, name)
     elif loss == "hinge":
         present = set(np.unique(values).tolist())
         if present <= {0.0, 1.0}:
@@ -341,6 +343,15 @@ def as_targets(y: Any, loss: str, n_out: int, n_rows: int, dtype: np.dtype,
     out = _contiguous(values, dtype)
     check_finite(out, name, values)
     return out
+
+
+def check_counts(values: np.ndarray, name: str = "y") -> None:
+    """Refuse negative targets: the Poisson loss takes counts (or rates) ``y >= 0``."""
+    if values.size and values.min() < 0:
+        first = tuple(int(i) for i in np.argwhere(values < 0)[0])
+        raise ValueError(f"the poisson loss needs targets y >= 0 (counts); {name} has "
+                         f"{int((values < 0).sum())} negative value(s), the first "
+                         f"{values[first].item()!r} at index {first}")
 
 
 def as_sample_weight(sample_weight: Any, class_weight: Any, y: Any, loss: str, n_out: int,

@@ -23,6 +23,7 @@ selu           scale x if x > 0 else scale alpha (exp(x) - 1)  scale if x > 0 el
 mish           x tanh(softplus(x))                             t + x sigmoid(x) (1 - t^2)
 hard_sigmoid   relu6(x + 3) / 6  (Keras 3, PyTorch)            1/6 if -3 < x < 3 else 0
 relu6          min(max(x, 0), 6)                               1 if 0 < x < 6 else 0
+exponential    exp(x)  (the log link of a Poisson output)      f
 =============  ==============================================  ===========================
 
 ``gelu`` is the exact form with the error function (not the tanh approximation), as in
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, PRELU, ELU, SOFTPLUS, SOFTMAX = range(9)
 GELU, SILU, SELU, MISH, HARD_SIGMOID, RELU6 = range(9, 15)
+EXPONENTIAL = 15
 
 #: Public name -> integer id shared by both backends.
 ACTIVATIONS: dict[str, int] = {
@@ -59,8 +61,10 @@ ACTIVATIONS: dict[str, int] = {
     "mish": MISH,
     "hard_sigmoid": HARD_SIGMOID,
     "relu6": RELU6,
+    "exponential": EXPONENTIAL,
 }
-_ALIASES = {None: "linear", "identity": "linear", "logistic": "sigmoid", "swish": "silu"}
+_ALIASES = {None: "linear", "identity": "linear", "logistic": "sigmoid", "swish": "silu",
+            "exp": "exponential"}
 
 #: Slope of ``leaky_relu`` for negative inputs, and scale of ``elu`` (fixed, as in Keras).
 LEAKY_RELU_SLOPE = 0.01

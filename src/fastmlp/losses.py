@@ -35,10 +35,17 @@ and ``_kernels.pyx``); this module maps names to ids and states the contract.
     Keras' hinge loss ``L = mean(max(1 - y a, 0))`` for labels ``y`` in ``{-1, 1}``; 0/1
     labels are converted to -1/1 first (as Keras does). Derivative ``-y`` where
     ``1 - y a > 0``, else 0. Use it with a ``linear`` (or ``tanh``) output.
+``poisson``
+    Keras' Poisson loss ``L = mean(a - y log a)`` for counts ``y >= 0`` and an
+    ``exponential`` output (required: the log link ``a = exp(z)``, as scikit-learn's
+    ``MLPRegressor(loss="poisson")``), computed from the logits as ``mean(exp(z) - y z)``
+    (Keras adds 1e-7 inside the log; the fused form needs no guard) and fused so that
+    ``dL/dz = (a - y) / (n k)``. Negative targets are refused.
 """
 from __future__ import annotations
 
 MSE, BCE, CCE, MAE, HUBER, HINGE = range(6)
+POISSON = 6
 
 #: ``delta`` of the Huber loss (Keras' default).
 HUBER_DELTA = 1.0
@@ -52,6 +59,7 @@ LOSSES: dict[str, tuple[int, str | None]] = {
     "mean_absolute_error": (MAE, None),
     "huber": (HUBER, None),
     "hinge": (HINGE, None),
+    "poisson": (POISSON, "exponential"),
 }
 _ALIASES = {"mse": "mean_squared_error", "bce": "binary_crossentropy",
             "log_loss": "binary_crossentropy", "cce": "categorical_crossentropy",

@@ -321,7 +321,9 @@ class Sequential:
                            dropout=tuple(rates) if any(rates) else (),
                            input_dropout=input_rate,
                            regularizers=regs if any(any(r) for r in regs) else (),
-                           norms=self._norm_specs())
+                           norms=self._norm_specs(),
+                           penalty_rows=getattr(self, "_penalty_rows", 0),
+                           weight_norm=getattr(self, "_weight_norm", 0.0))
             engine = get_backend(name).Engine(spec)
             self._engines[name] = engine
         return engine
@@ -625,6 +627,8 @@ class Sequential:
         batch_size : int or None
             1 is stochastic gradient descent, ``None`` (or >= n) full-batch gradient
             descent, anything between mini-batch.
+            With :class:`~fastmlp.optimizers.LBFGS` every epoch is one full-batch L-BFGS
+            minimisation, and ``batch_size`` and ``shuffle`` do not apply.
         shuffle : bool
             Reshuffle the rows before every epoch (with the model's seeded generator).
         validation_split : float in [0, 1)
@@ -750,9 +754,13 @@ class Sequential:
         if self._feature_names is None:
             self._feature_names = feature_names_of(x)
 
+        lbfgs = None
+        if isinstance(self.optimizer, optimizers.LBFGS):  # full batch: see _lbfgs.FullBatch
+            from ._lbfgs import FullBatch
+            lbfgs = FullBatch(self, X, Y, W)
         engine = self._engine()
         n = X.shape[0]
-        bs = n if batch_size is None or batch_size > n else batch_size
+        bs = n if batch_size is None or batch_size > n or lbfgs is not None else batch_size
         n_batches = -(-n // bs)
         work = 6.0 * bs * self.count_params()
         chunk = int(max(1, min(n_batches, _CHUNK_FLOPS // max(work, 1.0))))
@@ -768,7 +776,7 @@ class Sequential:
 
         return self._train(engine, runner, callbacks, initial_epoch, epochs, verbose,
                            on_divergence, batch_size, X_val, Y_val, W_val, None, None,
-                           (X, Y, W, n, bs, n_batches, shuffle, rates))
+                           (X, Y, W, n, bs, n_batches, shuffle, rates), lbfgs)
 
     def _fit_stream(self, x: Any, y: Any, epochs: int, batch_size: int | None,
                     shuffle: bool, validation_split: float, validation_data: Any,
@@ -776,6 +784,9 @@ class Sequential:
                     on_divergence: str, sample_weight: Any, class_weight: Any,
                     steps_per_epoch: int | None, validation_steps: int | None) -> History:
         """``fit`` on a generator, a Sequence or an array read in blocks."""
+        if isinstance(self.optimizer, optimizers.LBFGS):
+            raise ValueError("LBFGS trains on the whole data set at once: pass arrays in "
+                             "memory, not a generator, a Sequence or a memory-mapped array")
         if validation_split:
             raise ValueError("validation_split is not available with generators, Sequences "
                              "or memory-mapped arrays; pass validation_data")
@@ -826,9 +837,11 @@ class Sequential:
     def _train(self, engine: Any, runner: EpochRunner, callbacks: list[Callback],
                initial_epoch: int, epochs: int, verbose: int, on_divergence: str,
                batch_size: int | None, X_val: Any, Y_val: Any, W_val: Any,
-               val_stream: Any, stream: Any, arrays: tuple | None) -> History:
+               val_stream: Any, stream: Any, arrays: tuple | None,
+               lbfgs: Any = None) -> History:
         """The epochs of ``fit``: over in-memory ``arrays`` ``(X, Y, W, n, batch size,
-        batches, shuffle, dropout rates)``, or over a :class:`_streams.Stream`."""
+        batches, shuffle, dropout rates)`` (one full-batch L-BFGS run each with ``lbfgs``,
+        a ``_lbfgs.FullBatch``), or over a :class:`_streams.Stream`."""
         history = History()
         self.history = history
         all_callbacks = [history, *callbacks]
@@ -846,7 +859,11 @@ class Sequential:
                                          stream.n_batches if stream else arrays[5], verbose)
                 start = time.perf_counter()
                 try:
-                    if stream is None:
+                    if stream is None and lbfgs is not None:
+                        loss, diverged = lbfgs.run_epoch(bar.update if bar is not None
+                                                         else None)
+                        train_metrics = None
+                    elif stream is None:
                         X, Y, W, n, bs, n_batches, shuffle, rates = arrays
                         order = (self.rng.permutation(n) if shuffle
                                  else np.arange(n)).astype(np.intp)

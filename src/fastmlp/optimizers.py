@@ -83,6 +83,12 @@ SCHEDULE_INVERSE = 2
 N_SCALARS = 4
 #: Most state arrays per parameter any rule needs (RMSprop centered with momentum).
 MAX_SLOTS = 3
+#: Where Adam adds epsilon: after the bias correction of v (PyTorch) or to sqrt(v) with
+#: the corrections in the step size (Keras, scikit-learn).
+EPSILON_MODES = ("torch", "keras")
+#: What a momentum velocity holds: gradients (PyTorch) or learning rate times gradients
+#: (Keras, scikit-learn).
+VELOCITY_MODES = ("torch", "keras")
 
 
 def _check_number(name: str, value: Any, *, low: float = 0.0, low_inclusive: bool = True,
@@ -765,6 +771,15 @@ class Momentum(Optimizer):
     ``torch.optim.SGD(lr, momentum, dampening, weight_decay)``. With ``nesterov=True`` the
     step uses :math:`g_t + \mu\, b_t` instead of :math:`b_t` (see :class:`Nesterov`).
 
+    With ``velocity_mode="keras"`` the velocity holds the learning rate times the
+    gradients, as in Keras' ``SGD`` and scikit-learn's ``solver="sgd"``:
+    :math:`v_t = \mu\, v_{t-1} - \eta_t\, g_t`, :math:`p_t = p_{t-1} + v_t` (Nesterov:
+    :math:`p_t = p_{t-1} + \mu\, v_t - \eta_t\, g_t`). It equals the default
+    ``"torch"`` form while the learning rate is constant; when a schedule changes it, the
+    past velocity keeps its old learning rate. It is computed as the torch form with
+    :math:`b_t = -v_t / \eta_t`, i.e. :math:`b_t = \mu\, (\eta_{t-1} / \eta_t)\, b_{t-1}
+    + g_t` (the previous learning rate kept in ``scalars[1]``).
+
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
@@ -774,6 +789,8 @@ class Momentum(Optimizer):
         Needs ``momentum > 0`` and ``dampening == 0``, as in PyTorch.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
+    velocity_mode : {"torch", "keras"}, default "torch"
+        What the velocity holds (see above).
 
     Examples
     --------
@@ -792,10 +809,11 @@ class Momentum(Optimizer):
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
                  momentum: float = 0.9, dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, clipnorm: float | None = None,
-                 clipvalue: float | None = None) -> None:
+                 clipvalue: float | None = None, velocity_mode: str = "torch") -> None:
         self.momentum = momentum
         self.dampening = dampening
         self.nesterov = _check_flag("nesterov", nesterov)
+        self.velocity_mode = velocity_mode
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening == 0, got "
                              f"momentum={self.momentum!r}, dampening={self.dampening!r}")
@@ -809,7 +827,27 @@ class Momentum(Optimizer):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening == 0, got "
                              f"momentum={self.momentum!r}, dampening={self.dampening!r}")
-        return [self.momentum, self.dampening, float(self.nesterov)]
+        return [self.momentum, self.dampening, float(self.nesterov),
+                float(self._velocity_mode == "keras")]
+
+    @property
+    def velocity_mode(self) -> str:
+        """``"torch"`` (the velocity holds gradients) or ``"keras"`` (learning rate times
+        gradients)."""
+        return self._velocity_mode
+
+    @velocity_mode.setter
+    def velocity_mode(self, value: str) -> None:
+        if value not in VELOCITY_MODES:
+            raise ValueError(f"velocity_mode must be one of {', '.join(VELOCITY_MODES)}, "
+                             f"got {value!r}")
+        self._velocity_mode = value
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self._velocity_mode != "torch":  # the default keeps the config as it was
+            config["velocity_mode"] = self._velocity_mode
+        return config
 
 
 class Nesterov(Momentum):
@@ -828,6 +866,8 @@ class Nesterov(Momentum):
     momentum : float in (0, 1), default 0.9
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
+    velocity_mode : {"torch", "keras"}, default "torch"
+        What the velocity holds (see :class:`Momentum`).
 
     Examples
     --------
@@ -840,8 +880,10 @@ class Nesterov(Momentum):
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
                  momentum: float = 0.9, weight_decay: float = 0.0,
-                 clipnorm: float | None = None, clipvalue: float | None = None) -> None:
-        super().__init__(learning_rate, momentum, 0.0, True, weight_decay, clipnorm, clipvalue)
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 velocity_mode: str = "torch") -> None:
+        super().__init__(learning_rate, momentum, 0.0, True, weight_decay, clipnorm, clipvalue,
+                         velocity_mode)
 
 
 class Adagrad(Optimizer):
@@ -1022,12 +1064,25 @@ class Adam(Optimizer):
     replaces :math:`v_t` in the step. Exactly ``torch.optim.Adam(lr, betas=(beta_1,
     beta_2), eps, weight_decay, amsgrad)``.
 
+    With ``epsilon_mode="keras"`` epsilon is added to :math:`\sqrt{v_t}` itself and both
+    bias corrections go into the step size, the form of Keras' ``Adam``, of
+    scikit-learn's ``MLP*(solver="adam")`` and of the paper's Algorithm 1 with
+    "epsilon hat" (Kingma and Ba, section 2):
+
+    .. math::  p_t = p_{t-1} - \eta\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}\;
+               \frac{m_t}{\sqrt{v_t} + \epsilon}
+
+    The two forms differ only through epsilon (by a factor :math:`\sqrt{1 - \beta_2^t}`
+    on it), most in the first steps and for large epsilon.
+
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.001
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
     epsilon : float > 0, default 1e-8
     amsgrad : bool, default False
+    epsilon_mode : {"torch", "keras"}, default "torch"
+        Where epsilon enters the step (see above).
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
@@ -1052,19 +1107,40 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
                  amsgrad: bool = False, weight_decay: float = 0.0,
-                 clipnorm: float | None = None, clipvalue: float | None = None) -> None:
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 epsilon_mode: str = "torch") -> None:
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.amsgrad = _check_flag("amsgrad", amsgrad)
+        self.epsilon_mode = epsilon_mode
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue)
+
+    @property
+    def epsilon_mode(self) -> str:
+        """``"torch"`` (epsilon after the bias correction of v) or ``"keras"``."""
+        return self._epsilon_mode
+
+    @epsilon_mode.setter
+    def epsilon_mode(self, value: str) -> None:
+        if value not in EPSILON_MODES:
+            raise ValueError(f"epsilon_mode must be one of {', '.join(EPSILON_MODES)}, got "
+                             f"{value!r}")
+        self._epsilon_mode = value
 
     @property
     def n_slots(self) -> int:
         return 3 if self.amsgrad else 2
 
     def _rule_hyper(self) -> list[float]:
-        return [self.beta_1, self.beta_2, self.epsilon, float(self.amsgrad)]
+        return [self.beta_1, self.beta_2, self.epsilon, float(self.amsgrad),
+                float(self._epsilon_mode == "keras")]
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self._epsilon_mode != "torch":  # the default keeps the config as it was
+            config["epsilon_mode"] = self._epsilon_mode
+        return config
 
 
 class AMSGrad(Adam):
@@ -1086,6 +1162,8 @@ class AMSGrad(Adam):
     epsilon : float > 0, default 1e-8
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
+    epsilon_mode : {"torch", "keras"}, default "torch"
+        Where epsilon enters the step (see :class:`Adam`).
 
     Examples
     --------
@@ -1099,9 +1177,9 @@ class AMSGrad(Adam):
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
                  weight_decay: float = 0.0, clipnorm: float | None = None,
-                 clipvalue: float | None = None) -> None:
+                 clipvalue: float | None = None, epsilon_mode: str = "torch") -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, True, weight_decay,
-                         clipnorm, clipvalue)
+                         clipnorm, clipvalue, epsilon_mode)
 
 
 class AdaMax(Optimizer):
@@ -1232,6 +1310,69 @@ OPTIMIZERS: dict[str, type[Optimizer]] = _Registry(
                                 AdaMax, Nadam, AMSGrad))
 
 
+class LBFGS(Optimizer):
+    r"""Limited-memory BFGS on the whole training set, for ``Sequential.fit``.
+
+    Unlike the other optimizers it needs the loss itself, not only gradients: ``fit``
+    hands the full-batch objective (loss and penalties, as ``evaluate`` computes them,
+    with every gradient from one compiled call) and the weights as one flat float64
+    vector to ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)``. Each epoch of
+    ``fit`` is one such minimisation of at most ``max_iter`` iterations and ``max_fun``
+    evaluations (as one ``step`` of ``torch.optim.LBFGS`` runs up to ``max_iter``
+    iterations); its curvature history starts afresh each epoch. ``batch_size`` and
+    ``shuffle`` do not apply; dropout is refused (the objective must be deterministic).
+    The same driver runs ``fastmlp.sklearn``'s ``solver="lbfgs"``.
+
+    Parameters
+    ----------
+    max_iter : int, default 20
+        L-BFGS iterations per epoch (scipy's ``maxiter``).
+    max_fun : int, default 15000
+        Loss evaluations per epoch at most (scipy's ``maxfun``).
+    tol : float, default 1e-5
+        Stop when the largest gradient element is at most ``tol`` (scipy's ``gtol``).
+    ftol : float, default 2.220446049250313e-09
+        Stop when the relative decrease of the loss is at most ``ftol`` (scipy's).
+    history_size : int, default 10
+        Correction pairs kept (scipy's ``maxcor``).
+
+    Examples
+    --------
+    >>> import numpy as np, fastmlp as fm
+    >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = X ** 2
+    >>> model = fm.Sequential([fm.Dense(8, activation="tanh", input_dim=1), fm.Dense(1)],
+    ...                       seed=0)
+    >>> model.compile(optimizer=fm.optimizers.LBFGS(max_iter=200), loss="mse")
+    >>> model.fit(X, y, epochs=1, verbose=0).history["loss"][-1] < 1e-3
+    True
+    """
+
+    kind = -1              # no update rule in the engines: fit runs scipy's L-BFGS-B
+    name = "lbfgs"
+    _args = ("max_iter", "max_fun", "tol", "ftol", "history_size")
+
+    tol = _Hyper()
+    ftol = _Hyper()
+
+    def __init__(self, max_iter: int = 20, max_fun: int = 15000, tol: float = 1e-5,
+                 ftol: float = 2.220446049250313e-09, history_size: int = 10) -> None:
+        from ._validation import check_int
+
+        self.max_iter = check_int("max_iter", max_iter, 1)
+        self.max_fun = check_int("max_fun", max_fun, 1)
+        self.tol = tol
+        self.ftol = ftol
+        self.history_size = check_int("history_size", history_size, 1)
+        super().__init__(1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._args}
+
+    def apply_gradients(self, grads_and_params: Iterable[tuple[Any, np.ndarray]]) -> None:
+        raise TypeError("LBFGS needs the loss, not only gradients: train with "
+                        "Sequential.fit (or scipy.optimize.minimize directly)")
+
+
 def get(identifier: str | Optimizer) -> Optimizer:
     """Return an optimizer instance for a name (default settings) or an instance.
 
@@ -1251,5 +1392,8 @@ def get(identifier: str | Optimizer) -> Optimizer:
         return identifier
     if isinstance(identifier, str) and identifier in OPTIMIZERS:
         return OPTIMIZERS[identifier]()
+    if isinstance(identifier, str) and identifier.lower() == LBFGS.name:
+        return LBFGS()
     raise ValueError(f"unknown optimizer {identifier!r}; valid optimizers are: "
-                     f"{', '.join(OPTIMIZERS)} (or an fastmlp.optimizers.Optimizer instance)")
+                     f"{', '.join(OPTIMIZERS)}, lbfgs (or an fastmlp.optimizers.Optimizer "
+                     "instance)")

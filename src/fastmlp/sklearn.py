@@ -4,7 +4,7 @@ Drop-in replacements for :class:`sklearn.neural_network.MLPClassifier` and
 :class:`~sklearn.neural_network.MLPRegressor`: the same parameter names where the concept
 is the same, the same fitted attributes, and the same objective, trained by a fastmlp
 :class:`~fastmlp.Sequential` model (the estimator builds one and keeps it as ``model_``;
-there is no second engine). Needs scikit-learn >= 1.6 (``pip install "fastmlp[sklearn]"``).
+there is no second engine). Needs scikit-learn >= 1.7 (``pip install "fastmlp[sklearn]"``).
 
 What is the same as scikit-learn
 --------------------------------
@@ -13,32 +13,60 @@ What is the same as scikit-learn
 .. math::  L_B = \\frac{\\sum_{i\\in B} s_i\\, \\ell_i}{\\sum_{i\\in B} s_i}
                  + \\frac{\\alpha}{2 \\sum_{i\\in B} s_i} \\sum_{\\text{layers}} \\lVert W\\rVert^2
 
-with ``l_i`` half the squared error of row ``i`` summed over the outputs (regression), the
-summed binary cross-entropy of its outputs (binary and multilabel) or the categorical
-cross-entropy (multiclass); the intercepts are not penalised
+with ``l_i`` half the squared error of row ``i`` summed over the outputs (regression,
+``loss="squared_error"``), half its Poisson deviance summed over the outputs with an
+``exp`` output (``loss="poisson"``), the summed binary cross-entropy of its outputs
+(binary and multilabel) or the categorical cross-entropy (multiclass); the intercepts are
+not penalised
 (``sklearn/neural_network/_base.py``, ``_multilayer_perceptron.py::_backprop``, whose
 gradient ``delta = output - y`` is that of these sums). fastmlp's losses are Keras' (a
 batch loss is ``sum_i w_i l'_i / |B|`` with ``l'_i`` the *mean* over outputs, the full
 squared error), so the estimator passes the per-row weights ``w_i = c s_i / mean(s)``
-with ``c = n_outputs / 2`` for regression, ``c = n_outputs`` for sigmoid outputs and
-``c = 1`` for softmax, and puts an L2 kernel regularizer
-``alpha / (2 * batch_size * mean(s))`` on every layer (:func:`fastmlp.regularizers.l2`,
-kernels only). Both objectives are then equal; the only
-difference is that scikit-learn normalises the weights by each batch's sum and we by the
-training set's mean (identical without weights and in full-batch training). Training
-follows the same steps from the same weights, and ``loss_`` and ``loss_curve_`` are
-scikit-learn's numbers, except for a regressor with several outputs: scikit-learn
+with ``c = n_outputs / 2`` for squared error, ``c = n_outputs`` for sigmoid and Poisson
+outputs and ``c = 1`` for softmax, and puts an L2 kernel regularizer
+``alpha / (2 * rows * mean(s))`` on every layer (:func:`fastmlp.regularizers.l2`,
+kernels only; ``rows`` is each batch's, so a short last batch is penalised as
+scikit-learn does). With sample weights each training batch is then rescaled by
+``rows * mean(s) / sum_B s``, scikit-learn's normalisation by the batch's weight sum.
+Both objectives are then equal. ``loss_`` and ``loss_curve_`` are
+scikit-learn's numbers (the Poisson deviance's weight-free part ``y log y - y`` added),
+except for a regressor with several outputs trained by a stochastic solver: scikit-learn
 *reports* the squared error averaged over the outputs while its gradient is that of the
-sum; we report the objective we descend (the sum), ``n_outputs`` times scikit-learn's data
-term.
+sum; ``loss_curve_`` holds the objective we descend (the sum), ``n_outputs`` times
+scikit-learn's data term. (``solver="lbfgs"`` hands SciPy and reports scikit-learn's
+value, since L-BFGS's line search and stopping rule read it.)
+
+*Steps.* With the same ``random_state`` the estimators draw scikit-learn's initial
+weights (``_init_coef``: Glorot-uniform kernels *and* intercepts, a narrower range for
+``activation="logistic"``, from a fresh ``RandomState`` at every ``fit``), split off the
+same validation set and visit the batches in scikit-learn's order (its
+``shuffle(sample_idx, random_state)`` each epoch); ``"sgd"`` and ``"adam"`` take its
+update rules (a velocity holding learning rate times gradients,
+:class:`~fastmlp.optimizers.Momentum`'s ``velocity_mode="keras"``, which matters under
+``"invscaling"`` and ``"adaptive"``; Adam with epsilon added to ``sqrt(v)``,
+:class:`~fastmlp.optimizers.Adam`'s ``epsilon_mode="keras"``). The same settings then give scikit-learn's model to float
+rounding (``tests/test_sklearn_exact.py``: 1e-8 after 20 epochs). ``solver="lbfgs"``
+minimises the same full-batch objective with the same call,
+``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` with ``maxiter=max_iter``,
+``maxfun=max_fun``, ``gtol=tol``, from one compiled loss-and-gradient call per
+evaluation; ``n_iter_``, ``loss_`` and its :class:`~sklearn.exceptions.ConvergenceWarning`
+are scikit-learn's.
 
 *Stopping.* ``tol``, ``n_iter_no_change``, ``early_stopping``, ``validation_fraction``
-(stratified split for single-output classifiers, validation score = accuracy or R²), the
-best weights restored after early stopping, ``learning_rate="adaptive"`` and
-``"invscaling"`` (for the SGD solvers) and the :class:`~sklearn.exceptions.ConvergenceWarning`
-after ``max_iter`` epochs follow ``_fit_stochastic``. The whole
-training runs in one call of ``Sequential.fit`` with a callback that applies those rules at
-the end of each epoch.
+(split stratified on the binarized target for single-output classifiers, validation
+score = accuracy or R²), the best weights restored after early stopping,
+``learning_rate="adaptive"`` and ``"invscaling"`` (for the SGD solvers) and the
+:class:`~sklearn.exceptions.ConvergenceWarning` after ``max_iter`` epochs follow
+``_fit_stochastic``. The whole training runs in one call of ``Sequential.fit`` with a
+callback that applies those rules at the end of each epoch.
+
+*Divergence.* With ``early_stopping=True``, once the loss stops being finite every
+remaining epoch records a ``nan`` loss and validation score (scikit-learn trains on with
+``nan`` weights; here the model stops at the diverging batch and those epochs are only
+recorded), the run ends at ``max_iter`` with a ConvergenceWarning and the best weights
+come back, so ``cross_val_score`` works. Without it, ``fit`` raises scikit-learn's
+``ValueError("Solver produced non-finite parameter weights. ...")``. (The Sequential API
+keeps its own rule: :class:`~fastmlp.TrainingDivergedError`.)
 
 What is different
 -----------------
@@ -50,15 +78,8 @@ What is different
   ``"momentum"`` and ``"nesterov"`` take ``momentum``; ``"adagrad"``, ``"adadelta"`` and
   ``"rmsprop"`` keep their own defaults apart from ``learning_rate_init`` (Adadelta wants
   about ``1.0``). An :class:`~fastmlp.optimizers.Optimizer` instance is accepted too (a copy
-  is trained; its own hyper-parameters are used). ``"lbfgs"`` is not available.
-* ``warm_start=True`` keeps the optimizer's state (moments, step count) between calls to
-  ``fit``; scikit-learn's own MLP starts a fresh optimizer every time. Each warm ``fit``
-  restarts the learning rate at ``learning_rate_init``; changing ``solver`` or its other
-  hyper-parameters between fits starts a fresh optimizer.
+  is trained; its own hyper-parameters are used), and ``"lbfgs"``.
 * ``activation`` takes fastmlp's hidden activations too (``"elu"``, ``"leaky_relu"``, ...).
-* Initial weights are Glorot-uniform with zero intercepts, drawn from a seed taken from
-  ``random_state`` (scikit-learn draws the intercepts uniformly too, and uses a narrower
-  range for ``activation="logistic"``).
 * float32 input trains a float32 network (scikit-learn keeps float32 too); sparse input is
   accepted and densified.
 * ``backend`` chooses fastmlp's backend for this estimator (default: the active one).
@@ -90,18 +111,20 @@ try:
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
+    from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import (check_classification_targets, type_of_target,
                                           unique_labels)
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
-    raise ImportError("fastmlp.sklearn needs scikit-learn >= 1.6: "
+    raise ImportError("fastmlp.sklearn needs scikit-learn >= 1.7: "
                       "pip install 'fastmlp[sklearn]'") from exc
 
 from . import activations, optimizers, regularizers
-from ._validation import as_sample_weight, check_int
+from ._lbfgs import FlatObjective
+from ._validation import as_sample_weight, check_counts, check_int
 from .callbacks import Callback
 from .layers import Dense
-from .models import Sequential
+from .models import Sequential, TrainingDivergedError
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -110,8 +133,37 @@ _SGD_SOLVERS = ("sgd", "momentum", "nesterov")
 #: Solvers that take ``beta_1``, ``beta_2`` and ``epsilon``.
 _ADAM_SOLVERS = ("adam", "amsgrad", "adamax", "nadam")
 #: scikit-learn's names of the output activations, by fastmlp name.
-_SKLEARN_OUT = {"sigmoid": "logistic", "softmax": "softmax", "linear": "identity"}
+_SKLEARN_OUT = {"sigmoid": "logistic", "softmax": "softmax", "linear": "identity",
+                "exponential": "exp"}
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
+_REGRESSION_LOSSES = ("squared_error", "poisson")
+#: scikit-learn's error for non-finite weights after training (``_fit``), word for word.
+_NONFINITE_MESSAGE = ("Solver produced non-finite parameter weights. The input data may "
+                      "contain large values and need to be preprocessed.")
+
+
+class _SklearnOrder:
+    """Stands in for a model's random generator during ``Sequential.fit``: each
+    ``permutation(n)`` is the next epoch's row order as ``_fit_stochastic`` draws it,
+    ``sample_idx = shuffle(sample_idx, random_state=rng)`` on the estimator's
+    ``RandomState``, so that the batches hold scikit-learn's rows in its order.
+
+    ``sklearn.utils.shuffle`` is ``resample(replace=False)``, which draws
+    ``indices = arange(n); rng.shuffle(indices)`` and returns ``sample_idx[indices]``
+    (``sklearn/utils/_indexing.py``); done here directly, without its parameter
+    validation (a third of a millisecond per epoch)."""
+
+    def __init__(self, random_state: np.random.RandomState) -> None:
+        self.random_state = random_state
+        self.sample_idx: np.ndarray | None = None
+
+    def permutation(self, n: int) -> np.ndarray:
+        if self.sample_idx is None or self.sample_idx.shape[0] != n:
+            self.sample_idx = np.arange(n, dtype=int)
+        indices = np.arange(n)
+        self.random_state.shuffle(indices)
+        self.sample_idx = self.sample_idx[indices]
+        return self.sample_idx
 
 
 def _check_real(name: str, value: Any, low: float, *, low_open: bool = False,
@@ -127,11 +179,6 @@ def _check_real(name: str, value: Any, low: float, *, low_open: bool = False,
                     + ("inf)" if high is None else f"{high}" + (")" if high_open else "]")))
         raise ValueError(f"{name} must be in {interval}, got {value!r}")
     return value
-
-
-def _config(opt: optimizers.Optimizer) -> dict[str, Any]:
-    """An optimizer's hyper-parameters apart from its learning rate."""
-    return {k: v for k, v in opt.get_config().items() if k != "learning_rate"}
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -152,10 +199,12 @@ class _EpochRules(Callback):
         self.validation = validation
         self.sgd_schedule = sgd_schedule
         self.converged = False
+        #: the weight-free part of scikit-learn's loss, added to the reported loss
+        self.loss_offset = est._loss_offset(est._Y_train, est._sw_train)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         est, model = self.est, self.model
-        loss = float(logs["loss"])
+        loss = float(logs["loss"]) + self.loss_offset
         est.n_iter_ += 1
         est.t_ += self.n_train
         est.loss_ = loss
@@ -215,7 +264,8 @@ class _BaseMLP(BaseEstimator):
                  momentum: float = 0.9, nesterovs_momentum: bool = True,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-                 n_iter_no_change: int | float = 10, backend: str | None = None) -> None:
+                 n_iter_no_change: int | float = 10, max_fun: int = 15000,
+                 backend: str | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -238,6 +288,7 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.backend = backend
 
     # ------------------------------------------------------------------------------------
@@ -291,28 +342,46 @@ class _BaseMLP(BaseEstimator):
         if self.n_iter_no_change != np.inf:
             check_int("n_iter_no_change", self.n_iter_no_change, 1)
         _check_real("momentum", self.momentum, 0.0, high=1.0, high_open=False)
+        check_int("max_fun", self.max_fun, 1)
+        for name in ("beta_1", "beta_2"):
+            _check_real(name, getattr(self, name), 0.0, high=1.0)
+        _check_real("epsilon", self.epsilon, 0.0, low_open=True)
 
     def _solver_name(self) -> str:
         if isinstance(self.solver, optimizers.Optimizer):
             return self.solver.name
-        if isinstance(self.solver, str) and self.solver in optimizers.OPTIMIZERS:
+        if isinstance(self.solver, str) and (self.solver in optimizers.OPTIMIZERS
+                                             or self.solver.lower() == "lbfgs"):
             return self.solver.lower()
-        hint = (" ('lbfgs' is not available in fastmlp; 'adam' is the usual choice)"
-                if self.solver == "lbfgs" else "")
-        raise ValueError(f"unknown solver {self.solver!r}{hint}; valid solvers are: "
+        raise ValueError(f"unknown solver {self.solver!r}; valid solvers are: lbfgs, "
                          f"{', '.join(optimizers.OPTIMIZERS)} (or a "
                          f"fastmlp.optimizers.Optimizer instance)")
+
+    def _stochastic(self) -> bool:
+        """Whether ``partial_fit`` is available: every solver but L-BFGS (scikit-learn
+        raises AttributeError on ``partial_fit`` of ``solver="lbfgs"``)."""
+        if self._solver_name() == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 "lbfgs is not stochastic.")
+        return True
 
     def _make_optimizer(self) -> optimizers.Optimizer:
         """A fresh optimizer for ``solver`` with scikit-learn's hyper-parameters."""
         if isinstance(self.solver, optimizers.Optimizer):
             return copy.deepcopy(self.solver)
         name, lr = self._solver_name(), self.learning_rate_init
+        if name == "lbfgs":
+            return optimizers.LBFGS(max_iter=self.max_iter, max_fun=self.max_fun,
+                                    tol=self.tol)
+        if name == "adam":  # scikit-learn's (and Keras') form of Adam
+            return optimizers.Adam(learning_rate=lr, beta_1=self.beta_1, beta_2=self.beta_2,
+                                   epsilon=self.epsilon, epsilon_mode="keras")
         if name == "sgd":
             if self.momentum == 0:
                 return optimizers.SGD(learning_rate=lr)
+            # scikit-learn's velocity holds learning rate times gradients
             cls = optimizers.Nesterov if self.nesterovs_momentum else optimizers.Momentum
-            return cls(learning_rate=lr, momentum=self.momentum)
+            return cls(learning_rate=lr, momentum=self.momentum, velocity_mode="keras")
         if name in ("momentum", "nesterov"):
             return optimizers.OPTIMIZERS[name](learning_rate=lr, momentum=self.momentum)
         if name in _ADAM_SOLVERS:
@@ -333,6 +402,12 @@ class _BaseMLP(BaseEstimator):
         """Bias vectors ``b (n_out,)`` of each layer (the model's own arrays)."""
         return [layer.b for layer in self.model_.layers]
 
+    @property
+    def _optimizer(self) -> optimizers.Optimizer:
+        """The model's optimizer (scikit-learn's private ``_optimizer``; its
+        ``learning_rate`` is the current one)."""
+        return self.model_.optimizer
+
     def _validated_X(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"],
@@ -342,17 +417,29 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(X)
 
+    def _finite_forward(self, X: np.ndarray) -> np.ndarray | None:
+        """The network's output, or None where any of it is not finite (the validation
+        score is then ``nan``, as scikit-learn's ``_score_with_function`` returns)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            P = self._forward(X)
+        return P if np.isfinite(P).all() else None
+
     # ------------------------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------------------------
-    def _build(self, n_features: int, dtype: np.dtype, seed: int) -> None:
+    def _build(self, n_features: int, dtype: np.dtype, rng: np.random.RandomState) -> None:
         out_activation, loss, _ = self._output()
         act = activations.get(self.activation)
         layers = [Dense(h, activation=act) for h in self._hidden_sizes()]
         layers.append(Dense(self.n_outputs_, activation=out_activation))
+        # the model's own seed (unused: the weights and the row order are scikit-learn's)
+        # comes from a copy of rng, so that scikit-learn's draws follow from rng itself
+        seed = int(copy.deepcopy(rng).randint(np.iinfo(np.int32).max))
         model = Sequential(layers, seed=seed, dtype=dtype, backend=self.backend,
                            name=type(self).__name__)
         model.build(n_features)
+        model.set_weights(self._initial_weights(n_features, rng, dtype))
         model.compile(optimizer=self._make_optimizer(), loss=loss)
         self.model_ = model
         self._penalty = 0.0
@@ -362,7 +449,7 @@ class _BaseMLP(BaseEstimator):
         self.t_ = 0
         self.loss_curve_: list[float] = []
         self._no_improvement_count = 0
-        self._best_weights = None
+        self._best_weights = model.get_weights()
         if self.early_stopping:
             self.validation_scores_: list[float] | None = []
             self.best_validation_score_: float | None = -np.inf
@@ -372,25 +459,47 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
-    def _configure(self, first_pass: bool, incremental: bool, penalty: float) -> None:
+    def _initial_weights(self, n_features: int, rng: np.random.RandomState,
+                         dtype: np.dtype) -> list[np.ndarray]:
+        """scikit-learn's initial weights (``_init_coef``), drawn as it draws them.
+
+        Glorot-uniform: per layer ``W ~ U(-b, b)`` of shape ``(fan_in, fan_out)`` then the
+        intercepts ``~ U(-b, b)``, ``b = sqrt(factor / (fan_in + fan_out))`` with factor 2
+        for ``activation="logistic"`` and 6 otherwise, from the estimator's
+        ``RandomState``, then cast to the data's dtype.
+        """
+        factor = 2.0 if activations.get(self.activation) == "sigmoid" else 6.0
+        units = [n_features, *self._hidden_sizes(), self.n_outputs_]
+        weights = []
+        for fan_in, fan_out in zip(units[:-1], units[1:]):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            weights.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
+            weights.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
+        return weights
+
+    def _configure(self, first_pass: bool, incremental: bool, penalty: float,
+                   penalty_rows: int = 0, weight_norm: float = 0.0) -> None:
         """Bring the model's optimizer and L2 penalty in line with the parameters.
 
-        ``partial_fit`` continues with the optimizer as it is. A warm ``fit`` keeps the
-        optimizer and its state when the solver and its hyper-parameters are unchanged
-        (restarting the learning rate at ``learning_rate_init``), and starts a fresh one
-        otherwise. The kernel penalty ``penalty * sum(W**2)`` depends on the batch size,
+        ``partial_fit`` continues with the optimizer as it is; a warm ``fit`` starts a
+        fresh one from the current weights, as scikit-learn's ``_fit_stochastic`` does
+        (``t_`` carries on, so ``invscaling`` continues its schedule). The kernel penalty ``penalty * sum(W**2)`` depends on the batch size,
         so it is set at every call; the model is recompiled only when something changed.
+        ``penalty_rows`` (the batch size; 0 for full-batch L-BFGS) makes a short last
+        batch's penalty ``alpha / (2 rows)`` as scikit-learn's (NetSpec.penalty_rows);
+        ``weight_norm`` (the row weights' mean, with sample weights) normalises each batch
+        by its own weight sum, as scikit-learn does (NetSpec.weight_norm).
         """
         model = self.model_
         opt = model.optimizer
         if not first_pass and not incremental:
-            wanted = self._make_optimizer()
-            if type(wanted) is not type(opt) or _config(wanted) != _config(opt):
-                opt = wanted
-            elif not isinstance(self.solver, optimizers.Optimizer):
-                opt.learning_rate = self.learning_rate_init
-        if opt is model.optimizer and penalty == self._penalty:
+            opt = self._make_optimizer()
+        if (opt is model.optimizer and penalty == self._penalty
+                and getattr(model, "_penalty_rows", 0) == penalty_rows
+                and getattr(model, "_weight_norm", 0.0) == weight_norm):
             return
+        model._penalty_rows = penalty_rows
+        model._weight_norm = weight_norm
         reg = regularizers.l2(penalty) if penalty > 0 else None
         for layer in model.layers:
             layer.kernel_regularizer = reg
@@ -410,16 +519,110 @@ class _BaseMLP(BaseEstimator):
         if sample_weight is not None:
             sample_weight = as_sample_weight(sample_weight, None, None, "", Y.shape[1],
                                              n_samples, np.float64)
+        # as scikit-learn: a fresh RandomState at every call, drawn from in its order
+        # (initial weights, validation split, then each epoch's shuffle)
         rng = check_random_state(self.random_state)
         if first_pass:
             self.n_outputs_ = Y.shape[1]
-            self._build(X.shape[1], X.dtype, int(rng.randint(np.iinfo(np.int32).max)))
-        model = self.model_
+            self._build(X.shape[1], X.dtype, rng)
+        if self._solver_name() == "lbfgs":
+            self._fit_lbfgs(X, y, Y, sample_weight)
+        else:
+            self._fit_stochastic(X, y, Y, sample_weight, rng, first_pass, incremental)
+        if not all(np.isfinite(p).all() for p in self.model_.get_weights()):
+            raise ValueError(_NONFINITE_MESSAGE)
+        return self
 
+    def _row_weights(self, sample_weight: np.ndarray | None,
+                     n: int) -> tuple[np.ndarray | None, float]:
+        """fastmlp's row weights ``c s_i / mean(s)`` for scikit-learn's objective (see the
+        module documentation), and ``mean(s)``."""
+        _, _, scale = self._output()
+        if sample_weight is not None:
+            mean_weight = float(sample_weight.mean())
+            if mean_weight <= 0:
+                raise ValueError("sample_weight: the weights of the training samples sum to "
+                                 "zero; at least one must be positive")
+            weights = sample_weight * (scale / mean_weight)
+        else:
+            mean_weight = 1.0
+            weights = None if scale == 1.0 else np.full(n, scale)
+        if weights is not None and np.all(weights == 1.0):
+            weights = None
+        if weights is not None:
+            weights = np.ascontiguousarray(weights, dtype=self.model_.dtype)
+        return weights, mean_weight
+
+    def _loss_offset(self, Y: np.ndarray, sample_weight: np.ndarray | None) -> float:
+        """The part of scikit-learn's loss that does not depend on the weights (none but
+        for the Poisson deviance's ``y log y - y``), added to the reported loss."""
+        return 0.0
+
+    def _reported_scale(self, n: int, mean_weight: float) -> tuple[float, float]:
+        """``(data_scale, kernel_l2)`` of :class:`~fastmlp._lbfgs.FlatObjective`: the
+        value scikit-learn's L-BFGS sees (only a multi-output squared error differs: it
+        averages the data term over the outputs)."""
+        if (isinstance(self, RegressorMixin) and self.loss == "squared_error"
+                and self.n_outputs_ > 1):
+            return 1.0 / self.n_outputs_, self.alpha / (2.0 * n * mean_weight)
+        return 1.0, 0.0
+
+    def _fit_lbfgs(self, X: np.ndarray, y: Any, Y: np.ndarray,
+                   sample_weight: np.ndarray | None) -> None:
+        """scikit-learn's ``_fit_lbfgs``: the full-batch objective minimised by SciPy's
+        L-BFGS-B with ``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol``."""
+        n = X.shape[0]
+        weights, mean_weight = self._row_weights(sample_weight, n)
+        self._configure(False, True, self.alpha / (2.0 * n * mean_weight))
+        model = self.model_
+        objective = FlatObjective(model, np.ascontiguousarray(X, dtype=model.dtype),
+                                  np.ascontiguousarray(Y, dtype=model.dtype), weights,
+                                  self._loss_offset(Y, sample_weight),
+                                  *self._reported_scale(n, mean_weight))
+        result = objective.minimize(self.max_iter, self.max_fun, self.tol)
+        if result.status != 0:
+            message = result.message
+            if isinstance(message, bytes):
+                message = message.decode("latin1")
+            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
+                          f"(status={result.status}):\n{message}.\n\nIncrease the number "
+                          f"of iterations to improve the convergence "
+                          f"(max_iter={self.max_iter}).\nYou might also want to scale the "
+                          "data.", ConvergenceWarning, stacklevel=4)
+        self.n_iter_ = min(int(result.nit), self.max_iter)
+        self.loss_ = float(result.fun)
+        if self.verbose:
+            print(f"L-BFGS: {self.n_iter_} iterations, {objective.n_evaluations} "
+                  f"evaluations, loss = {self.loss_:.8f}")
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight=None, *workspaces):
+        """scikit-learn's private objective of ``solver="lbfgs"``: the loss and its
+        gradient at the flat parameters ``packed_coef_inter`` (kernels, then intercepts),
+        with ``y`` as the network's targets (one-hot for classifiers). The weights are
+        left at ``packed_coef_inter``. ``workspaces`` (scikit-learn's buffers) are
+        unused."""
+        model = self.model_
+        Y = np.asarray(y, dtype=model.dtype).reshape(np.shape(X)[0], -1)
+        X = np.ascontiguousarray(X, dtype=model.dtype)
+        weights, mean_weight = self._row_weights(sample_weight, X.shape[0])
+        self._configure(False, True, self.alpha / (2.0 * X.shape[0] * mean_weight))
+        objective = FlatObjective(model, X, np.ascontiguousarray(Y), weights,
+                                  self._loss_offset(Y, sample_weight),
+                                  *self._reported_scale(X.shape[0], mean_weight))
+        return objective(np.asarray(packed_coef_inter, dtype=np.float64))
+
+    def _fit_stochastic(self, X: np.ndarray, y: Any, Y: np.ndarray,
+                        sample_weight: np.ndarray | None, rng: np.random.RandomState,
+                        first_pass: bool, incremental: bool) -> None:
+        """scikit-learn's ``_fit_stochastic``, as one ``Sequential.fit`` whose epochs end
+        in :class:`_EpochRules`."""
+        model = self.model_
         validation = None
         X_train, Y_train, sw_train = X, Y, sample_weight
         if self.early_stopping:
-            stratify = y if (isinstance(self, ClassifierMixin) and y.ndim == 1) else None
+            # scikit-learn stratifies on the binarized targets, for single-output classifiers
+            stratify = (Y.astype(bool) if isinstance(self, ClassifierMixin)
+                        and self.n_outputs_ == 1 else None)
             parts = train_test_split(X, Y, y, *([] if sample_weight is None
                                                 else [sample_weight]),
                                      random_state=rng, test_size=self.validation_fraction,
@@ -439,26 +642,15 @@ class _BaseMLP(BaseEstimator):
             if self.batch_size > n_train:
                 warnings.warn("Got `batch_size` larger than the number of training samples "
                               f"({self.batch_size} > {n_train}); it is clipped to "
-                              f"{n_train}", UserWarning, stacklevel=3)
+                              f"{n_train}", UserWarning, stacklevel=4)
             batch_size = min(self.batch_size, n_train)
 
         # scikit-learn's objective from fastmlp's loss: row weights and an L2 kernel penalty
+        weights, mean_weight = self._row_weights(sw_train, n_train)
         _, _, scale = self._output()
-        mean_weight = 1.0
-        weights = None
-        if sw_train is not None:
-            mean_weight = float(sw_train.mean())
-            if mean_weight <= 0:
-                raise ValueError("sample_weight: the weights of the training samples sum to "
-                                 "zero; at least one must be positive")
-            weights = sw_train * (scale / mean_weight)
-        elif scale != 1.0:
-            weights = np.full(n_train, scale)
-        if weights is not None and np.all(weights == 1.0):
-            weights = None
-
         self._configure(first_pass, incremental,
-                        self.alpha / (2.0 * batch_size * mean_weight))
+                        self.alpha / (2.0 * batch_size * mean_weight), batch_size,
+                        scale if sw_train is not None and weights is not None else 0.0)
         sgd_schedule = self._solver_name() in _SGD_SOLVERS and not isinstance(
             self.solver, optimizers.Optimizer)
         if self.early_stopping and self.validation_scores_ is None:
@@ -466,18 +658,43 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
         elif not self.early_stopping and self.best_loss_ is None:
             self.best_loss_ = np.inf
+        self._Y_train, self._sw_train = Y_train, sw_train
         rules = _EpochRules(self, n_train, validation, sgd_schedule)
+        del self._Y_train, self._sw_train
         self.n_iter_ = 0
         epochs = 1 if incremental else self.max_iter
-        model.fit(X_train, Y_train, epochs=epochs, batch_size=batch_size,
-                  shuffle=self.shuffle, verbose=0, callbacks=[rules], sample_weight=weights)
+        generator, model.rng = model.rng, _SklearnOrder(rng)
+        try:
+            model.fit(X_train, Y_train, epochs=epochs, batch_size=batch_size,
+                      shuffle=self.shuffle, verbose=0, callbacks=[rules],
+                      sample_weight=weights)
+        except TrainingDivergedError as error:
+            if not self.early_stopping:
+                raise ValueError(_NONFINITE_MESSAGE) from error
+            self._diverged_epochs(epochs, n_train)
+        finally:
+            model.rng = generator
         if not incremental and not rules.converged and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                           "reached and the optimization hasn't converged yet.",
-                          ConvergenceWarning, stacklevel=3)
-        if self.early_stopping and self._best_weights is not None:
+                          ConvergenceWarning, stacklevel=4)
+        if self.early_stopping:
             model.set_weights(self._best_weights)
-        return self
+
+    def _diverged_epochs(self, epochs: int, n_train: int) -> None:
+        """The rest of a fit with early stopping after the loss stopped being finite, as
+        scikit-learn's ends: it trains on with non-finite weights, so every remaining
+        epoch records a ``nan`` loss and a ``nan`` validation score (which resets the
+        no-improvement count: ``nan`` is never below the best score), up to ``max_iter``;
+        then the best weights are restored. Here the model stopped at the diverging
+        batch, and those epochs are recorded without being run."""
+        while self.n_iter_ < epochs:
+            self.n_iter_ += 1
+            self.t_ += n_train
+            self.loss_ = float("nan")
+            self.loss_curve_.append(self.loss_)
+            self.validation_scores_.append(float("nan"))
+            self._no_improvement_count = 0
 
     def fit(self, X, y, sample_weight=None):
         """Train on ``(X, y)`` for up to ``max_iter`` epochs.
@@ -517,8 +734,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     activation : str, default "relu"
         "identity", "logistic", "tanh", "relu" or another fastmlp hidden activation.
     solver : str or fastmlp.optimizers.Optimizer, default "adam"
-        Any of fastmlp's ten optimizers by name ("sgd" with ``momentum`` and
-        ``nesterovs_momentum`` as in scikit-learn).
+        "lbfgs" (full batch, SciPy's L-BFGS-B) or any of fastmlp's ten optimizers by name
+        ("sgd" with ``momentum`` and ``nesterovs_momentum``, "adam" in scikit-learn's
+        form).
     alpha : float, default 1e-4
         L2 penalty on the weight matrices (scikit-learn's formula).
     batch_size : int or "auto", default "auto"
@@ -534,13 +752,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     tol : float, default 1e-4
     verbose : bool, default False
     warm_start : bool, default False
-        Continue from the previous fit, with the optimizer's state.
+        Start from the previous fit's weights (with a fresh optimizer, as scikit-learn).
     momentum : float, default 0.9
     nesterovs_momentum : bool, default True
     early_stopping : bool, default False
     validation_fraction : float, default 0.1
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
     n_iter_no_change : int, default 10
+    max_fun : int, default 15000
+        Most loss evaluations of ``solver="lbfgs"``.
     backend : {"cython", "numpy"}, optional
 
     Attributes
@@ -605,9 +825,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._label_binarizer.inverse_transform(P)
 
     def _score_arrays(self, X, y, sample_weight) -> float:
-        return float(accuracy_score(y, self._decode(self._forward(X)),
-                                    sample_weight=sample_weight))
+        P = self._finite_forward(X)
+        if P is None:
+            return float("nan")
+        return float(accuracy_score(y, self._decode(P), sample_weight=sample_weight))
 
+    @available_if(lambda est: est._stochastic())
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch over ``(X, y)``, continuing from the current state.
 
@@ -670,10 +893,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor with scikit-learn's interface, trained by fastmlp.
 
-    Minimises half the mean squared error plus ``alpha``'s L2 penalty, as
-    :class:`sklearn.neural_network.MLPRegressor` does, with a linear output
-    (``out_activation_ == "identity"``); ``y`` may have several columns. The parameters
-    and attributes are those of :class:`MLPClassifier` (without ``classes_``).
+    Minimises half the mean squared error (``loss="squared_error"``, a linear output,
+    ``out_activation_ == "identity"``) or half the Poisson deviance (``loss="poisson"``,
+    an ``exp`` output, targets ``>= 0``) plus ``alpha``'s L2 penalty, as
+    :class:`sklearn.neural_network.MLPRegressor` does; ``y`` may have several columns.
+    ``loss`` is the first parameter, as in scikit-learn 1.9; the others and the
+    attributes are those of :class:`MLPClassifier` (without ``classes_``).
 
     Examples
     --------
@@ -681,13 +906,50 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
     >>> X, y = load_diabetes()
-    >>> reg = make_pipeline(StandardScaler(), MLPRegressor((32,), learning_rate_init=0.01,
-    ...                                                    max_iter=300, random_state=0))
+    >>> reg = make_pipeline(StandardScaler(),
+    ...                     MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01,
+    ...                                  max_iter=300, random_state=0))
     >>> reg.fit(X, y).score(X, y) > 0.4
     True
     """
 
+    def __init__(self, loss: str = "squared_error", hidden_layer_sizes: Any = (100,),
+                 activation: str = "relu", *, solver: str | optimizers.Optimizer = "adam",
+                 alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: Any = None, tol: float = 1e-4, verbose: bool | int = False,
+                 warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int | float = 10, max_fun: int = 15000,
+                 backend: str | None = None) -> None:
+        self.loss = loss
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate=learning_rate,
+                         learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+                         tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum,
+                         early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1,
+                         beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+                         max_fun=max_fun, backend=backend)
+
+    def _check_params(self) -> None:
+        if not isinstance(self.loss, str) or self.loss not in _REGRESSION_LOSSES:
+            hint = ("" if isinstance(self.loss, str) else " (loss is MLPRegressor's first "
+                    "parameter, as in scikit-learn 1.9: pass hidden_layer_sizes by name)")
+            raise ValueError(f"loss must be one of {', '.join(_REGRESSION_LOSSES)}, got "
+                             f"{self.loss!r}{hint}")
+        super()._check_params()
+
     def _output(self) -> tuple[str, str, float]:
+        if self.loss == "poisson":
+            # scikit-learn: an exp output (log link) and the Poisson deviance summed over
+            # the outputs, gradient p - y; fastmlp's poisson loss is its mean over outputs
+            return "exponential", "poisson", float(self.n_outputs_)
         # scikit-learn's gradient is that of half the squared error summed over the outputs
         return "linear", "mean_squared_error", 0.5 * self.n_outputs_
 
@@ -697,18 +959,35 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = np.asarray(y, dtype=X.dtype).reshape(y.shape[0], -1)
+        if self.loss == "poisson":
+            check_counts(Y)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} output(s), but the model was trained with "
                              f"{self.n_outputs_}")
         return X, y, Y
 
     def _score_arrays(self, X, y, sample_weight) -> float:
-        return float(r2_score(y, self._predict_array(X), sample_weight=sample_weight))
+        P = self._finite_forward(X)
+        if P is None:
+            return float("nan")
+        return float(r2_score(y, P.ravel() if P.shape[1] == 1 else P,
+                              sample_weight=sample_weight))
+
+    def _loss_offset(self, Y: np.ndarray, sample_weight: np.ndarray | None) -> float:
+        if self.loss != "poisson":
+            return 0.0
+        # scikit-learn's loss is the half deviance sum_k (y log(y / p) - y + p) per row:
+        # the loss we descend, sum_k (p - y log p), plus sum_k (y log y - y)
+        from scipy.special import xlogy
+
+        per_row = (xlogy(Y, Y) - Y).sum(axis=1, dtype=np.float64)
+        return float(np.average(per_row, weights=sample_weight))
 
     def _predict_array(self, X: np.ndarray) -> np.ndarray:
         P = self._forward(X)
         return P.ravel() if P.shape[1] == 1 else P
 
+    @available_if(lambda est: est._stochastic())
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch over ``(X, y)``, continuing from the current state.
 

@@ -87,6 +87,19 @@ class NetSpec:
     norms : tuple of NormSpec or None
         Per layer, the normalization of its output (after the activation, before
         dropout), or ``None``; empty means none on any layer.
+    penalty_rows : int
+        0 (the default): the penalties are added as they are to every batch's loss.
+        Otherwise they are the factors of a batch of ``penalty_rows`` rows, and a batch
+        (or a full-data loss or gradient) of ``r`` rows uses them times
+        ``penalty_rows / r``: scikit-learn's ``alpha / (2 n_batch)``, which grows for a
+        short last batch.
+    weight_norm : float
+        0 (the default): ``train`` uses the sample weights as they are. Otherwise every
+        training batch is normalised by its own weights, as scikit-learn divides by each
+        batch's weight sum: the batch's row weights and its penalties are multiplied by
+        ``f = rows * weight_norm / sum(batch weights)`` (1 when the batch's weights
+        average ``weight_norm``; left at 1 when they sum to 0). ``loss`` and
+        ``gradients`` do not change.
     """
 
     dtype: np.dtype
@@ -99,6 +112,8 @@ class NetSpec:
     input_dropout: float = 0.0
     regularizers: tuple[tuple[float, float, float, float], ...] = ()
     norms: tuple = ()
+    penalty_rows: int = 0
+    weight_norm: float = 0.0
 
     def norm(self, layer: int) -> "NormSpec | None":
         return self.norms[layer] if self.norms else None

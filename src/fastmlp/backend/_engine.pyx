@@ -203,6 +203,9 @@ cdef struct Net:
     double* scalars
     bint state_finite       # False after a training call stopped at a non-finite update
     bint has_norm           # some layer normalizes its output
+    Py_ssize_t penalty_rows # 0, or the rows the penalty factors are for (NetSpec)
+    double weight_norm      # 0, or the mean batch weight a batch is normalised to
+    double batch_scale      # the current training batch's normalisation (1 otherwise)
 
 
 cdef inline void* _ptr(object arr):
@@ -532,17 +535,25 @@ cdef void _forward(Net* net, const floating* x, Py_ssize_t rows,
             a_prev = src
 
 
-cdef double _penalty(Net* net, floating* tag) noexcept nogil:
-    """The layers' L1/L2 penalty (no gradient)."""
+cdef inline double _penalty_scale(Net* net, Py_ssize_t rows) noexcept nogil:
+    """The factor of the penalties for a batch of ``rows`` rows (NetSpec.penalty_rows)."""
+    return ((<double> net.penalty_rows) / rows if net.penalty_rows > 0 else 1.0) \
+        * net.batch_scale
+
+
+cdef double _penalty(Net* net, floating* tag, Py_ssize_t rows) noexcept nogil:
+    """The layers' L1/L2 penalty (no gradient) for ``rows`` rows."""
     cdef int l
     cdef Layer* L
     cdef double total = 0.0
+    cdef double c = _penalty_scale(net, rows)
     for l in range(net.n_layers):
         L = &net.layers[l]
         if L.has_reg:
             total += regularize(<floating*> L.W, <floating*> NULL, L.n_in * L.n_out,
-                                L.kl1, L.kl2)
-            total += regularize(<floating*> L.b, <floating*> NULL, L.n_out, L.bl1, L.bl2)
+                                c * L.kl1, c * L.kl2)
+            total += regularize(<floating*> L.b, <floating*> NULL, L.n_out, c * L.bl1,
+                                c * L.bl2)
     return total
 
 
@@ -556,6 +567,7 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
     cdef floating* dz
     cdef floating* dnext
     cdef const floating* a_prev
+    cdef double c
     cdef double loss = loss_delta(net.loss, L.act, <floating*> L.Z, <floating*> L.A, y, w,
                                   <floating*> L.dZ, <floating*> L.alpha, L.n_alpha,
                                   <floating*> L.dalpha, rows, L.n_out, rows)
@@ -576,9 +588,11 @@ cdef double _backward(Net* net, const floating* x, const floating* y, const floa
              L.n_out, <floating> 0, <floating*> L.dW, L.n_out)
         _column_sums(dz, <floating*> L.db, rows, L.n_out)
         if L.has_reg:
+            c = _penalty_scale(net, rows)
             loss += regularize(<floating*> L.W, <floating*> L.dW, L.n_in * L.n_out,
-                               L.kl1, L.kl2)
-            loss += regularize(<floating*> L.b, <floating*> L.db, L.n_out, L.bl1, L.bl2)
+                               c * L.kl1, c * L.kl2)
+            loss += regularize(<floating*> L.b, <floating*> L.db, L.n_out, c * L.bl1,
+                               c * L.bl2)
         if l > 0:
             # dA_prev = dZ W^T (* mask) ; dZ_prev = dA_prev * f'(Z_prev)
             gemm(False, True, <int> rows, L.n_in, L.n_out, <floating> 1, dz, L.n_out,
@@ -640,7 +654,8 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
     cdef floating* yb = <floating*> net.yb
     cdef floating* wb = <floating*> net.wb if w != NULL else NULL
     cdef Layer* L
-    cdef double loss
+    cdef double loss, wsum
+    cdef floating f
     for bi in range(first, stop):
         start = bi * batch_size
         rows = batch_size if start + batch_size <= n else n - start
@@ -649,6 +664,14 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
         if w != NULL:
             for r in range(rows):
                 wb[r] = w[order[start + r]]
+            if net.weight_norm > 0:   # NetSpec.weight_norm: scikit-learn's sum_B s
+                wsum = 0
+                for r in range(rows):
+                    wsum += wb[r]
+                net.batch_scale = rows * net.weight_norm / wsum if wsum > 0 else 1.0
+                f = <floating> net.batch_scale
+                for r in range(rows):
+                    wb[r] = wb[r] * f
         if net.input_mask_base != NULL:  # dropout on the inputs, in the gathered copy
             multiply(xb, (<floating*> net.input_mask_base) + (bi - first) * batch_size * n_in,
                      xb, rows * n_in)
@@ -659,6 +682,7 @@ cdef Py_ssize_t _train(Net* net, const floating* x, const floating* y, const flo
                     L.mask = (<floating*> L.mask_base) + (bi - first) * batch_size * L.n_out
         _forward(net, xb, rows, True)
         loss = _backward(net, xb, yb, wb, rows)
+        net.batch_scale = 1.0
         losses[bi - first] = loss
         if not isfinite(loss):
             return bi - first
@@ -992,6 +1016,7 @@ cdef bint _team_gradients(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int n
     cdef Py_ssize_t i0, i1, c0, c1
     cdef floating* dW
     cdef floating* db
+    cdef double c
     for l in range(net.n_layers):
         L = &net.layers[l]
         a_prev = _team_x(tm, bi, tag) if l == 0 else _layer_output(tm, &net.layers[l - 1], tag)
@@ -1005,9 +1030,11 @@ cdef bint _team_gradients(Team* tm, Py_ssize_t bi, Py_ssize_t rows, int t, int n
         if c1 > c0:
             column_sums((<floating*> L.dZ) + c0, db, rows, c1 - c0, L.n_out)
         if L.has_reg:
+            c = _penalty_scale(net, rows)
             penalty[0] += regularize((<floating*> L.W) + i0 * L.n_out, dW,
-                                     (i1 - i0) * L.n_out, L.kl1, L.kl2)
-            penalty[0] += regularize((<floating*> L.b) + c0, db, c1 - c0, L.bl1, L.bl2)
+                                     (i1 - i0) * L.n_out, c * L.kl1, c * L.kl2)
+            penalty[0] += regularize((<floating*> L.b) + c0, db, c1 - c0, c * L.bl1,
+                                     c * L.bl2)
         if norm2 != NULL:
             norm2[0] += squared_norm(dW, (i1 - i0) * L.n_out) + squared_norm(db, c1 - c0)
         if update:
@@ -1278,15 +1305,19 @@ cdef class Engine:
                     self._keep += [norm.moving_mean, norm.moving_variance]
         self.net.has_norm = any(self.net.layers[l].norm != NORM_NONE for l in range(n_layers))
         self.net.capacity = 0
+        self.net.penalty_rows = getattr(spec, "penalty_rows", 0)
+        self.net.weight_norm = getattr(spec, "weight_norm", 0.0)
+        self.net.batch_scale = 1.0
         self.net.input_mask_base = NULL
         self.net.state_finite = True
         self._has_penalties = any(self.net.layers[l].has_reg for l in range(n_layers))
         # prelu's alpha gradient sums over all rows: not split, so the serial path
-        # (normalization statistics span the batch's rows, which team mode splits)
+        # (normalization statistics span the batch's rows, which team mode splits; the
+        # per-batch weight normalisation needs the whole batch's weights)
         self._team_capable = (fastmlp_openmp_enabled() and blas_thread_control()
                               and all(self.net.layers[l].alpha == NULL
                                       for l in range(n_layers))
-                              and not self.net.has_norm)
+                              and not self.net.has_norm and self.net.weight_norm == 0)
         self._work = []
         self._acts = []
         self._drop_work = []
@@ -1567,9 +1598,9 @@ cdef class Engine:
                                                    rows, L.n_out, rows)
                     r0 += rows
                 if self.is_double:
-                    total = total / n + _penalty(&self.net, <double*> NULL)
+                    total = total / n + _penalty(&self.net, <double*> NULL, n)
                 else:
-                    total = total / n + _penalty(&self.net, <float*> NULL)
+                    total = total / n + _penalty(&self.net, <float*> NULL, n)
         return total
 
     def gradients(self, cnp.ndarray x, cnp.ndarray y, sample_weight=None, masks=None,
@@ -1603,6 +1634,42 @@ cdef class Engine:
                     loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
             self._clear_masks()
             return loss, [g.copy() for g in self._grads]
+
+    def gradients_into(self, cnp.ndarray x, cnp.ndarray y, sample_weight,
+                       cnp.ndarray out, const Py_ssize_t[::1] offsets):
+        """Full-batch loss; every parameter's gradient written into the flat vector ``out``
+        (the model's dtype), parameter ``i`` (``get_weights`` order) from ``offsets[i]``.
+
+        The objective of full-batch optimizers (L-BFGS): forward, backward and the copies
+        into ``out`` in one call without the GIL. Dropout is off.
+        """
+        cdef Py_ssize_t n = x.shape[0], i
+        cdef double loss
+        cdef void* xp = cnp.PyArray_DATA(x)
+        cdef void* yp = cnp.PyArray_DATA(y)
+        cdef void* wp = self._weights_ptr(sample_weight, n)
+        cdef char* op = <char*> cnp.PyArray_DATA(out)
+        cdef int n_params = self.net.n_params
+        if (out.dtype != self.dtype or not out.flags.c_contiguous or not out.flags.writeable
+                or offsets.shape[0] != n_params):
+            raise ValueError("out must be a writeable C-contiguous vector of the model's "
+                             "dtype, with one offset per parameter")
+        for i in range(n_params):
+            if offsets[i] < 0 or offsets[i] + self.net.params[i].size > out.shape[0]:
+                raise ValueError(f"offset {offsets[i]} of parameter {i} is out of range")
+        with self._lock:
+            self._reserve(n)
+            with nogil:
+                if self.is_double:
+                    _forward(&self.net, <double*> xp, n, True)
+                    loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
+                else:
+                    _forward(&self.net, <float*> xp, n, True)
+                    loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
+                for i in range(n_params):
+                    memcpy(op + offsets[i] * self.itemsize, self.net.params[i].g,
+                           self.net.params[i].size * self.itemsize)
+        return loss
 
     def train(self, cnp.ndarray x, cnp.ndarray y, const Py_ssize_t[::1] order,
               Py_ssize_t batch_size, Py_ssize_t first, Py_ssize_t stop, double[::1] losses,

@@ -17,6 +17,7 @@ cdef enum:
     ACT_MISH = 12
     ACT_HARD_SIGMOID = 13
     ACT_RELU6 = 14
+    ACT_EXPONENTIAL = 15
 
 cdef enum:
     LOSS_MSE = 0
@@ -25,6 +26,7 @@ cdef enum:
     LOSS_MAE = 3
     LOSS_HUBER = 4
     LOSS_HINGE = 5
+    LOSS_POISSON = 6
 
 # optimizer rule ids (fastmlp.optimizers.*_KIND)
 cdef enum:

@@ -553,6 +553,11 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
                 v = zr[j] + b[j]
                 zr[j] = v
                 ar[j] = _clip(v, <floating> 0, <floating> 6)
+        elif kind == ACT_EXPONENTIAL:
+            for j in range(cols):
+                v = zr[j] + b[j]
+                zr[j] = v
+                ar[j] = _exp(v)
         elif kind == ACT_SOFTMAX:
             m = zr[0] + b[0]
             for j in range(cols):
@@ -650,6 +655,9 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
                 v = z[base + j]
                 if not (v > 0 and v < 6):
                     d[base + j] = 0
+        elif kind == ACT_EXPONENTIAL:
+            for j in range(cols):
+                d[base + j] = d[base + j] * a[base + j]
         elif kind == ACT_SOFTMAX:
             s = 0
             for j in range(cols):
@@ -689,6 +697,7 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
     then dZ = f'(Z) * w_i dA; fused with their outputs:
     bce: softplus(z) - z y (softplus as the activation computes it),
          dZ = w_i (a - y) / (rows cols)
+    poisson: a - y z with a = exp(z) (log link), dZ = w_i (a - y) / (rows cols)
     cce: -sum_j y log_softmax(z) per row, dZ = w_i (a - y) / rows
     """
     cdef Py_ssize_t i, i0, r, q, j, j0, nj, nk, k, stop, size = norm_rows * cols
@@ -786,6 +795,9 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
                 for j in range(nj):
                     e = 1 - y[k + j] * a[k + j]
                     term[j] = (e if e > 0 else 0) * wk[j]
+            elif loss == LOSS_POISSON:
+                for j in range(nj):
+                    term[j] = (a[k + j] - y[k + j] * z[k + j]) * wk[j]
             total += _sum(term, nj)
             if dz != NULL:
                 if loss == LOSS_MSE:
@@ -806,9 +818,12 @@ cdef double loss_delta(int loss, int out_kind, const floating* z, const floating
                     for j in range(nj):
                         e = 1 - y[k + j] * a[k + j]
                         dz[k + j] = (-y[k + j] if e > 0 else 0) / n_el * wk[j]
+                elif loss == LOSS_POISSON:
+                    for j in range(nj):
+                        dz[k + j] = (a[k + j] - y[k + j]) / n_el * wk[j]
             k += nj
         i0 += r
-    if dz != NULL and loss != LOSS_BCE:
+    if dz != NULL and loss != LOSS_BCE and loss != LOSS_POISSON:
         activation_backward(out_kind, z, a, dz, alpha, n_alpha, dalpha, rows, cols)
     return total / size
 
@@ -1033,8 +1048,18 @@ cdef void optimizer_coefficients(int kind, const double* hyper, double* scalars,
     coef[3] = 0
     if kind == OPT_MOMENTUM:
         coef[1] = 1 if t == 1 else 0                         # first step: b <- g
+        coef[2] = hyper[HYPER_RULE]                          # b's factor: mu
+        if hyper[HYPER_RULE + 3] != 0:                       # velocity_mode "keras":
+            coef[2] = hyper[HYPER_RULE] * ((lr if t == 1 else scalars[1]) / lr)
+            scalars[1] = lr                                  # mu (lr_prev / lr)
     elif kind == OPT_ADAGRAD:
         coef[0] = lr / (1 + (t - 1) * hyper[HYPER_RULE])     # lr / (1 + (t-1) lr_decay)
+    elif kind == OPT_ADAM and hyper[HYPER_RULE + 4] != 0:
+        # epsilon_mode "keras": the bias corrections folded into the step size, d = sqrt(v)
+        # + eps (a division by 1 is exact, so adam_update's loop serves both forms)
+        coef[0] = (lr * sqrt(1 - pow(hyper[HYPER_RULE + 1], t))
+                   / (1 - pow(hyper[HYPER_RULE], t)))
+        coef[1] = 1
     elif kind == OPT_ADAM:
         coef[0] = lr / (1 - pow(hyper[HYPER_RULE], t))       # step size
         coef[1] = sqrt(1 - pow(hyper[HYPER_RULE + 1], t))    # sqrt(1 - b2^t)
@@ -1090,13 +1115,13 @@ cdef int sgd_update(floating lr, floating scale, floating lo, floating hi, float
 cdef inline int _momentum_loop(floating lr, floating mu, floating keep, floating scale,
                                 floating lo, floating hi, floating wd, floating* p,
                                 const floating* g, floating* b, Py_ssize_t size,
-                                bint first, bint nesterov) noexcept nogil:
+                                bint first, bint nesterov, floating rec) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating gi, bi, pi
     cdef int ok = 1
     for i in range(size):
         gi = _gradient(g, p, i, scale, lo, hi, wd)
-        bi = gi if first else mu * b[i] + keep * gi
+        bi = gi if first else rec * b[i] + keep * gi
         b[i] = bi
         pi = p[i] - lr * ((gi + mu * bi) if nesterov else bi)
         p[i] = pi
@@ -1107,18 +1132,23 @@ cdef inline int _momentum_loop(floating lr, floating mu, floating keep, floating
 cdef int momentum_update(const double* hyper, const double* coef, floating scale,
                          floating lo, floating hi, floating wd, floating* p,
                          const floating* g, floating* b, Py_ssize_t size) noexcept nogil:
-    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
+    """b <- g (first step) or rec b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)
+    (rec = coef[2]: mu, or mu lr_prev / lr with velocity_mode "keras")."""
     cdef floating lr = <floating> coef[0]
     cdef floating mu = <floating> hyper[HYPER_RULE]
     cdef floating keep = <floating> (1 - hyper[HYPER_RULE + 1])
+    cdef floating rec = <floating> coef[2]
     cdef bint first = coef[1] != 0
     if hyper[HYPER_RULE + 2] != 0:
         if first:
-            return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True)
-        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True)
+            return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, True,
+                                  rec)
+        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, True,
+                              rec)
     if first:
-        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False)
-    return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False)
+        return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, True, False,
+                              rec)
+    return _momentum_loop(lr, mu, keep, scale, lo, hi, wd, p, g, b, size, False, False, rec)
 
 
 cdef int adagrad_update(const double* hyper, const double* coef, floating scale,

@@ -90,6 +90,8 @@ def activation_forward(kind, z, alpha=None):
         return np.minimum(np.maximum(z + 3, 0), 6) / 6
     if kind == act.RELU6:
         return np.minimum(np.maximum(z, 0), 6)
+    if kind == act.EXPONENTIAL:
+        return np.exp(z)
     raise ValueError(f"unknown activation id {kind}")
 
 
@@ -134,6 +136,8 @@ def activation_backward(kind, z, a, da, alpha=None):
         return np.where((z > -3) & (z < 3), da / 6, 0).astype(z.dtype), None
     if kind == act.RELU6:
         return np.where((z > 0) & (z < 6), da, 0).astype(z.dtype), None
+    if kind == act.EXPONENTIAL:
+        return da * a, None
     raise ValueError(f"unknown activation id {kind}")
 
 
@@ -156,6 +160,8 @@ def row_losses(kind, z, a, y):
         return np.where(e <= delta, e * e / 2, delta * (e - delta / 2)).mean(axis=1)
     if kind == lo.HINGE:  # y in {-1, 1}
         return np.maximum(1 - y * a, 0).mean(axis=1)
+    if kind == lo.POISSON:  # a = exp(z), the log link: a - y log(a)
+        return (a - y * z).mean(axis=1)
     raise ValueError(f"unknown loss id {kind}")
 
 
@@ -173,7 +179,7 @@ def loss_delta(kind, out_activation, z, a, y, w=None, alpha=None):
     Row ``i`` is scaled by its weight ``w_i`` when weights are given.
     """
     size = y.size
-    if kind == lo.BCE:
+    if kind == lo.BCE or kind == lo.POISSON:
         dz = (a - y) / size
         return (dz if w is None else dz * w[:, None]), None
     if kind == lo.CCE:
@@ -253,15 +259,21 @@ def sgd_update(params, grads, slots, hyper, lr, scalars):
 
 
 def momentum_update(params, grads, slots, hyper, lr, scalars):
-    """b <- g (first step) or mu b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)."""
-    mu, dampening, nesterov = hyper[opt.H_RULE:opt.H_RULE + 3]
+    """b <- g (first step) or rec b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)
+    with rec = mu, or with velocity_mode "keras" rec = mu (lr_prev / lr) (b = -v / lr;
+    lr_prev kept in scalars[1])."""
+    mu, dampening, nesterov, keras_velocity = hyper[opt.H_RULE:opt.H_RULE + 4]
     first = scalars[0] == 1
+    rec = mu
+    if keras_velocity:
+        rec = mu * ((lr if first else float(scalars[1])) / lr)
+        scalars[1] = lr
     for p, g, (b,) in zip(params, grads, slots):
         t = p.dtype.type
         if first:
             b[...] = g
         else:
-            b[...] = t(mu) * b + t(1 - dampening) * g
+            b[...] = t(rec) * b + t(1 - dampening) * g
         direction = g + t(mu) * b if nesterov else b
         p -= t(lr) * direction
 
@@ -313,11 +325,16 @@ def rmsprop_update(params, grads, slots, hyper, lr, scalars):
 
 def adam_update(params, grads, slots, hyper, lr, scalars):
     """m <- b1 m + (1-b1) g ; v <- b2 v + (1-b2) g^2 ; amsgrad: vmax <- max(vmax, v) ;
-    p <- p - lr / (1 - b1^t) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)."""
-    beta1, beta2, eps, amsgrad = hyper[opt.H_RULE:opt.H_RULE + 4]
+    p <- p - lr / (1 - b1^t) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps), or with
+    epsilon_mode "keras": p <- p - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)."""
+    beta1, beta2, eps, amsgrad, keras_eps = hyper[opt.H_RULE:opt.H_RULE + 5]
     step = float(scalars[0])
-    step_size = lr / (1 - beta1 ** step)
-    bc2_sqrt = math.sqrt(1 - beta2 ** step)
+    if keras_eps:
+        step_size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
+        bc2_sqrt = 1.0
+    else:
+        step_size = lr / (1 - beta1 ** step)
+        bc2_sqrt = math.sqrt(1 - beta2 ** step)
     for p, g, slot in zip(params, grads, slots):
         t = p.dtype.type
         m, v = slot[0], slot[1]
@@ -450,6 +467,7 @@ class Engine:
         self.n_inputs = spec.sizes[0]
         n = len(spec.activations)
         self._regs = spec.regularizers or ((0.0, 0.0, 0.0, 0.0),) * n
+        self._batch_scale = 1.0   # the training batch's weight normalisation (weight_norm)
 
     def _layers(self):
         for layer_act, layer_params in zip(self.spec.activations, self.spec.params):
@@ -473,12 +491,16 @@ class Engine:
             a = a_out
         return cache
 
-    def _penalty(self):
-        """The layers' regularization penalty, and its gradient per parameter (or None)."""
+    def _penalty(self, rows):
+        """The layers' regularization penalty for a batch of ``rows`` rows (scaled by
+        ``penalty_rows / rows`` when the spec sets ``penalty_rows``), and its gradient per
+        parameter (or None)."""
         total, grads = 0.0, []
+        penalty_rows = getattr(self.spec, "penalty_rows", 0)
+        c = (penalty_rows / rows if penalty_rows > 0 else 1.0) * self._batch_scale
         for (kl1, kl2, bl1, bl2), (_, w, b, alpha) in zip(self._regs, self._layers()):
             layer = []
-            for p, l1, l2 in ((w, kl1, kl2), (b, bl1, bl2)):
+            for p, l1, l2 in ((w, c * kl1, c * kl2), (b, c * bl1, c * bl2)):
                 if l1 != 0 or l2 != 0:
                     value, grad = regularize(p, l1, l2)
                     total += value
@@ -496,7 +518,8 @@ class Engine:
 
     def loss(self, x, y, sample_weight=None):
         z, a, _, _ = self._forward(x)[-1]
-        return loss_value(self.spec.loss, z, a, y, sample_weight) + self._penalty()[0]
+        return (loss_value(self.spec.loss, z, a, y, sample_weight)
+                + self._penalty(x.shape[0])[0])
 
     def gradients(self, x, y, sample_weight=None, masks=None, input_mask=None):
         """Loss and gradients in ``get_weights`` order: dW = A_prev^T dZ (+ dR/dW),
@@ -506,7 +529,7 @@ class Engine:
         cache = self._forward(x, masks, training=True)
         self._batch_stats = [None if c[3] is None else c[3][3:] for c in cache]
         layers = list(self._layers())
-        penalty, penalty_grads = self._penalty()
+        penalty, penalty_grads = self._penalty(x.shape[0])
         z, a, _, _ = cache[-1]
         loss = loss_value(self.spec.loss, z, a, y, sample_weight) + penalty
         kind, w, b, alpha = layers[-1]
@@ -536,6 +559,13 @@ class Engine:
                 dz, dalpha = activation_backward(prev_kind, z_prev, a_prev, da_prev, prev_alpha)
         return loss, grads
 
+    def gradients_into(self, x, y, sample_weight, out, offsets):
+        """Full-batch loss; each gradient written into the flat ``out`` from its offset."""
+        loss, grads = self.gradients(x, y, sample_weight)
+        for g, offset in zip(grads, offsets):
+            out[offset:offset + g.size] = g.ravel()
+        return loss
+
     def train(self, x, y, order, batch_size, first_batch, stop_batch, losses,
               sample_weight=None, masks=None, input_mask=None):
         n = x.shape[0]
@@ -543,6 +573,11 @@ class Engine:
         for i in range(first_batch, stop_batch):
             rows = order[i * batch_size: min((i + 1) * batch_size, n)]
             w = None if sample_weight is None else sample_weight[rows]
+            weight_norm = getattr(self.spec, "weight_norm", 0.0)
+            if w is not None and weight_norm > 0:   # scikit-learn's per-batch sum_B s
+                wsum = float(np.sum(w, dtype=np.float64))
+                self._batch_scale = len(rows) * weight_norm / wsum if wsum > 0 else 1.0
+                w = w * w.dtype.type(self._batch_scale)
             offset = (i - first_batch) * batch_size
             batch_masks = batch_input_mask = None
             if masks is not None:
@@ -551,6 +586,7 @@ class Engine:
             if input_mask is not None:
                 batch_input_mask = input_mask[offset: offset + len(rows)]
             loss, grads = self.gradients(x[rows], y[rows], w, batch_masks, batch_input_mask)
+            self._batch_scale = 1.0
             losses[i - first_batch] = loss
             if not np.isfinite(loss):
                 return i - first_batch
