@@ -144,7 +144,8 @@ def test_csv_logger_writes_keras_rows(tmp_path):
     model = _model("numpy", metrics=["accuracy"])
     history = model.fit(X, y, epochs=3, verbose=0, validation_split=0.2,
                         callbacks=[fm.callbacks.CSVLogger(path)])
-    rows = list(csv.reader(path.open()))
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
     assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert [int(r[0]) for r in rows[1:]] == [0, 1, 2]
     assert [float(r[2]) for r in rows[1:]] == history.history["loss"]

@@ -41,7 +41,7 @@ def test_flat_objective_layout_and_gradient(dtype):
         return
     x0 = theta.astype(np.float64)
     f0, g = objective(x0)
-    assert f0 == pytest.approx(model.evaluate(X, Y)["loss"], rel=1e-12)
+    assert f0 == pytest.approx(model.evaluate(X, Y), rel=1e-12)
     numeric = np.empty_like(x0)
     for i in range(x0.size):
         e = np.zeros_like(x0)
@@ -63,7 +63,7 @@ def test_sequential_lbfgs():
         model.compile("lbfgs", "mse")
         history = model.fit(X, y, epochs=3, verbose=0)
         losses = history.history["loss"]
-        assert losses[-1] < losses[0] < model.evaluate(X, y)["loss"] + 1.0
+        assert losses[-1] < losses[0] < model.evaluate(X, y) + 1.0
         assert model.optimizer.iterations >= 3
         results.append(model.get_weights())
     if len(results) == 2:
@@ -229,5 +229,5 @@ def test_penalty_rows_poisson_and_keras_forms_match_the_reference(threads):
     scaled.compile("sgd", "poisson")
     W = plain.get_weights()[0]
     penalty = float(np.sum(W * W))
-    assert (scaled.evaluate(X[:22], y[:22])["loss"] - plain.evaluate(X[:22], y[:22])["loss"]
+    assert (scaled.evaluate(X[:22], y[:22]) - plain.evaluate(X[:22], y[:22])
             == pytest.approx(penalty * (64 / 22 - 1), rel=1e-10))

@@ -557,7 +557,8 @@ class CSVLogger(Callback):
     ...                        fm.Dense(1, activation="sigmoid")], seed=0)
     >>> model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
     >>> _ = model.fit(X, y, epochs=2, verbose=0, callbacks=[fm.callbacks.CSVLogger(path)])
-    >>> open(path).readline().strip()
+    >>> with open(path) as log:
+    ...     log.readline().strip()
     'epoch,accuracy,loss'
     """
 
