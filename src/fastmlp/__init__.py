@@ -16,9 +16,9 @@ from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
 from .saving import ModelFileError, load_model, save_model
 from ._config import show_config
+from ._version import __version__
 from ._threads import get_num_threads, set_num_threads
 
-__version__ = "0.1.0"
 
 __all__ = ["BatchNormalization", "Dense", "Dropout", "Input", "LayerNormalization",
            "ModelFileError", "Sequential", "StandardScaler",

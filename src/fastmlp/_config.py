@@ -61,7 +61,7 @@ def show_config(file: TextIO | None | object = _STDOUT) -> dict[str, Any]:
     >>> info["backend"] in ("cython", "numpy")
     True
     """
-    from . import __version__
+    from ._version import __version__
     from ._threads import get_num_threads
     from .backend import backend
 

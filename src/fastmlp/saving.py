@@ -128,7 +128,7 @@ def _optimizer_class_name(opt: Any) -> str:
 
 def _encode(model: Any) -> bytes:
     """The whole file's bytes for ``model``."""
-    from . import __version__
+    from ._version import __version__
 
     dtype = _DTYPES[model.dtype.name]
     arrays: list[tuple[str, np.ndarray]] = []
