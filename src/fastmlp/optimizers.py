@@ -50,45 +50,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-# -- rule ids: the compiled kernels use the same numbers (OPT_* in backend/_kernels.pxd) --
-SGD_KIND = 0
-MOMENTUM_KIND = 1       # also Nesterov
-ADAGRAD_KIND = 2
-ADADELTA_KIND = 3
-RMSPROP_KIND = 4
-ADAM_KIND = 5           # also AMSGrad
-ADAMAX_KIND = 6
-NADAM_KIND = 7
-
-# -- layout of Optimizer.hyper() (HYPER_* in backend/_kernels.pxd) --------------------------
-H_LR = 0                #: base (initial) learning rate
-H_WEIGHT_DECAY = 1
-H_RULE = 2              #: six rule-specific values at H_RULE .. H_RULE + 5
-H_SCHEDULE = 8          #: schedule kind (SCHEDULE_*)
-H_DECAY_STEPS = 9
-H_DECAY_RATE = 10
-H_POWER = 11
-H_STAIRCASE = 12
-H_CLIPNORM = 13         #: 0 when off
-H_CLIPVALUE = 14        #: 0 when off
-H_WARMUP = 15           #: linear warm-up length in updates (0: none)
-N_HYPER = 16
-
-# -- schedule kinds (SCHEDULE_* in backend/_kernels.pxd) ------------------------------------
-SCHEDULE_CONSTANT = 0
-SCHEDULE_EXPONENTIAL = 1
-SCHEDULE_INVERSE = 2
-
-#: Layout of the scalar state: step count, then up to three rule-specific values.
-N_SCALARS = 4
-#: Most state arrays per parameter any rule needs (RMSprop centered with momentum).
-MAX_SLOTS = 3
-#: Where Adam adds epsilon: after the bias correction of v (PyTorch) or to sqrt(v) with
-#: the corrections in the step size (Keras, scikit-learn).
-EPSILON_MODES = ("torch", "keras")
-#: What a momentum velocity holds: gradients (PyTorch) or learning rate times gradients
-#: (Keras, scikit-learn).
-VELOCITY_MODES = ("torch", "keras")
+from ._optlayout import (  # noqa: F401 - the layout, re-exported as part of this module
+    SGD_KIND, MOMENTUM_KIND, ADAGRAD_KIND, ADADELTA_KIND, RMSPROP_KIND, ADAM_KIND,
+    ADAMAX_KIND, NADAM_KIND, H_LR, H_WEIGHT_DECAY, H_RULE, H_SCHEDULE, H_DECAY_STEPS,
+    H_DECAY_RATE, H_POWER, H_STAIRCASE, H_CLIPNORM, H_CLIPVALUE, H_WARMUP, N_HYPER,
+    SCHEDULE_CONSTANT, SCHEDULE_EXPONENTIAL, SCHEDULE_INVERSE, N_SCALARS, MAX_SLOTS,
+    EPSILON_MODES, VELOCITY_MODES)
 
 
 def _check_number(name: str, value: Any, *, low: float = 0.0, low_inclusive: bool = True,

@@ -51,10 +51,12 @@ masks=None, input_mask=None) -> int``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..optimizers import Optimizer
+if TYPE_CHECKING:  # annotations only: the engines do not import the optimizers
+    from ..optimizers import Optimizer
 
 
 @dataclass

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import activations as act
 from .. import losses as lo
-from .. import optimizers as opt
+from .. import _optlayout as opt
 from ._contract import NORM_BATCH, NetSpec
 
 NAME = "numpy"
