@@ -24,6 +24,7 @@ from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
 from .backend._contract import NetSpec, NormSpec
 from .callbacks import Callback, History, _epoch_line, _finish_progress_bar, _format_value
 from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization, _Normalization
+from .saving import _register_model_class, save_model
 
 #: Work (multiply-adds) of the first compiled call of a fit; later calls are sized by
 #: measured time (``_guard.EpochRunner``), near 0.1 s each.
@@ -45,6 +46,7 @@ class TrainingDivergedError(FloatingPointError):
     """
 
 
+@_register_model_class
 class Sequential:
     """A linear stack of layers trained by gradient descent.
 
@@ -1366,8 +1368,6 @@ class Sequential:
         >>> [w.shape for w in fm.load_model(path).get_weights()]
         [(3, 2), (2,)]
         """
-        from .saving import save_model
-
         save_model(self, path)
 
     def __getstate__(self) -> dict[str, Any]:

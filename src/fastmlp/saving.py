@@ -46,6 +46,16 @@ import numpy as np
 
 from . import optimizers as _optimizers
 
+#: The model classes a file can hold, by the class name its header stores. models.py
+#: registers Sequential, so that this module does not import the models it reads.
+_MODEL_CLASSES: dict[str, type] = {}
+
+
+def _register_model_class(cls: type) -> type:
+    """Let files hold models of ``cls`` (a class decorator)."""
+    _MODEL_CLASSES[cls.__name__] = cls
+    return cls
+
 MAGIC = b"\x93FASTMLP"
 #: Version of the file format this module writes; it reads versions 1 .. FORMAT_VERSION.
 FORMAT_VERSION = 1
@@ -243,9 +253,7 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
     >>> fm.load_model(path).count_params()
     3
     """
-    from .models import Sequential
-
-    if not isinstance(model, Sequential):
+    if not isinstance(model, tuple(_MODEL_CLASSES.values())):
         raise TypeError(f"save_model takes a fastmlp.Sequential, got {type(model).__name__}")
     data = _encode(model)
     path = os.fspath(path)
@@ -444,7 +452,8 @@ def _read_labels(m: dict[str, Any], model: Any, reader: _Reader) -> None:
 
 def _decode(reader: _Reader, backend: str | None) -> Any:
     from .layers import BatchNormalization, Dense, Dropout, LayerNormalization, _Normalization
-    from .models import Sequential
+
+    Sequential = _MODEL_CLASSES["Sequential"]
 
     layer_classes = {"Dense": Dense, "Dropout": Dropout,
                      "BatchNormalization": BatchNormalization,
