@@ -229,3 +229,80 @@ def test_numpy_reference_learning_rate_matches_the_schedule():
     warm = fm.optimizers.Warmup(fm.optimizers.InverseScaling(0.1, power=0.5), 3)
     for t in (0, 1, 2, 3, 50):
         assert _numpy.learning_rate_at(warm.hyper(), t) == warm(t)
+
+
+class Snapshots(fm.callbacks.Callback):
+    """Records each batch-end's logs and the model's predictions of all rows then."""
+
+    def __init__(self, X):
+        self.X, self.logs, self.preds = X, [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append((batch, dict(logs)))
+        self.preds.append(self.model.predict(self.X))
+
+
+def _running_by_hand(snap, y, groups):
+    """Accuracy and MAE over the rows of the groups so far, each group's rows predicted
+    with the weights after its update (the predictions recorded at its batch end)."""
+    out, rows, preds = [], [], []
+    for (start, stop), P in zip(groups, snap.preds):
+        rows.extend(range(start, stop))
+        preds.append(P[start:stop, 0])
+        p, t = np.concatenate(preds), y[rows]
+        out.append((np.mean((p > 0.5) == (t > 0.5)), np.mean(np.abs(p - t))))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("spe", [1, 3])
+def test_train_batch_logs_carry_the_running_metrics(backend, spe):
+    X, y = _data()
+    model = _model(backend, steps_per_execution=spe, metrics=["accuracy", "mae"])
+    snap = Snapshots(X)
+    model.fit(X, y, epochs=1, batch_size=8, shuffle=False, verbose=0, callbacks=[snap])
+    assert all(list(logs) == ["loss", "accuracy", "mae"] for _, logs in snap.logs)
+    groups = [(b * 8, min(50, (b + spe) * 8)) for b in range(0, 7, spe)]
+    assert [batch for batch, _ in snap.logs] == [-(-stop // 8) - 1 for _, stop in groups]
+    logged = np.array([(logs["accuracy"], logs["mae"]) for _, logs in snap.logs])
+    np.testing.assert_allclose(logged, _running_by_hand(snap, y, groups), rtol=1e-6)
+
+
+def test_train_batch_logs_of_a_stream_carry_the_running_metrics():
+    X, y = _data()
+
+    class Batches(fm.utils.Sequence):
+        def __len__(self):
+            return 7
+
+        def __getitem__(self, i):
+            return X[i * 8:(i + 1) * 8], y[i * 8:(i + 1) * 8]
+
+    model = _model("numpy", steps_per_execution=2, metrics=["accuracy", "mae"])
+    snap = Snapshots(X)
+    model.fit(Batches(), epochs=1, shuffle=False, verbose=0, callbacks=[snap])
+    groups = [(b * 8, min(50, (b + 2) * 8)) for b in range(0, 7, 2)]
+    assert [batch for batch, _ in snap.logs] == [1, 3, 5, 6]
+    logged = np.array([(logs["accuracy"], logs["mae"]) for _, logs in snap.logs])
+    np.testing.assert_allclose(logged, _running_by_hand(snap, y, groups), rtol=1e-12)
+
+
+def test_test_batch_logs_carry_the_running_metrics():
+    X, y = _data()
+    model = _model("numpy", steps_per_execution=2, metrics=["accuracy", "mae"])
+    rec = Recorder()
+    final = model.evaluate(X, y, return_dict=True)
+    model.evaluate(X, y, batch_size=8, callbacks=[rec])
+    ends = [e for e in rec.events if e[0] == "test_end_batch"]
+    P = model.predict(X)[:, 0]
+    for (_, batch, logs) in ends:
+        seen = min(50, (batch + 1) * 8)
+        assert list(logs) == ["loss", "accuracy", "mae"]
+        assert logs["accuracy"] == pytest.approx(np.mean((P[:seen] > 0.5) == y[:seen]))
+        assert logs["mae"] == pytest.approx(np.mean(np.abs(P[:seen] - y[:seen])))
+    assert ends[-1][2] == pytest.approx(final)
+    # a generator's batches as well
+    rec.events.clear()
+    model.evaluate(((X[i:i + 8], y[i:i + 8]) for i in range(0, 50, 8)), callbacks=[rec])
+    ends = [e for e in rec.events if e[0] == "test_end_batch"]
+    assert len(ends) == 7 and ends[-1][2] == pytest.approx(final)
+    assert ends[2][2]["mae"] == pytest.approx(np.mean(np.abs(P[:24] - y[:24])))

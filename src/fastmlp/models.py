@@ -557,10 +557,12 @@ class Sequential:
                           W: np.ndarray | None, callbacks: list[Callback],
                           batch_size: int) -> float:
         """The loss of ``(X, Y)`` group by group of ``steps_per_execution`` batches,
-        calling the test-batch hooks around each group with the running mean loss."""
+        calling the test-batch hooks around each group with the running mean loss and
+        metrics (over the rows so far)."""
         n = X.shape[0]
         group = batch_size * self.steps_per_execution
         total, seen = 0.0, 0
+        running = _RunningMetrics(self, engine) if self.metrics else None
         for first in range(0, -(-n // batch_size), self.steps_per_execution):
             row0 = first * batch_size
             rows = slice(row0, min(row0 + group, n))
@@ -572,8 +574,11 @@ class Sequential:
             total += float(part) * count
             seen += count
             last = -(-rows.stop // batch_size) - 1
+            logs = {"loss": total / seen}
+            if running is not None:
+                logs.update(running.add(X[rows], Y[rows]))
             for cb in callbacks:
-                cb.on_test_batch_end(last, {"loss": total / seen})
+                cb.on_test_batch_end(last, logs)
         return total / seen
 
     def _metric_values(self, Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
@@ -848,7 +853,7 @@ class Sequential:
         for cb in all_callbacks:
             cb.set_model(self)
         self.stop_training = False
-        hooks = self._train_batch_hooks(all_callbacks)
+        hooks = self._train_batch_hooks(all_callbacks, engine)
         with InterruptGuard() as guard:
             for cb in all_callbacks:
                 cb.on_train_begin()
@@ -868,9 +873,11 @@ class Sequential:
                         order = (self.rng.permutation(n) if shuffle
                                  else np.arange(n)).astype(np.intp)
                         extras = self._train_extras(W, rates, bs, n)
+                        if hooks is not None:
+                            hooks.start(X, Y, order, bs)
                         loss, diverged = runner.run_epoch(
                             X, Y, order, bs, guard, bar.update if bar is not None else None,
-                            extras, *hooks)
+                            extras, *(hooks.args() if hooks is not None else ()))
                         train_metrics = None
                     else:
                         result = self._stream_epoch(stream, engine, runner, guard, bar,
@@ -921,10 +928,10 @@ class Sequential:
         return history
 
     def _stream_epoch(self, stream: Any, engine: Any, runner: EpochRunner, guard: Any,
-                      bar: Any, hooks: tuple) -> tuple | None:
+                      bar: Any, hooks: _TrainHooks | None) -> tuple | None:
         """Train one epoch of a stream block by block: ``(loss, divergence or None,
         training metrics or None)``, or ``None`` when the stream gave no batch."""
-        group, before, after = hooks
+        group, before, after = hooks.args() if hooks is not None else (None, None, None)
         rates = self._dropout_rates()
         total, rows_done, batches_done = 0.0, 0, 0
         targets, preds = [], []
@@ -932,6 +939,9 @@ class Sequential:
             rows = X.shape[0]
             offset, rows0, total0 = batches_done, rows_done, total
             seen = [rows]
+            if hooks is not None:
+                hooks.start(X, Y, np.arange(rows, dtype=np.intp), bs, offset,
+                            keep=offset > 0)
 
             def block_before(b: int, offset: int = offset) -> None:
                 before(offset + b)
@@ -1018,12 +1028,16 @@ class Sequential:
             total += float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W)) \
                 * X.shape[0]
             rows += X.shape[0]
-            if hooked:
-                for cb in callbacks:
-                    cb.on_test_batch_end(index, {"loss": total / rows})
             if self.metrics:
                 targets.append(Y)
                 preds.append(engine.predict(X))
+            if hooked:
+                logs = {"loss": total / rows}
+                if self.metrics:
+                    logs.update(self._metric_values(np.concatenate(targets),
+                                                    np.concatenate(preds)))
+                for cb in callbacks:
+                    cb.on_test_batch_end(index, logs)
             index += 1
         if rows == 0:
             raise ValueError("the validation/evaluation data gave no batch")
@@ -1034,24 +1048,13 @@ class Sequential:
             cb.on_test_end(dict(logs))
         return logs
 
-    def _train_batch_hooks(self, callbacks: list[Callback]) -> tuple:
-        """``(group, before, after)`` for :meth:`EpochRunner.run_epoch`: the callbacks'
-        per-batch hooks around each group of ``steps_per_execution`` batches, or three
-        ``None`` when no callback overrides them (the engine then runs batches in chunks
-        as long as it likes)."""
+    def _train_batch_hooks(self, callbacks: list[Callback], engine: Any) -> _TrainHooks | None:
+        """The callbacks' per-batch hooks around each group of ``steps_per_execution``
+        batches, or ``None`` when no callback overrides them (the engine then runs batches
+        in chunks as long as it likes)."""
         if not _overrides(callbacks, "on_train_batch_begin", "on_train_batch_end"):
-            return None, None, None
-
-        def before(batch: int) -> None:
-            for cb in callbacks:
-                cb.on_train_batch_begin(batch)
-
-        def after(batch: int, loss: float) -> bool:
-            for cb in callbacks:
-                cb.on_train_batch_end(batch, {"loss": loss})
-            return self.stop_training
-
-        return self.steps_per_execution, before, after
+            return None
+        return _TrainHooks(self, callbacks, engine)
 
     def _train_extras(self, W: np.ndarray | None, rates: tuple[float, ...], batch_size: int,
                       n: int):
@@ -1453,6 +1456,71 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
             raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
                             f"{type(cb).__name__}")
     return callbacks
+
+
+class _TrainHooks:
+    """The per-batch training hooks of a fit: ``before(first batch)`` and ``after(last
+    batch, mean loss so far)`` for :meth:`EpochRunner.run_epoch`, calling the callbacks.
+
+    The logs of ``on_train_batch_end`` carry ``loss`` (the mean of the epoch's batch
+    losses so far, each taken before its update) and the compiled metrics over the epoch's
+    rows so far, as Keras' running values; the metrics of a group's rows are taken from the
+    predictions with the weights after the group's update (as the epoch's training
+    metrics are taken after the epoch). They are computed only here, so a fit whose
+    callbacks override no batch hook does none of this work.
+    """
+
+    def __init__(self, model: "Sequential", callbacks: list[Callback], engine: Any) -> None:
+        self.model, self.callbacks, self.engine = model, callbacks, engine
+        self.running = _RunningMetrics(model, engine) if model.metrics else None
+        self.source: tuple | None = None
+
+    def start(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
+              offset: int = 0, keep: bool = False) -> None:
+        """The rows ``X[order]`` of the batches from batch ``offset`` of the epoch on (a
+        new epoch unless ``keep``: a further block of a stream)."""
+        self.source = (X, Y, order, batch_size, offset, [0])
+        if self.running is not None and not keep:
+            self.running.reset()
+
+    def args(self) -> tuple:
+        return self.model.steps_per_execution, self.before, self.after
+
+    def before(self, batch: int) -> None:
+        for cb in self.callbacks:
+            cb.on_train_batch_begin(batch)
+
+    def after(self, batch: int, loss: float) -> bool:
+        logs = {"loss": loss}
+        if self.running is not None:
+            X, Y, order, bs, offset, done = self.source
+            rows = order[done[0]:min(order.shape[0], (batch - offset + 1) * bs)]
+            done[0] += rows.shape[0]
+            logs.update(self.running.add(X[rows], Y[rows]))
+        for cb in self.callbacks:
+            cb.on_train_batch_end(batch, logs)
+        return self.model.stop_training
+
+
+class _RunningMetrics:
+    """The compiled metrics over the rows seen so far (for the per-batch logs): each
+    group's predictions are taken once, and the metrics recomputed over all of them."""
+
+    def __init__(self, model: "Sequential", engine: Any) -> None:
+        self.model, self.engine = model, engine
+        self.reset()
+
+    def reset(self) -> None:
+        self.targets: list[np.ndarray] = []
+        self.preds: list[np.ndarray] = []
+
+    def add(self, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+        """Add the rows ``X``, ``Y`` (predicted with the weights as they are now) and
+        return the metrics over every row added since the last reset."""
+        self.targets.append(Y)
+        self.preds.append(self.engine.predict(X))
+        return self.model._metric_values(np.concatenate(self.targets),
+                                         np.concatenate(self.preds))
 
 
 def _overrides(callbacks: list[Callback] | None, *hooks: str) -> bool:
