@@ -306,3 +306,73 @@ def test_test_batch_logs_carry_the_running_metrics():
     ends = [e for e in rec.events if e[0] == "test_end_batch"]
     assert len(ends) == 7 and ends[-1][2] == pytest.approx(final)
     assert ends[2][2]["mae"] == pytest.approx(np.mean(np.abs(P[:24] - y[:24])))
+
+
+class PredictRecorder(fm.callbacks.Callback):
+    def __init__(self):
+        self.events = []
+
+    def on_predict_begin(self, logs=None):
+        self.events.append(("begin", self.model))
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self.events.append(("batch_begin", batch))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.events.append(("batch_end", batch, logs["outputs"]))
+
+    def on_predict_end(self, logs=None):
+        self.events.append(("end",))
+
+
+@pytest.mark.parametrize("spe,groups", [(1, [(0, 0), (1, 1), (2, 2), (3, 3)]),
+                                        (3, [(0, 2), (3, 3)])])
+def test_predict_batch_hooks(backend, spe, groups):
+    X, y = _data(n=30)
+    model = _model(backend, steps_per_execution=spe)
+    whole = model.predict(X)
+    rec = PredictRecorder()
+    out = model.predict(X, batch_size=8, callbacks=[rec])
+    np.testing.assert_array_equal(out, whole)
+    assert rec.events[0] == ("begin", model) and rec.events[-1] == ("end",)
+    batches = rec.events[1:-1]
+    assert [(a[1], b[1]) for a, b in zip(batches[0::2], batches[1::2])] == groups
+    assert [e[0] for e in batches] == ["batch_begin", "batch_end"] * len(groups)
+    for (first, last), (_, _, outputs) in zip(groups, batches[1::2]):
+        np.testing.assert_array_equal(outputs, whole[first * 8:(last + 1) * 8])
+    # a generator's batches one by one
+    rec.events.clear()
+    out = model.predict((X[i:i + 10] for i in range(0, 30, 10)), callbacks=[rec])
+    np.testing.assert_array_equal(out, whole)
+    assert [e[1] for e in rec.events if e[0] == "batch_end"] == [0, 1, 2]
+    np.testing.assert_array_equal(rec.events[-2][2], whole[20:])
+
+
+def test_predict_without_batch_hooks_runs_at_once(monkeypatch):
+    X, y = _data(n=30)
+    model = _model("numpy")
+    whole = model.predict(X)
+
+    class Ends(fm.callbacks.Callback):
+        def __init__(self):
+            self.calls = []
+
+        def on_predict_begin(self, logs=None):
+            self.calls.append("begin")
+
+        def on_predict_end(self, logs=None):
+            self.calls.append("end")
+
+    calls = []
+    real = _numpy.Engine.predict
+    monkeypatch.setattr(_numpy.Engine, "predict",
+                        lambda self, X: calls.append(len(X)) or real(self, X))
+    ends = Ends()
+    np.testing.assert_array_equal(model.predict(X, batch_size=4, callbacks=[ends]), whole)
+    assert ends.calls == ["begin", "end"] and calls == [30]
+    np.testing.assert_array_equal(model.predict(X, batch_size=4), whole)
+    assert calls == [30, 30]
+    with pytest.raises(TypeError, match="callbacks must be fastmlp.callbacks.Callback"):
+        model.predict(X, callbacks=[print])
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        model.predict(X, batch_size=0)

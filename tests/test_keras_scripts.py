@@ -101,11 +101,17 @@ def regression(keras, tmp_path):
 def with_callbacks(keras, tmp_path):
     X, _ = _data(96, 6, seed=3)
     y = (X[:, 0] > 0).astype("float32")
-    batches, epoch_keys = [], []
+    batches, epoch_keys, tests, predicted = [], [], [], []
 
     class Watch(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            batches.append((batch, "loss" in logs))
+            batches.append((batch, sorted(logs)))
+
+        def on_test_batch_end(self, batch, logs=None):
+            tests.append((batch, sorted(logs)))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            predicted.append((batch, sorted(logs), tuple(logs["outputs"].shape)))
 
         def on_epoch_end(self, epoch, logs=None):
             epoch_keys.append(sorted(logs))
@@ -121,7 +127,11 @@ def with_callbacks(keras, tmp_path):
     with open(log) as f:
         header = f.readline().strip().split(",")
         rows = sum(1 for _ in f)
+    tests.clear()
+    model.evaluate(X, y, batch_size=40, verbose=0, callbacks=[Watch()])
+    out = model.predict(X, batch_size=40, verbose=0, callbacks=[Watch()])
     return {"batches": batches[:4], "per epoch": len(batches) // len(history.epoch),
+            "test batches": tests, "predict batches": predicted, "predict": out.shape,
             "epoch logs": epoch_keys[0], "csv header": header,
             "csv rows": rows == len(history.epoch), "history": type(history).__name__}
 

@@ -347,7 +347,9 @@ class Sequential:
             raise RuntimeError(_NO_LOSS)
         return as_targets(y, self.loss, self.output_dim, n_rows, self.dtype, name)
 
-    def predict(self, x: Any, verbose: int = 0, steps: int | None = None) -> np.ndarray:
+    def predict(self, x: Any, verbose: int = 0, steps: int | None = None,
+                batch_size: int | None = None,
+                callbacks: Iterable[Callback] | None = None) -> np.ndarray:
         """The network's output for ``x``: an array ``(n_samples, units of last layer)``.
 
         ``x`` may also be a generator or a :class:`fastmlp.utils.Sequence` whose batches
@@ -355,6 +357,34 @@ class Sequential:
         batches (the first ``steps`` of them, when given) are stacked in order.
 
         Safe to call from many threads at once (the compiled backend runs without the GIL).
+
+        Parameters
+        ----------
+        x : array (n_samples, n_features), generator or Sequence
+        verbose : int
+            Accepted for Keras compatibility; nothing is printed.
+        steps : int, optional
+            With a generator or Sequence, predict only its first ``steps`` batches.
+        batch_size : int, optional
+            Rows per batch for the per-batch callback hooks (default 32); without such
+            hooks an array is predicted at once (the same numbers).
+        callbacks : list of Callback, optional
+            Their ``on_predict_begin``, ``on_predict_batch_begin/end`` (around each group
+            of ``steps_per_execution`` batches of an array, each batch of a generator or
+            Sequence, with ``logs={"outputs": the group's outputs}``) and
+            ``on_predict_end`` run, as in Keras. Without callbacks overriding a batch
+            hook the array is predicted at once.
+
+        Returns
+        -------
+        ndarray (n_samples, units of the last layer)
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((2,)), fm.Dense(3)], seed=0)
+        >>> model.predict(np.zeros((5, 2))).shape
+        (5, 3)
 
         Raises
         ------
@@ -370,6 +400,12 @@ class Sequential:
         """
         if steps is not None:
             steps = check_int("steps", steps, 1)
+        if callbacks is not None or batch_size is not None:
+            if batch_size is not None:
+                batch_size = check_int("batch_size", batch_size, 1)
+            callbacks = _check_callbacks(callbacks)
+            if callbacks:
+                return self._predict_with_callbacks(x, steps, batch_size or 32, callbacks)
         if _streams.is_stream(x):
             return self._predict_stream(x, steps)
         if self._feature_names is not None:
@@ -381,21 +417,45 @@ class Sequential:
             engine = self._engine(inference=True)
         else:  # an engine exists only for a built model: just the input checks
             X = as_features(x, self.dtype, engine.n_inputs)
-        if name == "numpy":
-            with np.errstate(all="ignore"):
-                out = engine.predict(X)
-        else:  # compiled code raises no NumPy floating-point warnings
-            out = engine.predict(X)
-        if not all_finite(out):
-            finite = np.isfinite(out)
-            rows = np.flatnonzero(~finite.all(axis=1))
-            warnings.warn(f"predict: the output of {rows.size} row(s) is not finite (the "
-                          f"first is row {rows[0]}); the network overflows on these inputs "
-                          "(scale X as in training)", RuntimeWarning, stacklevel=2)
+        out = _engine_predict(engine, name, X)
+        _warn_not_finite(out)
         return out
 
-    def _predict_stream(self, data: Any, steps: int | None) -> np.ndarray:
-        """:meth:`predict` over the batches of a generator or Sequence."""
+    def _predict_with_callbacks(self, x: Any, steps: int | None, batch_size: int,
+                                callbacks: list[Callback]) -> np.ndarray:
+        """:meth:`predict` calling the callbacks' predict hooks: batch by batch (grouped
+        by ``steps_per_execution``) only when one overrides a batch hook."""
+        for cb in callbacks:
+            cb.set_model(self)
+            cb.on_predict_begin()
+        if not _overrides(callbacks, "on_predict_batch_begin", "on_predict_batch_end"):
+            out = self.predict(x, steps=steps)
+        elif _streams.is_stream(x):
+            out = self._predict_stream(x, steps, callbacks)
+        else:
+            check_feature_names(self._feature_names, x)
+            X = self._features(x)
+            name = self._backend or active_backend()
+            engine = self._engine(inference=True)
+            group = batch_size * self.steps_per_execution
+            parts = []
+            for row0 in range(0, X.shape[0], group):
+                for cb in callbacks:
+                    cb.on_predict_batch_begin(row0 // batch_size)
+                parts.append(_engine_predict(engine, name, X[row0:row0 + group]))
+                last = -(-min(row0 + group, X.shape[0]) // batch_size) - 1
+                for cb in callbacks:
+                    cb.on_predict_batch_end(last, {"outputs": parts[-1]})
+            out = np.concatenate(parts)
+            _warn_not_finite(out, stacklevel=4)
+        for cb in callbacks:
+            cb.on_predict_end()
+        return out
+
+    def _predict_stream(self, data: Any, steps: int | None,
+                        callbacks: list[Callback] | None = None) -> np.ndarray:
+        """:meth:`predict` over the batches of a generator or Sequence (calling the
+        callbacks' predict-batch hooks around each)."""
         sequence = _streams.is_sequence(data)
         count = len(data) if sequence else None
         if steps is not None:
@@ -411,7 +471,11 @@ class Sequential:
                 if not batch:
                     raise ValueError(f"batch {index} is an empty tuple")
                 batch = batch[0]
+            for cb in callbacks or []:
+                cb.on_predict_batch_begin(index)
             outputs.append(self.predict(_streams.as_batch_x(batch, index)))
+            for cb in callbacks or []:
+                cb.on_predict_batch_end(index, {"outputs": outputs[-1]})
             index += 1
         if not outputs:
             raise ValueError("predict: the data gave no batch")
@@ -451,8 +515,10 @@ class Sequential:
         batch_size : int, optional
             Rows per batch for the per-batch callback hooks (default 32); without such
             hooks the whole array is evaluated at once (the same numbers).
-        verbose : int
-            Accepted for Keras compatibility; nothing is printed.
+        verbose : {0, 1, 2, "auto"}, default 0
+            1 or 2 (``"auto"``: 1) print one line to standard error when done, as Keras'
+            last one: ``batches/batches - loss: ... - <metric>: ...`` (batches of
+            ``batch_size`` rows, or of the generator); 0 prints nothing.
         sample_weight : array (n_samples,), optional
         steps : int, optional
             Evaluate only the first ``steps`` batches of ``batch_size`` rows.
@@ -478,6 +544,10 @@ class Sequential:
         ['loss', 'mae']
         """
         return_dict = _check_flag("return_dict", return_dict)
+        if verbose == "auto":
+            verbose = 1
+        if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, 1)
         if steps is not None:
@@ -493,7 +563,9 @@ class Sequential:
             if self.loss is None:
                 raise RuntimeError(_NO_LOSS)
             self._ensure_built()
-            logs = self._evaluate_stream(x, steps, callbacks)
+            logs, batches = self._evaluate_stream(x, steps, callbacks)
+            if verbose:
+                _print_summary(batches, logs)
             if return_dict:
                 return logs
             return logs["loss"] if not self.metrics else [logs[k] for k in self.metrics_names]
@@ -507,6 +579,8 @@ class Sequential:
             X, Y = X[:rows], Y[:rows]
             W = None if W is None else W[:rows]
         logs = self._evaluate_arrays(X, Y, W, callbacks, batch_size)
+        if verbose:
+            _print_summary(-(-X.shape[0] // (batch_size or 32)), logs)
         if return_dict:
             return logs
         if not self.metrics:
@@ -911,7 +985,7 @@ class Sequential:
                         logs[f"val_{key}"] = value
                 elif val_stream is not None and val_stream[0] is not None:
                     for key, value in self._evaluate_stream(val_stream[0], val_stream[1],
-                                                            callbacks).items():
+                                                            callbacks)[0].items():
                         logs[f"val_{key}"] = value
                 if bar is not None:
                     _finish_progress_bar(bar, logs)
@@ -999,8 +1073,9 @@ class Sequential:
         return int(self.rng.integers(2**63)) if any(self._dropout_rates()) else None
 
     def _evaluate_stream(self, data: Any, steps: int | None,
-                         callbacks: list[Callback] | None = None) -> dict[str, float]:
-        """Loss and metrics over the batches of a generator or Sequence."""
+                         callbacks: list[Callback] | None = None) -> tuple[dict, int]:
+        """Loss and metrics over the batches of a generator or Sequence, and the number
+        of batches."""
         engine = self._engine()
         hooked = _overrides(callbacks, "on_test_batch_begin", "on_test_batch_end")
         for cb in callbacks or []:
@@ -1046,7 +1121,7 @@ class Sequential:
             logs.update(self._metric_values(np.concatenate(targets), np.concatenate(preds)))
         for cb in callbacks or []:
             cb.on_test_end(dict(logs))
-        return logs
+        return logs, index
 
     def _train_batch_hooks(self, callbacks: list[Callback], engine: Any) -> _TrainHooks | None:
         """The callbacks' per-batch hooks around each group of ``steps_per_execution``
@@ -1456,6 +1531,30 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
             raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
                             f"{type(cb).__name__}")
     return callbacks
+
+
+def _engine_predict(engine: Any, backend_name: str, X: np.ndarray) -> np.ndarray:
+    """``engine.predict(X)``, without NumPy's overflow warnings (reported once instead by
+    :func:`_warn_not_finite`; compiled code raises none)."""
+    if backend_name == "numpy":
+        with np.errstate(all="ignore"):
+            return engine.predict(X)
+    return engine.predict(X)
+
+
+def _warn_not_finite(out: np.ndarray, stacklevel: int = 3) -> None:
+    """Warn when some rows of ``predict``'s output are not finite."""
+    if not all_finite(out):
+        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        warnings.warn(f"predict: the output of {rows.size} row(s) is not finite (the "
+                      f"first is row {rows[0]}); the network overflows on these inputs "
+                      "(scale X as in training)", RuntimeWarning, stacklevel=stacklevel)
+
+
+def _print_summary(batches: int, logs: dict[str, float]) -> None:
+    """``evaluate``'s line for ``verbose`` 1 or 2, on standard error as the progress."""
+    text = " - ".join(f"{k}: {_format_value(v)}" for k, v in logs.items())
+    print(f"{batches}/{batches} - {text}", file=sys.stderr, flush=True)
 
 
 class _TrainHooks:
