@@ -232,19 +232,22 @@ def test_numpy_reference_learning_rate_matches_the_schedule():
 
 
 class Snapshots(fm.callbacks.Callback):
-    """Records each batch-end's logs and the model's predictions of all rows then."""
+    """Records each batch-end's logs, and the model's predictions of all rows at each
+    batch begin (before the group's update)."""
 
     def __init__(self, X):
         self.X, self.logs, self.preds = X, [], []
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self.preds.append(self.model.predict(self.X))
+
     def on_train_batch_end(self, batch, logs=None):
         self.logs.append((batch, dict(logs)))
-        self.preds.append(self.model.predict(self.X))
 
 
 def _running_by_hand(snap, y, groups):
     """Accuracy and MAE over the rows of the groups so far, each group's rows predicted
-    with the weights after its update (the predictions recorded at its batch end)."""
+    with the weights before its update (the predictions recorded at its batch begin)."""
     out, rows, preds = [], [], []
     for (start, stop), P in zip(groups, snap.preds):
         rows.extend(range(start, stop))

@@ -235,3 +235,34 @@ def test_normalization_computes_what_keras_computes(keras3, norm):
     f_model.build().set_weights(weights)
     np.testing.assert_allclose(f_model.predict(X), k_model.predict(X, verbose=0), rtol=1e-4,
                                atol=1e-5)
+
+
+def test_batch_logs_have_keras_values(keras3):
+    """With the same weights, plain SGD and one batch per execution, the batch-end logs
+    (running loss and metrics over the epoch's batches so far) are Keras' values."""
+    X, _ = _data(70, 4, seed=7)
+    y = (X[:, 0] - X[:, 3] > 0).astype("float32")
+    logged = {}
+
+    def run(keras, model):
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+                      loss="binary_crossentropy", metrics=["accuracy", "mae"])
+        rows = []
+
+        class Watch(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                rows.append([logs["loss"], logs["accuracy"], logs["mae"]])
+
+        model.fit(X, y, epochs=2, batch_size=16, shuffle=False, verbose=0,
+                  callbacks=[Watch()])
+        return np.array(rows)
+
+    k_model = keras3.Sequential([keras3.Input((4,)), keras3.layers.Dense(5, activation="tanh"),
+                                 keras3.layers.Dense(1, activation="sigmoid")])
+    f_model = fastmlp.Sequential([fastmlp.Input((4,)), fastmlp.Dense(5, activation="tanh"),
+                                  fastmlp.Dense(1, activation="sigmoid")], dtype="float32")
+    f_model.build().set_weights(k_model.get_weights())
+    logged["fastmlp"] = run(fastmlp, f_model)
+    logged["keras"] = run(keras3, k_model)
+    assert logged["fastmlp"].shape == (10, 3)
+    np.testing.assert_allclose(logged["fastmlp"], logged["keras"], rtol=1e-4, atol=1e-6)

@@ -92,7 +92,7 @@ class Callback:
         """Called after each group of training batches with the index of its last batch
         and ``logs={"loss": mean loss of the epoch's batches so far, "<metric>": ...}``:
         the compiled metrics over the epoch's rows so far, each group's rows predicted
-        with the weights after its update."""
+        with the weights before its update (Keras' values with one batch per group)."""
 
     def on_test_begin(self, logs: dict | None = None) -> None:
         """Called before ``evaluate`` (and each epoch's validation in ``fit``)."""

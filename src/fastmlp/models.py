@@ -650,7 +650,7 @@ class Sequential:
             last = -(-rows.stop // batch_size) - 1
             logs = {"loss": total / seen}
             if running is not None:
-                logs.update(running.add(X[rows], Y[rows]))
+                logs.update(running.add(engine.predict(X[rows]), Y[rows]))
             for cb in callbacks:
                 cb.on_test_batch_end(last, logs)
         return total / seen
@@ -1563,9 +1563,10 @@ class _TrainHooks:
 
     The logs of ``on_train_batch_end`` carry ``loss`` (the mean of the epoch's batch
     losses so far, each taken before its update) and the compiled metrics over the epoch's
-    rows so far, as Keras' running values; the metrics of a group's rows are taken from the
-    predictions with the weights after the group's update (as the epoch's training
-    metrics are taken after the epoch). They are computed only here, so a fit whose
+    rows so far, as Keras' running values. A group's rows are predicted in ``before``,
+    with the weights before the group's update: Keras' values when ``steps_per_execution``
+    is 1, except that the predictions are :meth:`Sequential.predict`'s (no dropout, the
+    moving statistics of batch normalization). This is done only here, so a fit whose
     callbacks override no batch hook does none of this work.
     """
 
@@ -1573,12 +1574,13 @@ class _TrainHooks:
         self.model, self.callbacks, self.engine = model, callbacks, engine
         self.running = _RunningMetrics(model, engine) if model.metrics else None
         self.source: tuple | None = None
+        self.pending: tuple | None = None
 
     def start(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
               offset: int = 0, keep: bool = False) -> None:
         """The rows ``X[order]`` of the batches from batch ``offset`` of the epoch on (a
         new epoch unless ``keep``: a further block of a stream)."""
-        self.source = (X, Y, order, batch_size, offset, [0])
+        self.source = (X, Y, order, batch_size, offset)
         if self.running is not None and not keep:
             self.running.reset()
 
@@ -1586,16 +1588,18 @@ class _TrainHooks:
         return self.model.steps_per_execution, self.before, self.after
 
     def before(self, batch: int) -> None:
+        if self.running is not None:
+            X, Y, order, bs, offset = self.source
+            first = (batch - offset) * bs
+            rows = order[first:first + bs * self.model.steps_per_execution]
+            self.pending = (self.engine.predict(X[rows]), Y[rows])
         for cb in self.callbacks:
             cb.on_train_batch_begin(batch)
 
     def after(self, batch: int, loss: float) -> bool:
         logs = {"loss": loss}
         if self.running is not None:
-            X, Y, order, bs, offset, done = self.source
-            rows = order[done[0]:min(order.shape[0], (batch - offset + 1) * bs)]
-            done[0] += rows.shape[0]
-            logs.update(self.running.add(X[rows], Y[rows]))
+            logs.update(self.running.add(*self.pending))
         for cb in self.callbacks:
             cb.on_train_batch_end(batch, logs)
         return self.model.stop_training
@@ -1613,11 +1617,11 @@ class _RunningMetrics:
         self.targets: list[np.ndarray] = []
         self.preds: list[np.ndarray] = []
 
-    def add(self, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
-        """Add the rows ``X``, ``Y`` (predicted with the weights as they are now) and
-        return the metrics over every row added since the last reset."""
+    def add(self, P: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+        """Add predictions ``P`` of targets ``Y`` and return the metrics over every row
+        added since the last reset."""
         self.targets.append(Y)
-        self.preds.append(self.engine.predict(X))
+        self.preds.append(P)
         return self.model._metric_values(np.concatenate(self.targets),
                                          np.concatenate(self.preds))
 
