@@ -417,8 +417,13 @@ class Sequential:
             engine = self._engine(inference=True)
         else:  # an engine exists only for a built model: just the input checks
             X = as_features(x, self.dtype, engine.n_inputs)
-        out = _engine_predict(engine, name, X)
-        _warn_not_finite(out)
+        if name == "numpy":
+            with np.errstate(all="ignore"):
+                out = engine.predict(X)
+        else:  # compiled code raises no NumPy floating-point warnings
+            out = engine.predict(X)
+        if not all_finite(out):
+            _warn_not_finite(out)
         return out
 
     def _predict_with_callbacks(self, x: Any, steps: int | None, batch_size: int,
@@ -435,19 +440,20 @@ class Sequential:
         else:
             check_feature_names(self._feature_names, x)
             X = self._features(x)
-            name = self._backend or active_backend()
             engine = self._engine(inference=True)
             group = batch_size * self.steps_per_execution
             parts = []
             for row0 in range(0, X.shape[0], group):
                 for cb in callbacks:
                     cb.on_predict_batch_begin(row0 // batch_size)
-                parts.append(_engine_predict(engine, name, X[row0:row0 + group]))
+                with np.errstate(all="ignore"):   # an overflow is reported once, below
+                    parts.append(engine.predict(X[row0:row0 + group]))
                 last = -(-min(row0 + group, X.shape[0]) // batch_size) - 1
                 for cb in callbacks:
                     cb.on_predict_batch_end(last, {"outputs": parts[-1]})
             out = np.concatenate(parts)
-            _warn_not_finite(out, stacklevel=4)
+            if not all_finite(out):
+                _warn_not_finite(out, stacklevel=4)
         for cb in callbacks:
             cb.on_predict_end()
         return out
@@ -1533,22 +1539,12 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
     return callbacks
 
 
-def _engine_predict(engine: Any, backend_name: str, X: np.ndarray) -> np.ndarray:
-    """``engine.predict(X)``, without NumPy's overflow warnings (reported once instead by
-    :func:`_warn_not_finite`; compiled code raises none)."""
-    if backend_name == "numpy":
-        with np.errstate(all="ignore"):
-            return engine.predict(X)
-    return engine.predict(X)
-
-
 def _warn_not_finite(out: np.ndarray, stacklevel: int = 3) -> None:
-    """Warn when some rows of ``predict``'s output are not finite."""
-    if not all_finite(out):
-        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
-        warnings.warn(f"predict: the output of {rows.size} row(s) is not finite (the "
-                      f"first is row {rows[0]}); the network overflows on these inputs "
-                      "(scale X as in training)", RuntimeWarning, stacklevel=stacklevel)
+    """Warn that some rows of ``predict``'s output ``out`` are not finite."""
+    rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+    warnings.warn(f"predict: the output of {rows.size} row(s) is not finite (the first is "
+                  f"row {rows[0]}); the network overflows on these inputs (scale X as in "
+                  "training)", RuntimeWarning, stacklevel=stacklevel)
 
 
 def _print_summary(batches: int, logs: dict[str, float]) -> None:
