@@ -229,3 +229,153 @@ def test_numpy_reference_learning_rate_matches_the_schedule():
     warm = fm.optimizers.Warmup(fm.optimizers.InverseScaling(0.1, power=0.5), 3)
     for t in (0, 1, 2, 3, 50):
         assert _numpy.learning_rate_at(warm.hyper(), t) == warm(t)
+
+
+class Snapshots(fm.callbacks.Callback):
+    """Records each batch-end's logs, and the model's predictions of all rows at each
+    batch begin (before the group's update)."""
+
+    def __init__(self, X):
+        self.X, self.logs, self.preds = X, [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.preds.append(self.model.predict(self.X))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append((batch, dict(logs)))
+
+
+def _running_by_hand(snap, y, groups):
+    """Accuracy and MAE over the rows of the groups so far, each group's rows predicted
+    with the weights before its update (the predictions recorded at its batch begin)."""
+    out, rows, preds = [], [], []
+    for (start, stop), P in zip(groups, snap.preds):
+        rows.extend(range(start, stop))
+        preds.append(P[start:stop, 0])
+        p, t = np.concatenate(preds), y[rows]
+        out.append((np.mean((p > 0.5) == (t > 0.5)), np.mean(np.abs(p - t))))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("spe", [1, 3])
+def test_train_batch_logs_carry_the_running_metrics(backend, spe):
+    X, y = _data()
+    model = _model(backend, steps_per_execution=spe, metrics=["accuracy", "mae"])
+    snap = Snapshots(X)
+    model.fit(X, y, epochs=1, batch_size=8, shuffle=False, verbose=0, callbacks=[snap])
+    assert all(list(logs) == ["loss", "accuracy", "mae"] for _, logs in snap.logs)
+    groups = [(b * 8, min(50, (b + spe) * 8)) for b in range(0, 7, spe)]
+    assert [batch for batch, _ in snap.logs] == [-(-stop // 8) - 1 for _, stop in groups]
+    logged = np.array([(logs["accuracy"], logs["mae"]) for _, logs in snap.logs])
+    np.testing.assert_allclose(logged, _running_by_hand(snap, y, groups), rtol=1e-6)
+
+
+def test_train_batch_logs_of_a_stream_carry_the_running_metrics():
+    X, y = _data()
+
+    class Batches(fm.utils.Sequence):
+        def __len__(self):
+            return 7
+
+        def __getitem__(self, i):
+            return X[i * 8:(i + 1) * 8], y[i * 8:(i + 1) * 8]
+
+    model = _model("numpy", steps_per_execution=2, metrics=["accuracy", "mae"])
+    snap = Snapshots(X)
+    model.fit(Batches(), epochs=1, shuffle=False, verbose=0, callbacks=[snap])
+    groups = [(b * 8, min(50, (b + 2) * 8)) for b in range(0, 7, 2)]
+    assert [batch for batch, _ in snap.logs] == [1, 3, 5, 6]
+    logged = np.array([(logs["accuracy"], logs["mae"]) for _, logs in snap.logs])
+    np.testing.assert_allclose(logged, _running_by_hand(snap, y, groups), rtol=1e-12)
+
+
+def test_test_batch_logs_carry_the_running_metrics():
+    X, y = _data()
+    model = _model("numpy", steps_per_execution=2, metrics=["accuracy", "mae"])
+    rec = Recorder()
+    final = model.evaluate(X, y, return_dict=True)
+    model.evaluate(X, y, batch_size=8, callbacks=[rec])
+    ends = [e for e in rec.events if e[0] == "test_end_batch"]
+    P = model.predict(X)[:, 0]
+    for (_, batch, logs) in ends:
+        seen = min(50, (batch + 1) * 8)
+        assert list(logs) == ["loss", "accuracy", "mae"]
+        assert logs["accuracy"] == pytest.approx(np.mean((P[:seen] > 0.5) == y[:seen]))
+        assert logs["mae"] == pytest.approx(np.mean(np.abs(P[:seen] - y[:seen])))
+    assert ends[-1][2] == pytest.approx(final)
+    # a generator's batches as well
+    rec.events.clear()
+    model.evaluate(((X[i:i + 8], y[i:i + 8]) for i in range(0, 50, 8)), callbacks=[rec])
+    ends = [e for e in rec.events if e[0] == "test_end_batch"]
+    assert len(ends) == 7 and ends[-1][2] == pytest.approx(final)
+    assert ends[2][2]["mae"] == pytest.approx(np.mean(np.abs(P[:24] - y[:24])))
+
+
+class PredictRecorder(fm.callbacks.Callback):
+    def __init__(self):
+        self.events = []
+
+    def on_predict_begin(self, logs=None):
+        self.events.append(("begin", self.model))
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self.events.append(("batch_begin", batch))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.events.append(("batch_end", batch, logs["outputs"]))
+
+    def on_predict_end(self, logs=None):
+        self.events.append(("end",))
+
+
+@pytest.mark.parametrize("spe,groups", [(1, [(0, 0), (1, 1), (2, 2), (3, 3)]),
+                                        (3, [(0, 2), (3, 3)])])
+def test_predict_batch_hooks(backend, spe, groups):
+    X, y = _data(n=30)
+    model = _model(backend, steps_per_execution=spe)
+    whole = model.predict(X)
+    rec = PredictRecorder()
+    out = model.predict(X, batch_size=8, callbacks=[rec])
+    np.testing.assert_array_equal(out, whole)
+    assert rec.events[0] == ("begin", model) and rec.events[-1] == ("end",)
+    batches = rec.events[1:-1]
+    assert [(a[1], b[1]) for a, b in zip(batches[0::2], batches[1::2])] == groups
+    assert [e[0] for e in batches] == ["batch_begin", "batch_end"] * len(groups)
+    for (first, last), (_, _, outputs) in zip(groups, batches[1::2]):
+        np.testing.assert_array_equal(outputs, whole[first * 8:(last + 1) * 8])
+    # a generator's batches one by one
+    rec.events.clear()
+    out = model.predict((X[i:i + 10] for i in range(0, 30, 10)), callbacks=[rec])
+    np.testing.assert_array_equal(out, whole)
+    assert [e[1] for e in rec.events if e[0] == "batch_end"] == [0, 1, 2]
+    np.testing.assert_array_equal(rec.events[-2][2], whole[20:])
+
+
+def test_predict_without_batch_hooks_runs_at_once(monkeypatch):
+    X, y = _data(n=30)
+    model = _model("numpy")
+    whole = model.predict(X)
+
+    class Ends(fm.callbacks.Callback):
+        def __init__(self):
+            self.calls = []
+
+        def on_predict_begin(self, logs=None):
+            self.calls.append("begin")
+
+        def on_predict_end(self, logs=None):
+            self.calls.append("end")
+
+    calls = []
+    real = _numpy.Engine.predict
+    monkeypatch.setattr(_numpy.Engine, "predict",
+                        lambda self, X: calls.append(len(X)) or real(self, X))
+    ends = Ends()
+    np.testing.assert_array_equal(model.predict(X, batch_size=4, callbacks=[ends]), whole)
+    assert ends.calls == ["begin", "end"] and calls == [30]
+    np.testing.assert_array_equal(model.predict(X, batch_size=4), whole)
+    assert calls == [30, 30]
+    with pytest.raises(TypeError, match="callbacks must be fastmlp.callbacks.Callback"):
+        model.predict(X, callbacks=[print])
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        model.predict(X, batch_size=0)

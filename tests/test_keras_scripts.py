@@ -101,11 +101,17 @@ def regression(keras, tmp_path):
 def with_callbacks(keras, tmp_path):
     X, _ = _data(96, 6, seed=3)
     y = (X[:, 0] > 0).astype("float32")
-    batches, epoch_keys = [], []
+    batches, epoch_keys, tests, predicted = [], [], [], []
 
     class Watch(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            batches.append((batch, "loss" in logs))
+            batches.append((batch, sorted(logs)))
+
+        def on_test_batch_end(self, batch, logs=None):
+            tests.append((batch, sorted(logs)))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            predicted.append((batch, sorted(logs), tuple(logs["outputs"].shape)))
 
         def on_epoch_end(self, epoch, logs=None):
             epoch_keys.append(sorted(logs))
@@ -121,7 +127,11 @@ def with_callbacks(keras, tmp_path):
     with open(log) as f:
         header = f.readline().strip().split(",")
         rows = sum(1 for _ in f)
+    tests.clear()
+    model.evaluate(X, y, batch_size=40, verbose=0, callbacks=[Watch()])
+    out = model.predict(X, batch_size=40, verbose=0, callbacks=[Watch()])
     return {"batches": batches[:4], "per epoch": len(batches) // len(history.epoch),
+            "test batches": tests, "predict batches": predicted, "predict": out.shape,
             "epoch logs": epoch_keys[0], "csv header": header,
             "csv rows": rows == len(history.epoch), "history": type(history).__name__}
 
@@ -225,3 +235,34 @@ def test_normalization_computes_what_keras_computes(keras3, norm):
     f_model.build().set_weights(weights)
     np.testing.assert_allclose(f_model.predict(X), k_model.predict(X, verbose=0), rtol=1e-4,
                                atol=1e-5)
+
+
+def test_batch_logs_have_keras_values(keras3):
+    """With the same weights, plain SGD and one batch per execution, the batch-end logs
+    (running loss and metrics over the epoch's batches so far) are Keras' values."""
+    X, _ = _data(70, 4, seed=7)
+    y = (X[:, 0] - X[:, 3] > 0).astype("float32")
+    logged = {}
+
+    def run(keras, model):
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+                      loss="binary_crossentropy", metrics=["accuracy", "mae"])
+        rows = []
+
+        class Watch(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                rows.append([logs["loss"], logs["accuracy"], logs["mae"]])
+
+        model.fit(X, y, epochs=2, batch_size=16, shuffle=False, verbose=0,
+                  callbacks=[Watch()])
+        return np.array(rows)
+
+    k_model = keras3.Sequential([keras3.Input((4,)), keras3.layers.Dense(5, activation="tanh"),
+                                 keras3.layers.Dense(1, activation="sigmoid")])
+    f_model = fastmlp.Sequential([fastmlp.Input((4,)), fastmlp.Dense(5, activation="tanh"),
+                                  fastmlp.Dense(1, activation="sigmoid")], dtype="float32")
+    f_model.build().set_weights(k_model.get_weights())
+    logged["fastmlp"] = run(fastmlp, f_model)
+    logged["keras"] = run(keras3, k_model)
+    assert logged["fastmlp"].shape == (10, 3)
+    np.testing.assert_allclose(logged["fastmlp"], logged["keras"], rtol=1e-4, atol=1e-6)

@@ -47,6 +47,25 @@ def test_evaluate_steps_takes_the_first_batches():
         model.evaluate(X, y, steps=0)
 
 
+def test_evaluate_verbose_prints_one_summary_line(capsys):
+    X, y, _ = _data(n=50)
+    model = _binary(metrics=["accuracy"])
+    logs = model.evaluate(X, y, return_dict=True)
+    assert capsys.readouterr() == ("", "")              # verbose=0: nothing
+    model.evaluate(X, y, verbose=1)
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"2/2 - loss: {logs['loss']:.4f} - "
+                                 f"accuracy: {logs['accuracy']:.4f}\n")
+    model.evaluate(X, y, batch_size=8, verbose="auto")  # 7 batches of 8 rows
+    assert capsys.readouterr().err.startswith("7/7 - loss: ")
+    model.evaluate(((X[i:i + 20], y[i:i + 20]) for i in range(0, 50, 20)), verbose=2)
+    assert capsys.readouterr().err == (f"3/3 - loss: {logs['loss']:.4f} - "
+                                       f"accuracy: {logs['accuracy']:.4f}\n")
+    for bad in (3, -1, True, "yes"):
+        with pytest.raises(ValueError, match="verbose must be 0, 1, 2 or 'auto'"):
+            model.evaluate(X, y, verbose=bad)
+
+
 def test_initial_epoch_counts_as_in_keras():
     X, y, _ = _data()
     model = _binary()

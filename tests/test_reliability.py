@@ -182,6 +182,17 @@ def test_predict_warns_when_the_output_overflows(backend):
         out = model.predict(np.array([[1.0], [1e10]]))
     assert out[0, 0] == np.float32(1e30) and np.isinf(out[1, 0])
 
+    class Batches(fm.callbacks.Callback):   # batch by batch: one warning, rows of the whole
+        def on_predict_batch_end(self, batch, logs=None):
+            pass
+
+    with pytest.warns(RuntimeWarning, match=r"output of 1 row\(s\) is not finite \(the first "
+                      r"is row 2\)") as record:
+        out = model.predict(np.array([[1.0], [2.0], [1e10]]), batch_size=1,
+                            callbacks=[Batches()])
+    assert len(record) == 1 and record[0].filename == __file__
+    assert np.isinf(out[2, 0])
+
 
 # --------------------------------------------------------------------------------------
 # divergence: stop, restore the last finite state, say where

@@ -6,6 +6,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pathlib
 import pickle
 import struct
 
@@ -370,6 +371,10 @@ def _tamper(header, payload, what):
         header["compile"]["loss"] = "binary_crossentropy"
     elif what == "metric":
         header["compile"]["metrics"] = ["f2"]
+    elif what == "steps_per_execution":
+        header["compile"]["steps_per_execution"] = 0
+    elif what == "steps_per_execution type":
+        header["compile"]["steps_per_execution"] = True
     elif what == "layer class":
         layers[0]["class"] = "Conv2D"
     elif what == "model class":
@@ -420,6 +425,9 @@ TAMPERING = {
     "loss vs output": r"invalid compile settings: loss 'binary_crossentropy' needs a "
                       r"'sigmoid' output layer",
     "metric": r"invalid compile settings: unknown metric 'f2'",
+    "steps_per_execution": r"invalid compile settings: steps_per_execution must be an "
+                           r"integer >= 1",
+    "steps_per_execution type": r"compile.steps_per_execution has type bool, expected int",
     "layer class": r"layer 0 has unknown class 'Conv2D'",
     "model class": r"unknown model class 'Functional'",
     "rng": r"unknown random generator 'os.system'",
@@ -496,3 +504,19 @@ def test_dropout_regularizers_and_schedules_survive_save_load_and_continue(tmp_p
     loaded.fit(X, y, epochs=2, batch_size=8, verbose=0)
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_steps_per_execution_is_saved_and_old_files_load_with_1(tmp_path):
+    model = _model("numpy", "float64", "tanh", "linear", "mse")
+    model.compile(model.optimizer, "mse", steps_per_execution=3)
+    path = tmp_path / "m.fmlp"
+    model.save(path)
+    assert fm.load_model(path).steps_per_execution == 3
+    version, header, payload = _split(path.read_bytes())
+    assert header["compile"]["steps_per_execution"] == 3
+    del header["compile"]["steps_per_execution"]     # as files written before it existed
+    old = tmp_path / "old.fmlp"
+    old.write_bytes(_join(version, header, payload))
+    assert fm.load_model(old).steps_per_execution == 1
+    legacy = fm.load_model(pathlib.Path(__file__).parent / "data" / "iris_before_labels.fmlp")
+    assert legacy.steps_per_execution == 1

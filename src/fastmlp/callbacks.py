@@ -69,7 +69,7 @@ class Callback:
     model: Any = None
 
     def set_model(self, model: Any) -> None:
-        """Attach the model being trained (called by ``fit``)."""
+        """Attach the model (called by ``fit``, ``evaluate`` and ``predict``)."""
         self.model = model
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -90,7 +90,9 @@ class Callback:
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """Called after each group of training batches with the index of its last batch
-        and ``logs={"loss": mean loss of the epoch's batches so far}``."""
+        and ``logs={"loss": mean loss of the epoch's batches so far, "<metric>": ...}``:
+        the compiled metrics over the epoch's rows so far, each group's rows predicted
+        with the weights before its update (Keras' values with one batch per group)."""
 
     def on_test_begin(self, logs: dict | None = None) -> None:
         """Called before ``evaluate`` (and each epoch's validation in ``fit``)."""
@@ -103,7 +105,21 @@ class Callback:
 
     def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """Called after each group of evaluation batches with the index of its last batch
-        and ``logs={"loss": mean loss so far}``."""
+        and ``logs={"loss": mean loss so far, "<metric>": value over the rows so far}``."""
+
+    def on_predict_begin(self, logs: dict | None = None) -> None:
+        """Called before ``predict(x, callbacks=[...])``."""
+
+    def on_predict_end(self, logs: dict | None = None) -> None:
+        """Called after ``predict(x, callbacks=[...])``."""
+
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Called before each group of ``steps_per_execution`` prediction batches (first
+        batch's index)."""
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Called after each group of prediction batches with the index of its last batch
+        and ``logs={"outputs": the group's outputs}``."""
 
 
 class History(Callback):

@@ -349,7 +349,9 @@ class Sequential:
             raise RuntimeError(_NO_LOSS)
         return as_targets(y, self.loss, self.output_dim, n_rows, self.dtype, name)
 
-    def predict(self, x: Any, verbose: int = 0, steps: int | None = None) -> np.ndarray:
+    def predict(self, x: Any, verbose: int = 0, steps: int | None = None,
+                batch_size: int | None = None,
+                callbacks: Iterable[Callback] | None = None) -> np.ndarray:
         """The network's output for ``x``: an array ``(n_samples, units of last layer)``.
 
         ``x`` may also be a generator or a :class:`fastmlp.utils.Sequence` whose batches
@@ -357,6 +359,34 @@ class Sequential:
         batches (the first ``steps`` of them, when given) are stacked in order.
 
         Safe to call from many threads at once (the compiled backend runs without the GIL).
+
+        Parameters
+        ----------
+        x : array (n_samples, n_features), generator or Sequence
+        verbose : int
+            Accepted for Keras compatibility; nothing is printed.
+        steps : int, optional
+            With a generator or Sequence, predict only its first ``steps`` batches.
+        batch_size : int, optional
+            Rows per batch for the per-batch callback hooks (default 32); without such
+            hooks an array is predicted at once (the same numbers).
+        callbacks : list of Callback, optional
+            Their ``on_predict_begin``, ``on_predict_batch_begin/end`` (around each group
+            of ``steps_per_execution`` batches of an array, each batch of a generator or
+            Sequence, with ``logs={"outputs": the group's outputs}``) and
+            ``on_predict_end`` run, as in Keras. Without callbacks overriding a batch
+            hook the array is predicted at once.
+
+        Returns
+        -------
+        ndarray (n_samples, units of the last layer)
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((2,)), fm.Dense(3)], seed=0)
+        >>> model.predict(np.zeros((5, 2))).shape
+        (5, 3)
 
         Raises
         ------
@@ -372,6 +402,12 @@ class Sequential:
         """
         if steps is not None:
             steps = check_int("steps", steps, 1)
+        if callbacks is not None or batch_size is not None:
+            if batch_size is not None:
+                batch_size = check_int("batch_size", batch_size, 1)
+            callbacks = _check_callbacks(callbacks)
+            if callbacks:
+                return self._predict_with_callbacks(x, steps, batch_size or 32, callbacks)
         if _streams.is_stream(x):
             return self._predict_stream(x, steps)
         if self._feature_names is not None:
@@ -389,15 +425,45 @@ class Sequential:
         else:  # compiled code raises no NumPy floating-point warnings
             out = engine.predict(X)
         if not all_finite(out):
-            finite = np.isfinite(out)
-            rows = np.flatnonzero(~finite.all(axis=1))
-            warnings.warn(f"predict: the output of {rows.size} row(s) is not finite (the "
-                          f"first is row {rows[0]}); the network overflows on these inputs "
-                          "(scale X as in training)", RuntimeWarning, stacklevel=2)
+            _warn_not_finite(out)
         return out
 
-    def _predict_stream(self, data: Any, steps: int | None) -> np.ndarray:
-        """:meth:`predict` over the batches of a generator or Sequence."""
+    def _predict_with_callbacks(self, x: Any, steps: int | None, batch_size: int,
+                                callbacks: list[Callback]) -> np.ndarray:
+        """:meth:`predict` calling the callbacks' predict hooks: batch by batch (grouped
+        by ``steps_per_execution``) only when one overrides a batch hook."""
+        for cb in callbacks:
+            cb.set_model(self)
+            cb.on_predict_begin()
+        if not _overrides(callbacks, "on_predict_batch_begin", "on_predict_batch_end"):
+            out = self.predict(x, steps=steps)
+        elif _streams.is_stream(x):
+            out = self._predict_stream(x, steps, callbacks)
+        else:
+            check_feature_names(self._feature_names, x)
+            X = self._features(x)
+            engine = self._engine(inference=True)
+            group = batch_size * self.steps_per_execution
+            parts = []
+            for row0 in range(0, X.shape[0], group):
+                for cb in callbacks:
+                    cb.on_predict_batch_begin(row0 // batch_size)
+                with np.errstate(all="ignore"):   # an overflow is reported once, below
+                    parts.append(engine.predict(X[row0:row0 + group]))
+                last = -(-min(row0 + group, X.shape[0]) // batch_size) - 1
+                for cb in callbacks:
+                    cb.on_predict_batch_end(last, {"outputs": parts[-1]})
+            out = np.concatenate(parts)
+            if not all_finite(out):
+                _warn_not_finite(out, stacklevel=4)
+        for cb in callbacks:
+            cb.on_predict_end()
+        return out
+
+    def _predict_stream(self, data: Any, steps: int | None,
+                        callbacks: list[Callback] | None = None) -> np.ndarray:
+        """:meth:`predict` over the batches of a generator or Sequence (calling the
+        callbacks' predict-batch hooks around each)."""
         sequence = _streams.is_sequence(data)
         count = len(data) if sequence else None
         if steps is not None:
@@ -413,7 +479,11 @@ class Sequential:
                 if not batch:
                     raise ValueError(f"batch {index} is an empty tuple")
                 batch = batch[0]
+            for cb in callbacks or []:
+                cb.on_predict_batch_begin(index)
             outputs.append(self.predict(_streams.as_batch_x(batch, index)))
+            for cb in callbacks or []:
+                cb.on_predict_batch_end(index, {"outputs": outputs[-1]})
             index += 1
         if not outputs:
             raise ValueError("predict: the data gave no batch")
@@ -453,8 +523,10 @@ class Sequential:
         batch_size : int, optional
             Rows per batch for the per-batch callback hooks (default 32); without such
             hooks the whole array is evaluated at once (the same numbers).
-        verbose : int
-            Accepted for Keras compatibility; nothing is printed.
+        verbose : {0, 1, 2, "auto"}, default 0
+            1 or 2 (``"auto"``: 1) print one line to standard error when done, as Keras'
+            last one: ``batches/batches - loss: ... - <metric>: ...`` (batches of
+            ``batch_size`` rows, or of the generator); 0 prints nothing.
         sample_weight : array (n_samples,), optional
         steps : int, optional
             Evaluate only the first ``steps`` batches of ``batch_size`` rows.
@@ -480,6 +552,10 @@ class Sequential:
         ['loss', 'mae']
         """
         return_dict = _check_flag("return_dict", return_dict)
+        if verbose == "auto":
+            verbose = 1
+        if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, 1)
         if steps is not None:
@@ -495,7 +571,9 @@ class Sequential:
             if self.loss is None:
                 raise RuntimeError(_NO_LOSS)
             self._ensure_built()
-            logs = self._evaluate_stream(x, steps, callbacks)
+            logs, batches = self._evaluate_stream(x, steps, callbacks)
+            if verbose:
+                _print_summary(batches, logs)
             if return_dict:
                 return logs
             return logs["loss"] if not self.metrics else [logs[k] for k in self.metrics_names]
@@ -509,6 +587,8 @@ class Sequential:
             X, Y = X[:rows], Y[:rows]
             W = None if W is None else W[:rows]
         logs = self._evaluate_arrays(X, Y, W, callbacks, batch_size)
+        if verbose:
+            _print_summary(-(-X.shape[0] // (batch_size or 32)), logs)
         if return_dict:
             return logs
         if not self.metrics:
@@ -559,10 +639,12 @@ class Sequential:
                           W: np.ndarray | None, callbacks: list[Callback],
                           batch_size: int) -> float:
         """The loss of ``(X, Y)`` group by group of ``steps_per_execution`` batches,
-        calling the test-batch hooks around each group with the running mean loss."""
+        calling the test-batch hooks around each group with the running mean loss and
+        metrics (over the rows so far)."""
         n = X.shape[0]
         group = batch_size * self.steps_per_execution
         total, seen = 0.0, 0
+        running = _RunningMetrics(self, engine) if self.metrics else None
         for first in range(0, -(-n // batch_size), self.steps_per_execution):
             row0 = first * batch_size
             rows = slice(row0, min(row0 + group, n))
@@ -574,8 +656,11 @@ class Sequential:
             total += float(part) * count
             seen += count
             last = -(-rows.stop // batch_size) - 1
+            logs = {"loss": total / seen}
+            if running is not None:
+                logs.update(running.add(engine.predict(X[rows]), Y[rows]))
             for cb in callbacks:
-                cb.on_test_batch_end(last, {"loss": total / seen})
+                cb.on_test_batch_end(last, logs)
         return total / seen
 
     def _metric_values(self, Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
@@ -850,7 +935,7 @@ class Sequential:
         for cb in all_callbacks:
             cb.set_model(self)
         self.stop_training = False
-        hooks = self._train_batch_hooks(all_callbacks)
+        hooks = self._train_batch_hooks(all_callbacks, engine)
         with InterruptGuard() as guard:
             for cb in all_callbacks:
                 cb.on_train_begin()
@@ -870,9 +955,11 @@ class Sequential:
                         order = (self.rng.permutation(n) if shuffle
                                  else np.arange(n)).astype(np.intp)
                         extras = self._train_extras(W, rates, bs, n)
+                        if hooks is not None:
+                            hooks.start(X, Y, order, bs)
                         loss, diverged = runner.run_epoch(
                             X, Y, order, bs, guard, bar.update if bar is not None else None,
-                            extras, *hooks)
+                            extras, *(hooks.args() if hooks is not None else ()))
                         train_metrics = None
                     else:
                         result = self._stream_epoch(stream, engine, runner, guard, bar,
@@ -906,7 +993,7 @@ class Sequential:
                         logs[f"val_{key}"] = value
                 elif val_stream is not None and val_stream[0] is not None:
                     for key, value in self._evaluate_stream(val_stream[0], val_stream[1],
-                                                            callbacks).items():
+                                                            callbacks)[0].items():
                         logs[f"val_{key}"] = value
                 if bar is not None:
                     _finish_progress_bar(bar, logs)
@@ -923,10 +1010,10 @@ class Sequential:
         return history
 
     def _stream_epoch(self, stream: Any, engine: Any, runner: EpochRunner, guard: Any,
-                      bar: Any, hooks: tuple) -> tuple | None:
+                      bar: Any, hooks: _TrainHooks | None) -> tuple | None:
         """Train one epoch of a stream block by block: ``(loss, divergence or None,
         training metrics or None)``, or ``None`` when the stream gave no batch."""
-        group, before, after = hooks
+        group, before, after = hooks.args() if hooks is not None else (None, None, None)
         rates = self._dropout_rates()
         total, rows_done, batches_done = 0.0, 0, 0
         targets, preds = [], []
@@ -934,6 +1021,9 @@ class Sequential:
             rows = X.shape[0]
             offset, rows0, total0 = batches_done, rows_done, total
             seen = [rows]
+            if hooks is not None:
+                hooks.start(X, Y, np.arange(rows, dtype=np.intp), bs, offset,
+                            keep=offset > 0)
 
             def block_before(b: int, offset: int = offset) -> None:
                 before(offset + b)
@@ -991,8 +1081,9 @@ class Sequential:
         return int(self.rng.integers(2**63)) if any(self._dropout_rates()) else None
 
     def _evaluate_stream(self, data: Any, steps: int | None,
-                         callbacks: list[Callback] | None = None) -> dict[str, float]:
-        """Loss and metrics over the batches of a generator or Sequence."""
+                         callbacks: list[Callback] | None = None) -> tuple[dict, int]:
+        """Loss and metrics over the batches of a generator or Sequence, and the number
+        of batches."""
         engine = self._engine()
         hooked = _overrides(callbacks, "on_test_batch_begin", "on_test_batch_end")
         for cb in callbacks or []:
@@ -1020,12 +1111,16 @@ class Sequential:
             total += float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W)) \
                 * X.shape[0]
             rows += X.shape[0]
-            if hooked:
-                for cb in callbacks:
-                    cb.on_test_batch_end(index, {"loss": total / rows})
             if self.metrics:
                 targets.append(Y)
                 preds.append(engine.predict(X))
+            if hooked:
+                logs = {"loss": total / rows}
+                if self.metrics:
+                    logs.update(self._metric_values(np.concatenate(targets),
+                                                    np.concatenate(preds)))
+                for cb in callbacks:
+                    cb.on_test_batch_end(index, logs)
             index += 1
         if rows == 0:
             raise ValueError("the validation/evaluation data gave no batch")
@@ -1034,26 +1129,15 @@ class Sequential:
             logs.update(self._metric_values(np.concatenate(targets), np.concatenate(preds)))
         for cb in callbacks or []:
             cb.on_test_end(dict(logs))
-        return logs
+        return logs, index
 
-    def _train_batch_hooks(self, callbacks: list[Callback]) -> tuple:
-        """``(group, before, after)`` for :meth:`EpochRunner.run_epoch`: the callbacks'
-        per-batch hooks around each group of ``steps_per_execution`` batches, or three
-        ``None`` when no callback overrides them (the engine then runs batches in chunks
-        as long as it likes)."""
+    def _train_batch_hooks(self, callbacks: list[Callback], engine: Any) -> _TrainHooks | None:
+        """The callbacks' per-batch hooks around each group of ``steps_per_execution``
+        batches, or ``None`` when no callback overrides them (the engine then runs batches
+        in chunks as long as it likes)."""
         if not _overrides(callbacks, "on_train_batch_begin", "on_train_batch_end"):
-            return None, None, None
-
-        def before(batch: int) -> None:
-            for cb in callbacks:
-                cb.on_train_batch_begin(batch)
-
-        def after(batch: int, loss: float) -> bool:
-            for cb in callbacks:
-                cb.on_train_batch_end(batch, {"loss": loss})
-            return self.stop_training
-
-        return self.steps_per_execution, before, after
+            return None
+        return _TrainHooks(self, callbacks, engine)
 
     def _train_extras(self, W: np.ndarray | None, rates: tuple[float, ...], batch_size: int,
                       n: int):
@@ -1453,6 +1537,89 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
             raise TypeError(f"callbacks must be fastmlp.callbacks.Callback instances, got "
                             f"{type(cb).__name__}")
     return callbacks
+
+
+def _warn_not_finite(out: np.ndarray, stacklevel: int = 3) -> None:
+    """Warn that some rows of ``predict``'s output ``out`` are not finite."""
+    rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+    warnings.warn(f"predict: the output of {rows.size} row(s) is not finite (the first is "
+                  f"row {rows[0]}); the network overflows on these inputs (scale X as in "
+                  "training)", RuntimeWarning, stacklevel=stacklevel)
+
+
+def _print_summary(batches: int, logs: dict[str, float]) -> None:
+    """``evaluate``'s line for ``verbose`` 1 or 2, on standard error as the progress."""
+    text = " - ".join(f"{k}: {_format_value(v)}" for k, v in logs.items())
+    print(f"{batches}/{batches} - {text}", file=sys.stderr, flush=True)
+
+
+class _TrainHooks:
+    """The per-batch training hooks of a fit: ``before(first batch)`` and ``after(last
+    batch, mean loss so far)`` for :meth:`EpochRunner.run_epoch`, calling the callbacks.
+
+    The logs of ``on_train_batch_end`` carry ``loss`` (the mean of the epoch's batch
+    losses so far, each taken before its update) and the compiled metrics over the epoch's
+    rows so far, as Keras' running values. A group's rows are predicted in ``before``,
+    with the weights before the group's update: Keras' values when ``steps_per_execution``
+    is 1, except that the predictions are :meth:`Sequential.predict`'s (no dropout, the
+    moving statistics of batch normalization). This is done only here, so a fit whose
+    callbacks override no batch hook does none of this work.
+    """
+
+    def __init__(self, model: "Sequential", callbacks: list[Callback], engine: Any) -> None:
+        self.model, self.callbacks, self.engine = model, callbacks, engine
+        self.running = _RunningMetrics(model, engine) if model.metrics else None
+        self.source: tuple | None = None
+        self.pending: tuple | None = None
+
+    def start(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
+              offset: int = 0, keep: bool = False) -> None:
+        """The rows ``X[order]`` of the batches from batch ``offset`` of the epoch on (a
+        new epoch unless ``keep``: a further block of a stream)."""
+        self.source = (X, Y, order, batch_size, offset)
+        if self.running is not None and not keep:
+            self.running.reset()
+
+    def args(self) -> tuple:
+        return self.model.steps_per_execution, self.before, self.after
+
+    def before(self, batch: int) -> None:
+        if self.running is not None:
+            X, Y, order, bs, offset = self.source
+            first = (batch - offset) * bs
+            rows = order[first:first + bs * self.model.steps_per_execution]
+            self.pending = (self.engine.predict(X[rows]), Y[rows])
+        for cb in self.callbacks:
+            cb.on_train_batch_begin(batch)
+
+    def after(self, batch: int, loss: float) -> bool:
+        logs = {"loss": loss}
+        if self.running is not None:
+            logs.update(self.running.add(*self.pending))
+        for cb in self.callbacks:
+            cb.on_train_batch_end(batch, logs)
+        return self.model.stop_training
+
+
+class _RunningMetrics:
+    """The compiled metrics over the rows seen so far (for the per-batch logs): each
+    group's predictions are taken once, and the metrics recomputed over all of them."""
+
+    def __init__(self, model: "Sequential", engine: Any) -> None:
+        self.model, self.engine = model, engine
+        self.reset()
+
+    def reset(self) -> None:
+        self.targets: list[np.ndarray] = []
+        self.preds: list[np.ndarray] = []
+
+    def add(self, P: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+        """Add predictions ``P`` of targets ``Y`` and return the metrics over every row
+        added since the last reset."""
+        self.targets.append(Y)
+        self.preds.append(P)
+        return self.model._metric_values(np.concatenate(self.targets),
+                                         np.concatenate(self.preds))
 
 
 def _overrides(callbacks: list[Callback] | None, *hooks: str) -> bool:

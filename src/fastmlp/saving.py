@@ -14,12 +14,13 @@ Format (version 1), all integers little-endian::
 The JSON header holds the format name and version, the fastmlp version that wrote it, the
 model (class, name, dtype, seed, backend, random-generator state, built or not, each
 layer's ``get_config()`` and the names of its parameter arrays), the compile settings
-(loss, metrics, optimizer class name, its ``get_config()``, the names of its state arrays
-and of its ``scalars``) and a table ``name -> {dtype, shape, offset}`` of the arrays.
-When the model has them, ``model`` also holds ``classes`` (``{"dtype": ..., "values":
-[...]}``: the class labels, booleans, integers, floats or strings) and ``feature_names``
-(a list of strings). Both are optional, so files without them (written before they
-existed) load as before, and readers that do not know them ignore them.
+(loss, metrics, ``steps_per_execution``, optimizer class name, its ``get_config()``, the
+names of its state arrays and of its ``scalars``) and a table ``name -> {dtype, shape,
+offset}`` of the arrays. When the model has them, ``model`` also holds ``classes``
+(``{"dtype": ..., "values": [...]}``: the class labels, booleans, integers, floats or
+strings) and ``feature_names`` (a list of strings). These and ``steps_per_execution``
+(then 1) are optional, so files without them (written before they existed) load as
+before, and readers that do not know them ignore them.
 
 Writing goes to a temporary file in the target's directory, which is flushed, fsync'ed and
 renamed over the target (then the directory is fsync'ed), so a crash at any moment leaves
@@ -160,6 +161,7 @@ def _encode(model: Any) -> bytes:
         slots = [[add(f"optimizer/slots/{i}/{k}", s, dtype) for k, s in enumerate(slot)]
                  for i, slot in enumerate(opt.slots)]
         compiled = {"loss": model.loss, "metrics": list(model.metrics),
+                    "steps_per_execution": model.steps_per_execution,
                     "optimizer": {"class": _optimizer_class_name(opt),
                                   "config": _json_value(opt.get_config(), "optimizer config"),
                                   "slots": slots,
@@ -539,6 +541,9 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
     if compiled is not None:
         loss = reader.get(compiled, "loss", (str, type(None)), "compile")  # None: no loss
         metrics = reader.get(compiled, "metrics", list, "compile")
+        # optional: files written before it existed ran one batch per execution
+        steps = (reader.get(compiled, "steps_per_execution", int, "compile")
+                 if "steps_per_execution" in compiled else 1)
         o = reader.get(compiled, "optimizer", dict, "compile")
         cls_name = reader.get(o, "class", str, "compile.optimizer")
         classes = {cls.__name__: cls for cls in _optimizers.OPTIMIZERS.values()}
@@ -548,7 +553,8 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
         config = _decode_config(reader.get(o, "config", dict, "compile.optimizer"), reader)
         try:
             opt = classes[cls_name](**config)
-            model.compile(optimizer=opt, loss=loss, metrics=metrics)
+            model.compile(optimizer=opt, loss=loss, metrics=metrics,
+                          steps_per_execution=steps)
         except (TypeError, ValueError) as exc:
             raise reader.fail(f"invalid compile settings: {exc}") from None
         scalars = reader.array(reader.get(o, "scalars", str, "compile.optimizer"), "<f8",

@@ -41,9 +41,17 @@ def cpu_levels() -> tuple[list[str], list[str]]:
         cpuid = importlib.import_module("fastmlp.backend._cpuid")
     except ImportError:
         return [], []
-    built = [name for name in cpuid.LEVELS
-             if importlib.util.find_spec(f"fastmlp.backend._{name}._engine") is not None]
+    built = [name for name in cpuid.LEVELS if _has_module(f"fastmlp.backend._{name}._engine")]
     return list(cpuid.supported_levels()), built
+
+
+def _has_module(name: str) -> bool:
+    """Whether module ``name`` can be found (False also when its package is missing, as
+    a level left out of the build by ``FASTMLP_LEVELS``)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def _choose_level() -> str:
