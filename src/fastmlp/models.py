@@ -26,6 +26,8 @@ from .callbacks import Callback, History, _epoch_line, _finish_progress_bar, _fo
 from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization, _Normalization
 from .saving import _register_model_class, save_model
 
+_NDARRAY = np.ndarray  # predict's fast path tests for it (a global, not an attribute)
+
 #: Work (multiply-adds) of the first compiled call of a fit; later calls are sized by
 #: measured time (``_guard.EpochRunner``), near 0.1 s each.
 _CHUNK_FLOPS = 2e8
@@ -400,18 +402,22 @@ class Sequential:
         RuntimeWarning
             If the output overflows (inputs far outside the training range).
         """
-        if steps is not None:
-            steps = check_int("steps", steps, 1)
-        if callbacks is not None or batch_size is not None:
-            if batch_size is not None:
-                batch_size = check_int("batch_size", batch_size, 1)
-            callbacks = _check_callbacks(callbacks)
-            if callbacks:
-                return self._predict_with_callbacks(x, steps, batch_size or 32, callbacks)
-        if _streams.is_stream(x):
-            return self._predict_stream(x, steps)
-        if self._feature_names is not None:
-            check_feature_names(self._feature_names, x)
+        # A plain array with no other argument (the latency-bound case) skips the checks
+        # below: an array is never a stream and has no column names.
+        if not (steps is None and batch_size is None and callbacks is None
+                and type(x) is _NDARRAY):
+            if steps is not None:
+                steps = check_int("steps", steps, 1)
+            if callbacks is not None or batch_size is not None:
+                if batch_size is not None:
+                    batch_size = check_int("batch_size", batch_size, 1)
+                callbacks = _check_callbacks(callbacks)
+                if callbacks:
+                    return self._predict_with_callbacks(x, steps, batch_size or 32, callbacks)
+            if _streams.is_stream(x):
+                return self._predict_stream(x, steps)
+            if self._feature_names is not None:
+                check_feature_names(self._feature_names, x)
         name = self._backend or active_backend()
         engine = self._engines.get(name)
         if engine is None:  # first call, or not built (raising the usual errors)
