@@ -23,6 +23,7 @@ ARCHS = [
     (("selu", "mish"), "selu", 2, "huber"),
     (("hard_sigmoid", "relu6"), "linear", 1, "hinge"),
     (("relu6",), "gelu", 3, "mean_squared_error"),
+    (("softsign", "tanh"), "softsign", 2, "mean_squared_error"),
 ]
 
 

@@ -74,6 +74,7 @@ def strict():
     ("elu", lambda x: x if x > 0 else math.expm1(x), lambda x: 1.0 if x > 0 else math.exp(x)),
     ("relu", lambda x: max(x, 0.0), lambda x: float(x > 0)),
     ("leaky_relu", lambda x: x if x > 0 else 0.01 * x, lambda x: 1.0 if x > 0 else 0.01),
+    ("softsign", lambda x: x / (1 + abs(x)), lambda x: 1 / (1 + abs(x)) ** 2),
 ])
 def test_activations_and_derivatives_at_extremes(impl, dtype, strict, name, f, df):
     kind = act.ACTIVATIONS[name]

@@ -24,6 +24,7 @@ mish           x tanh(softplus(x))                             t + x sigmoid(x) 
 hard_sigmoid   relu6(x + 3) / 6  (Keras 3, PyTorch)            1/6 if -3 < x < 3 else 0
 relu6          min(max(x, 0), 6)                               1 if 0 < x < 6 else 0
 exponential    exp(x)  (the log link of a Poisson output)      f
+softsign       x / (1 + abs(x))  (Keras)                       1 / (1 + abs(x))^2
 =============  ==============================================  ===========================
 
 ``gelu`` is the exact form with the error function (not the tanh approximation), as in
@@ -43,6 +44,7 @@ from __future__ import annotations
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, PRELU, ELU, SOFTPLUS, SOFTMAX = range(9)
 GELU, SILU, SELU, MISH, HARD_SIGMOID, RELU6 = range(9, 15)
 EXPONENTIAL = 15
+SOFTSIGN = 16
 
 #: Public name -> integer id shared by both backends.
 ACTIVATIONS: dict[str, int] = {
@@ -62,6 +64,7 @@ ACTIVATIONS: dict[str, int] = {
     "hard_sigmoid": HARD_SIGMOID,
     "relu6": RELU6,
     "exponential": EXPONENTIAL,
+    "softsign": SOFTSIGN,
 }
 _ALIASES = {None: "linear", "identity": "linear", "logistic": "sigmoid", "swish": "silu",
             "exp": "exponential"}

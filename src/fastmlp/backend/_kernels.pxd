@@ -18,6 +18,7 @@ cdef enum:
     ACT_HARD_SIGMOID = 13
     ACT_RELU6 = 14
     ACT_EXPONENTIAL = 15
+    ACT_SOFTSIGN = 16
 
 cdef enum:
     LOSS_MSE = 0

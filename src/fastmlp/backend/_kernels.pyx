@@ -558,6 +558,11 @@ cdef void bias_activation_forward(int kind, floating* z, floating* a, const floa
                 v = zr[j] + b[j]
                 zr[j] = v
                 ar[j] = _exp(v)
+        elif kind == ACT_SOFTSIGN:
+            for j in range(cols):
+                v = zr[j] + b[j]
+                zr[j] = v
+                ar[j] = v / (1 + _fabs(v))
         elif kind == ACT_SOFTMAX:
             m = zr[0] + b[0]
             for j in range(cols):
@@ -658,6 +663,10 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
         elif kind == ACT_EXPONENTIAL:
             for j in range(cols):
                 d[base + j] = d[base + j] * a[base + j]
+        elif kind == ACT_SOFTSIGN:
+            for j in range(cols):
+                v = 1 / (1 + _fabs(z[base + j]))
+                d[base + j] = d[base + j] * (v * v)
         elif kind == ACT_SOFTMAX:
             s = 0
             for j in range(cols):

@@ -92,6 +92,8 @@ def activation_forward(kind, z, alpha=None):
         return np.minimum(np.maximum(z, 0), 6)
     if kind == act.EXPONENTIAL:
         return np.exp(z)
+    if kind == act.SOFTSIGN:
+        return z / (1 + np.abs(z))
     raise ValueError(f"unknown activation id {kind}")
 
 
@@ -138,6 +140,9 @@ def activation_backward(kind, z, a, da, alpha=None):
         return np.where((z > 0) & (z < 6), da, 0).astype(z.dtype), None
     if kind == act.EXPONENTIAL:
         return da * a, None
+    if kind == act.SOFTSIGN:  # (1 / (1 + |z|))^2, squared after the division: no overflow
+        r = 1 / (1 + np.abs(z))
+        return da * (r * r), None
     raise ValueError(f"unknown activation id {kind}")
 
 
