@@ -1,14 +1,14 @@
 """How much faster than SciPy's BLAS could team mode's products be? A measurement behind a
 design proposal (issue 4), not a benchmark of fastmlp itself.
 
-    python benchmarks/gemm_headroom.py                      # mnist-adam and wide-batch
-    python benchmarks/gemm_headroom.py --regime mnist-adam --rounds 15
+    python studies/gemm_headroom/gemm_headroom.py                      # mnist-adam and wide-batch
+    python studies/gemm_headroom/gemm_headroom.py --regime mnist-adam --rounds 15
 
     # whole epochs with the probe in place of sgemm (a local experiment: the hook is not
     # part of fastmlp)
-    git apply benchmarks/gemm_headroom/engine_hook.patch
+    git apply studies/gemm_headroom/engine_hook.patch
     python setup.py build_ext --inplace
-    PYTHONPATH=src python benchmarks/gemm_headroom.py --end-to-end
+    PYTHONPATH=src python studies/gemm_headroom/gemm_headroom.py --end-to-end
     git checkout src/fastmlp/backend/_blas.pyx
 
 In team mode every thread runs its own single-threaded products (BLAS held to one
@@ -17,12 +17,12 @@ engine's own team plan for the regime's batch), this times, with all threads mul
 their own operands at once:
 
 * ``openblas``: ``sgemm`` of ``scipy.linalg.cython_blas``, the BLAS fastmlp calls;
-* ``probe``: ``gemm_headroom/probe.c``, a plain AVX-512 GEMM of ~150 lines (12 x 32
+* ``probe``: ``probe.c``, a plain AVX-512 GEMM of ~150 lines (12 x 32
   register tiles, panels of B copied to contiguous memory), compiled here with the
   system C compiler and ``-march=native``;
 * ``mkl``: the ``sgemm_`` of Intel MKL inside PyTorch's CPU build, when torch is installed.
 
-With ``--end-to-end`` (and the hook of ``gemm_headroom/engine_hook.patch`` built into the
+With ``--end-to-end`` (and the hook of ``engine_hook.patch`` built into the
 engine), it times instead whole fastmlp epochs of the regime with its float32 products
 (alpha 1, beta 0: all of a training step's) on the BLAS and on the probe, and the
 regime's GEMM-only time (on the BLAS, as in compare.py), interleaved round by round.
@@ -47,13 +47,17 @@ import tempfile
 import time
 
 import numpy as np
-import regimes as R
+
+# the benchmark regimes live in benchmarks/ (this study reuses them)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "benchmarks"))
+import regimes as R  # noqa: E402
 from threadpoolctl import threadpool_limits
 
 from fastmlp.backend import _engine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.join(HERE, "gemm_headroom", "probe.c")
+SOURCE = os.path.join(HERE, "probe.c")
 
 
 def build(workdir: str) -> ctypes.CDLL:
@@ -167,7 +171,7 @@ def end_to_end(lib, name: str, rounds: int) -> None:
 
     if not hasattr(_blas, "_set_probe"):
         sys.exit("gemm_headroom: --end-to-end needs the engine built with "
-                 "benchmarks/gemm_headroom/engine_hook.patch applied")
+                 "studies/gemm_headroom/engine_hook.patch applied")
     probe = ctypes.cast(lib.probe_gemm, ctypes.c_void_p).value
     regime = R.REGIMES[name]
     fit, gemm = R.make_runner(regime, "fastmlp").run, R.make_runner(regime, "gemm").run

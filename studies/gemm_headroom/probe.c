@@ -3,7 +3,7 @@
  * 12x32 tiles of row-major C, panels of B copied to contiguous memory, panels of A
  * copied where their stride would alias in L1) timed against sgemm from
  * scipy.linalg.cython_blas on the same buffers. Measurement code for
- * benchmarks/gemm_headroom.py, not part of the package: see the design proposal in
+ * studies/gemm_headroom/gemm_headroom.py, not part of the package: see the design proposal in
  * issue 4's notes.
  *
  * C (M x N, row-major) = op(A) op(B); op(A) = A (M x K) or A^T (A is K x M), op(B) = B
