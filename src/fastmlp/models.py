@@ -960,7 +960,7 @@ class Sequential:
                         X, Y, W, n, bs, n_batches, shuffle, rates = arrays
                         order = (self.rng.permutation(n) if shuffle
                                  else np.arange(n)).astype(np.intp)
-                        extras = self._train_extras(W, rates, bs, n)
+                        extras = self._train_extras(W, rates, bs, n, self._epoch_seed())
                         if hooks is not None:
                             hooks.start(X, Y, order, bs)
                         loss, diverged = runner.run_epoch(
@@ -1040,7 +1040,7 @@ class Sequential:
                 seen[0] = min(rows, (b + 1) * bs)
                 return after(offset + b, (total0 + so_far * seen[0]) / (rows0 + seen[0]))
 
-            extras = self._block_extras(W, rates, stream.epoch_seed, rows0, bs, rows)
+            extras = self._train_extras(W, rates, bs, rows, stream.epoch_seed, rows0)
             loss, diverged = runner.run_epoch(
                 X, Y, np.arange(rows, dtype=np.intp), bs, guard,
                 bar.update if bar is not None else None, extras, group,
@@ -1062,28 +1062,8 @@ class Sequential:
                    if self.metrics else None)
         return total / rows_done, None, metrics
 
-    def _block_extras(self, W: np.ndarray | None, rates: tuple[float, ...],
-                      seed: int | None, rows0: int, batch_size: int, rows: int):
-        """:meth:`_train_extras` for one block of a stream whose first row is row
-        ``rows0`` of the epoch."""
-        if W is None and not any(rates):
-            return None
-
-        def extras(first: int, stop: int) -> dict[str, Any]:
-            kwargs: dict[str, Any] = {}
-            if W is not None:
-                kwargs["sample_weight"] = W
-            if any(rates):
-                row0 = first * batch_size
-                count = min(stop * batch_size, rows) - row0
-                kwargs["input_mask"], *kwargs["masks"] = self._dropout_masks(
-                    rates, seed, rows0 + row0, count)
-            return kwargs
-
-        return extras
-
     def _epoch_seed(self) -> int | None:
-        """The epoch's dropout seed (drawn as :meth:`_train_extras` draws it)."""
+        """The epoch's dropout seed, one draw from the model's generator (None: no dropout)."""
         return int(self.rng.integers(2**63)) if any(self._dropout_rates()) else None
 
     def _evaluate_stream(self, data: Any, steps: int | None,
@@ -1146,16 +1126,16 @@ class Sequential:
         return _TrainHooks(self, callbacks, engine)
 
     def _train_extras(self, W: np.ndarray | None, rates: tuple[float, ...], batch_size: int,
-                      n: int):
+                      n: int, seed: int | None, rows0: int = 0):
         """What ``engine.train`` needs besides the data for batches ``first..stop-1`` of
-        this epoch, as a function ``(first, stop) -> kwargs`` (``None`` when nothing).
+        ``n`` rows (a whole epoch, or a block of a stream whose first row is row ``rows0``
+        of the epoch), as a function ``(first, stop) -> kwargs`` (``None`` when nothing).
 
-        Draws one seed from the model's generator per epoch when there is dropout, so the
-        masks of a row depend only on that seed and the row's position in the epoch.
+        ``seed`` is the epoch's dropout seed (:meth:`_epoch_seed`), so the masks of a row
+        depend only on it and the row's position in the epoch.
         """
         if W is None and not any(rates):
             return None
-        seed = int(self.rng.integers(2**63)) if any(rates) else 0
 
         def extras(first: int, stop: int) -> dict[str, Any]:
             kwargs: dict[str, Any] = {}
@@ -1164,8 +1144,8 @@ class Sequential:
             if any(rates):
                 row0 = first * batch_size
                 rows = min(stop * batch_size, n) - row0
-                kwargs["input_mask"], *kwargs["masks"] = self._dropout_masks(rates, seed,
-                                                                            row0, rows)
+                kwargs["input_mask"], *kwargs["masks"] = self._dropout_masks(
+                    rates, seed, rows0 + row0, rows)
             return kwargs
 
         return extras
