@@ -1626,14 +1626,19 @@ cdef class Engine:
             for l in range(self.net.n_layers):
                 self.net.layers[l].mask = self.net.layers[l].mask_base
             with nogil:
-                if self.is_double:
-                    _forward(&self.net, <double*> xp, n, True)
-                    loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
-                else:
-                    _forward(&self.net, <float*> xp, n, True)
-                    loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
+                loss = self._loss_and_grads(xp, yp, wp, n)
             self._clear_masks()
             return loss, [g.copy() for g in self._grads]
+
+    cdef double _loss_and_grads(self, void* xp, void* yp, void* wp,
+                                Py_ssize_t n) noexcept nogil:
+        """The training-mode forward and backward passes over ``n`` rows (the workspaces
+        reserved): the loss, the gradients left in each parameter's ``g``."""
+        if self.is_double:
+            _forward(&self.net, <double*> xp, n, True)
+            return _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
+        _forward(&self.net, <float*> xp, n, True)
+        return _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
 
     def gradients_into(self, cnp.ndarray x, cnp.ndarray y, sample_weight,
                        cnp.ndarray out, const Py_ssize_t[::1] offsets):
@@ -1660,12 +1665,7 @@ cdef class Engine:
         with self._lock:
             self._reserve(n)
             with nogil:
-                if self.is_double:
-                    _forward(&self.net, <double*> xp, n, True)
-                    loss = _backward(&self.net, <double*> xp, <double*> yp, <double*> wp, n)
-                else:
-                    _forward(&self.net, <float*> xp, n, True)
-                    loss = _backward(&self.net, <float*> xp, <float*> yp, <float*> wp, n)
+                loss = self._loss_and_grads(xp, yp, wp, n)
                 for i in range(n_params):
                     memcpy(op + offsets[i] * self.itemsize, self.net.params[i].g,
                            self.net.params[i].size * self.itemsize)
