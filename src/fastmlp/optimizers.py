@@ -58,6 +58,13 @@ from ._optlayout import (  # noqa: F401 - the layout, re-exported as part of thi
     EPSILON_MODES, VELOCITY_MODES)
 
 
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Return ``value`` after checking it is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _check_number(name: str, value: Any, *, low: float = 0.0, low_inclusive: bool = True,
                   high: float | None = None, high_inclusive: bool = False) -> float:
     """Return ``value`` as a float after checking it is finite and in range."""
@@ -805,10 +812,7 @@ class Momentum(Optimizer):
 
     @velocity_mode.setter
     def velocity_mode(self, value: str) -> None:
-        if value not in VELOCITY_MODES:
-            raise ValueError(f"velocity_mode must be one of {', '.join(VELOCITY_MODES)}, "
-                             f"got {value!r}")
-        self._velocity_mode = value
+        self._velocity_mode = _check_choice("velocity_mode", value, VELOCITY_MODES)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -1090,10 +1094,7 @@ class Adam(Optimizer):
 
     @epsilon_mode.setter
     def epsilon_mode(self, value: str) -> None:
-        if value not in EPSILON_MODES:
-            raise ValueError(f"epsilon_mode must be one of {', '.join(EPSILON_MODES)}, got "
-                             f"{value!r}")
-        self._epsilon_mode = value
+        self._epsilon_mode = _check_choice("epsilon_mode", value, EPSILON_MODES)
 
     @property
     def n_slots(self) -> int:
