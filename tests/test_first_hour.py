@@ -196,7 +196,7 @@ def test_header_option_parses():
     args = cli.build_parser().parse_args(["train", "--no-header", "--delimiter", "tab",
                                           "--drop", "id", "--drop", "a,b"])
     assert args.header is False and args.delimiter == "\t" and args.drop == ["id", "a,b"]
-    assert cli._csv_options(args)["drop"] == ["id", "a", "b"]
+    assert cli._csv._csv_options(args)["drop"] == ["id", "a", "b"]
 
 
 # ---------------------------------------------------------------------------------------

@@ -575,8 +575,6 @@ def test_config_and_state_round_trip_continue_exactly(name, kwargs, backend):
     np.testing.assert_array_equal(original.optimizer.scalars, resumed.optimizer.scalars)
 
 
-@pytest.mark.skipif(not hasattr(fm, "load_model"),
-                    reason="model files (fastmlp.saving) not merged yet")
 @pytest.mark.parametrize("name, kwargs", CASES, ids=CASE_IDS)
 def test_save_mid_training_load_and_continue_is_identical(name, kwargs, backend, tmp_path):
     """Train 2 epochs, save, load, train 2 more: bit-identical to 4 epochs in one go."""

@@ -361,9 +361,6 @@ class ModelCheckpoint(_Monitor):
         self.last_saved: str | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        if not hasattr(self.model, "save"):
-            raise RuntimeError("ModelCheckpoint needs Sequential.save, which this build of "
-                               "fastmlp does not have")
         self._reset_best()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -596,7 +593,7 @@ class CSVLogger(Callback):
 
         has_rows = (self.append and os.path.exists(self.filename)
                     and os.path.getsize(self.filename) > 0)
-        self._file = open(self.filename, "a" if self.append else "w",  # noqa: SIM115
+        self._file = open(self.filename, "a" if self.append else "w",  # closed in on_train_end
                           newline="", encoding="utf-8")
         self._writer = csv.writer(self._file, delimiter=self.separator)
         self.keys = None
