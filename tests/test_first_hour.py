@@ -406,7 +406,7 @@ def test_predict_on_a_file_with_its_text_target_suggests_target(tmp_path, capsys
     assert "'red' is not a number; if it is the target column, leave it out with " \
            "--target 2" in err
     assert cli.main(["predict", model_path, headerless, "--target", "2"]) == 0
-    header, written = predictions(capsys.readouterr().out)
+    _, written = predictions(capsys.readouterr().out)
     assert {r[0] for r in written} <= {"red", "green", "blue"}
 
 

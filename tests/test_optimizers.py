@@ -712,5 +712,5 @@ def test_plot_trajectories_without_matplotlib_says_what_to_install(tmp_path, mon
     from fastmlp.trajectories import plot_trajectories
 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)   # import fails
-    with pytest.raises(ImportError, match="needs matplotlib.*pip install matplotlib"):
+    with pytest.raises(ImportError, match=r"needs matplotlib.*pip install matplotlib"):
         plot_trajectories(tmp_path / "paths.png", steps=5)

@@ -7,7 +7,8 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -163,11 +164,11 @@ class Sequential:
         if not self._dense_layers():
             raise RuntimeError("the model has no layers; add Dense layers first")
         if not isinstance(self.layers[-1], Dense):
-            raise ValueError(  # noqa: TRY004 (a wrong layer order, not a wrong type)
+            raise ValueError(  # a wrong layer order, not a wrong type
                 "the last layer must be Dense (a Dropout or normalization layer must be "
                 "followed by a Dense layer)")
 
-    def build(self, input_dim: int | None = None) -> "Sequential":
+    def build(self, input_dim: int | None = None) -> Sequential:
         """Create the weights for ``input_dim`` inputs (drawn from the model's seed).
 
         Examples
@@ -957,7 +958,7 @@ class Sequential:
                                                          else None)
                         train_metrics = None
                     elif stream is None:
-                        X, Y, W, n, bs, n_batches, shuffle, rates = arrays
+                        X, Y, W, n, bs, _n_batches, shuffle, rates = arrays
                         order = (self.rng.permutation(n) if shuffle
                                  else np.arange(n)).astype(np.intp)
                         extras = self._train_extras(W, rates, bs, n, self._epoch_seed())
@@ -1291,7 +1292,7 @@ class Sequential:
                            for layer in self.layers]}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         """A new, unbuilt-weights model from :meth:`get_config`'s output (fresh weights
         drawn from the config's seed when it is built).
 
@@ -1552,7 +1553,7 @@ class _TrainHooks:
     callbacks override no batch hook does none of this work.
     """
 
-    def __init__(self, model: "Sequential", callbacks: list[Callback], engine: Any) -> None:
+    def __init__(self, model: Sequential, callbacks: list[Callback], engine: Any) -> None:
         self.model, self.callbacks, self.engine = model, callbacks, engine
         self.running = _RunningMetrics(model, engine) if model.metrics else None
         self.source: tuple | None = None
@@ -1591,7 +1592,7 @@ class _RunningMetrics:
     """The compiled metrics over the rows seen so far (for the per-batch logs): each
     group's predictions are taken once, and the metrics recomputed over all of them."""
 
-    def __init__(self, model: "Sequential", engine: Any) -> None:
+    def __init__(self, model: Sequential, engine: Any) -> None:
         self.model, self.engine = model, engine
         self.reset()
 

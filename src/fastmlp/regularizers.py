@@ -33,8 +33,8 @@ from typing import Any
 
 
 def _coefficient(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-            value, "__float__"):
+    if isinstance(value, bool) or (not isinstance(value, (int, float)) and not hasattr(
+            value, "__float__")):
         raise ValueError(f"regularization factor {name} must be a number >= 0, got {value!r}")
     value = float(value)
     if not (math.isfinite(value) and value >= 0):

@@ -44,7 +44,8 @@ same validation set and visit the batches in scikit-learn's order (its
 update rules (a velocity holding learning rate times gradients,
 :class:`~fastmlp.optimizers.Momentum`'s ``velocity_mode="keras"``, which matters under
 ``"invscaling"`` and ``"adaptive"``; Adam with epsilon added to ``sqrt(v)``,
-:class:`~fastmlp.optimizers.Adam`'s ``epsilon_mode="keras"``). The same settings then give scikit-learn's model to float
+:class:`~fastmlp.optimizers.Adam`'s ``epsilon_mode="keras"``). The same settings then
+give scikit-learn's model to float
 rounding (``tests/test_sklearn_exact.py``: 1e-8 after 20 epochs). ``solver="lbfgs"``
 minimises the same full-batch objective with the same call,
 ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` with ``maxiter=max_iter``,
@@ -96,6 +97,7 @@ True
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import numbers
 import warnings
@@ -471,7 +473,7 @@ class _BaseMLP(BaseEstimator):
         factor = 2.0 if activations.get(self.activation) == "sigmoid" else 6.0
         units = [n_features, *self._hidden_sizes(), self.n_outputs_]
         weights = []
-        for fan_in, fan_out in zip(units[:-1], units[1:]):
+        for fan_in, fan_out in itertools.pairwise(units):
             bound = np.sqrt(factor / (fan_in + fan_out))
             weights.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
             weights.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
@@ -483,7 +485,8 @@ class _BaseMLP(BaseEstimator):
 
         ``partial_fit`` continues with the optimizer as it is; a warm ``fit`` starts a
         fresh one from the current weights, as scikit-learn's ``_fit_stochastic`` does
-        (``t_`` carries on, so ``invscaling`` continues its schedule). The kernel penalty ``penalty * sum(W**2)`` depends on the batch size,
+        (``t_`` carries on, so ``invscaling`` continues its schedule). The kernel penalty
+        ``penalty * sum(W**2)`` depends on the batch size,
         so it is set at every call; the model is recompiled only when something changed.
         ``penalty_rows`` (the batch size; 0 for full-batch L-BFGS) makes a short last
         batch's penalty ``alpha / (2 rows)`` as scikit-learn's (NetSpec.penalty_rows);

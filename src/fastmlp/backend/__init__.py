@@ -15,7 +15,7 @@ import os
 import threading
 import warnings
 from types import ModuleType
-from typing import Iterator
+from collections.abc import Iterator
 
 from . import _numpy
 
