@@ -83,6 +83,7 @@ class InterruptGuard:
     def _handle(self, signum: int, frame: Any) -> None:
         if self.pending is not None:  # pressed twice: deliver now
             self.pending = None
+            assert self._previous is not None, "the handler is installed with it"
             self._previous(signum, frame)
             return
         self.pending = (signum, frame)
@@ -92,6 +93,7 @@ class InterruptGuard:
         if self.pending is not None:
             signum, frame = self.pending
             self.pending = None
+            assert self._previous is not None, "pending is set by the installed handler"
             self._previous(signum, frame)
 
     def __exit__(self, *exc: Any) -> None:

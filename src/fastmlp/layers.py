@@ -3,7 +3,7 @@ has none; :class:`BatchNormalization` and :class:`LayerNormalization` normalize 
 preceding Dense layer's output and own ``gamma``, ``beta`` (and moving statistics)."""
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +28,7 @@ class _Weights:
     params: list[np.ndarray]
     #: Arrays that are not trained by the optimizer (a BatchNormalization's moving
     #: statistics); they follow ``params`` in :attr:`weights`.
-    state: ClassVar[list[np.ndarray]] = []
+    state: list[np.ndarray] = []  # noqa: RUF012 - replaced, never mutated, per layer
 
     @property
     def weights(self) -> list[np.ndarray]:

@@ -48,6 +48,10 @@ class TrainingDivergedError(FloatingPointError):
     ``loss`` is that batch's loss.
     """
 
+    epoch: int
+    batch: int
+    loss: float
+
 
 @_register_model_class
 class Sequential:
@@ -76,6 +80,11 @@ class Sequential:
     >>> model.predict(X).shape
     (4, 1)
     """
+
+    #: Set by fastmlp.sklearn: the batch size the kernel penalty is scaled to (0: none) and
+    #: the mean sample weight a batch is normalised to (0: none); read by the engine spec.
+    _penalty_rows: int = 0
+    _weight_norm: float = 0.0
 
     def __init__(self, layers: Iterable[Dense] | None = None, seed: int | None = None,
                  dtype: str | np.dtype = "float64", backend: str | None = None,
@@ -270,12 +279,14 @@ class Sequential:
         if loss is not None:
             loss = losses.get(loss)
             required = losses.LOSSES[loss][1]
-            out_act = self.layers[-1].activation  # the last layer is Dense
+            last = self.layers[-1]
+            assert isinstance(last, Dense)  # _require_layers checked it
+            out_act = last.activation
             if required is not None and out_act != required:
                 raise ValueError(f"loss {loss!r} needs a {required!r} output layer (it is "
                                  f"fused with it); the last layer's activation is "
                                  f"{out_act!r}")
-            if out_act == "softmax" and self.layers[-1].units < 2 and required == "softmax":
+            if out_act == "softmax" and last.units < 2 and required == "softmax":
                 raise ValueError("a softmax output needs at least 2 units")
         names = _metric_names(metrics)
         steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
@@ -318,7 +329,7 @@ class Sequential:
             if loss is None:  # the same (fit and evaluate refuse a model without a loss)
                 loss = "mean_squared_error"
             spec = NetSpec(dtype=self.dtype,
-                           sizes=(self.input_dim, *[layer.units for layer in dense]),
+                           sizes=self._widths(),
                            activations=tuple(activations.ACTIVATIONS[layer.activation]
                                              for layer in dense),
                            params=[layer.params for layer in dense],
@@ -475,7 +486,7 @@ class Sequential:
         count = len(data) if sequence else None
         if steps is not None:
             count = steps if count is None else min(count, steps)
-        iterator = None if sequence else iter(data)
+        iterator = iter(()) if sequence else iter(data)   # data[index] for a sequence
         outputs, index = [], 0
         while count is None or index < count:
             try:
@@ -632,7 +643,7 @@ class Sequential:
             cb.set_model(self)
             cb.on_test_begin()
         if hooked:
-            loss = self._evaluate_batches(engine, X, Y, W, callbacks, batch_size or 32)
+            loss = self._evaluate_batches(engine, X, Y, W, callbacks or [], batch_size or 32)
         else:
             loss = float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W))
         logs = {"loss": loss}
@@ -861,7 +872,7 @@ class Sequential:
         rates = self._dropout_rates()
         max_chunk = n_batches
         if any(rates):  # one call's dropout masks stay near 8 MB (float64)
-            widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+            widths = self._widths()
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
         runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
@@ -916,7 +927,7 @@ class Sequential:
         bs = getattr(stream, "batch_size", None) or batch_size or 32
         max_chunk = None
         if any(rates):  # one call's dropout masks stay near 8 MB (float64)
-            widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+            widths = self._widths()
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
         work = 6.0 * bs * self.count_params()
@@ -943,14 +954,18 @@ class Sequential:
             cb.set_model(self)
         self.stop_training = False
         hooks = self._train_batch_hooks(all_callbacks, engine)
+        if stream is not None:
+            epoch_batches = stream.n_batches
+        else:
+            assert arrays is not None, "fit passes the arrays when there is no stream"
+            epoch_batches = arrays[5]
         with InterruptGuard() as guard:
             for cb in all_callbacks:
                 cb.on_train_begin()
             for epoch in range(initial_epoch, epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
-                bar = self._progress_bar(epoch, epochs,
-                                         stream.n_batches if stream else arrays[5], verbose)
+                bar = self._progress_bar(epoch, epochs, epoch_batches, verbose)
                 start = time.perf_counter()
                 try:
                     if stream is None and lbfgs is not None:
@@ -958,6 +973,7 @@ class Sequential:
                                                          else None)
                         train_metrics = None
                     elif stream is None:
+                        assert arrays is not None
                         X, Y, W, n, bs, _n_batches, shuffle, rates = arrays
                         order = (self.rng.permutation(n) if shuffle
                                  else np.arange(n)).astype(np.intp)
@@ -1080,7 +1096,7 @@ class Sequential:
         count = len(data) if sequence else None
         if steps is not None:
             count = steps if count is None else min(count, steps)
-        iterator = None if sequence else iter(data)
+        iterator = iter(()) if sequence else iter(data)   # data[index] for a sequence
         total, rows, targets, preds, index = 0.0, 0, [], [], 0
         while count is None or index < count:
             try:
@@ -1093,7 +1109,7 @@ class Sequential:
             W = as_sample_weight(bw, None, by, self.loss, self.output_dim, X.shape[0],
                                  self.dtype, f"sample_weight of batch {index}")
             if hooked:
-                for cb in callbacks:
+                for cb in callbacks or []:
                     cb.on_test_batch_begin(index)
             total += float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W)) \
                 * X.shape[0]
@@ -1106,7 +1122,7 @@ class Sequential:
                 if self.metrics:
                     logs.update(self._metric_values(np.concatenate(targets),
                                                     np.concatenate(preds)))
-                for cb in callbacks:
+                for cb in callbacks or []:
                     cb.on_test_batch_end(index, logs)
             index += 1
         if rows == 0:
@@ -1143,6 +1159,7 @@ class Sequential:
             if W is not None:
                 kwargs["sample_weight"] = W
             if any(rates):
+                assert seed is not None, "an epoch with dropout has a seed"
                 row0 = first * batch_size
                 rows = min(stop * batch_size, n) - row0
                 kwargs["input_mask"], *kwargs["masks"] = self._dropout_masks(
@@ -1150,6 +1167,12 @@ class Sequential:
             return kwargs
 
         return extras
+
+    def _widths(self) -> tuple[int, ...]:
+        """The input width and each Dense layer's units, of a built model."""
+        if self.input_dim is None:
+            raise RuntimeError("the model is not built yet")
+        return (self.input_dim, *[layer.units for layer in self._dense_layers()])
 
     def _dropout_masks(self, rates: tuple[float, ...], seed: int, row0: int,
                        rows: int) -> list[np.ndarray | None]:
@@ -1161,7 +1184,7 @@ class Sequential:
         split by layer in order; a unit is kept where ``u >= rate`` and then scaled by
         ``1 / (1 - rate)``. Any split of the epoch into calls gives the same masks.
         """
-        widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+        widths = self._widths()
         total = sum(width for rate, width in zip(rates, widths) if rate > 0)
         bits = np.random.PCG64(seed)
         bits.advance(row0 * total)
@@ -1194,7 +1217,7 @@ class Sequential:
         message = (f"training diverged at epoch {epoch + 1}, batch {where.batch + 1}: {what}; "
                    f"the model keeps the weights and optimizer state from before that batch, "
                    f"the last finite step. Try a smaller learning rate (now "
-                   f"{self.optimizer.learning_rate:g}).")
+                   f"{getattr(self.optimizer, 'learning_rate', float('nan')):g}).")
         if on_divergence == "raise":
             error = TrainingDivergedError(message)
             error.epoch, error.batch, error.loss = epoch, where.batch, where.loss
@@ -1556,8 +1579,8 @@ class _TrainHooks:
     def __init__(self, model: Sequential, callbacks: list[Callback], engine: Any) -> None:
         self.model, self.callbacks, self.engine = model, callbacks, engine
         self.running = _RunningMetrics(model, engine) if model.metrics else None
-        self.source: tuple | None = None
-        self.pending: tuple | None = None
+        self.source: tuple[np.ndarray, np.ndarray, np.ndarray, int, int] | None = None
+        self.pending: tuple[np.ndarray, np.ndarray] | None = None
 
     def start(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
               offset: int = 0, keep: bool = False) -> None:
@@ -1572,6 +1595,7 @@ class _TrainHooks:
 
     def before(self, batch: int) -> None:
         if self.running is not None:
+            assert self.source is not None, "start() comes first"
             X, Y, order, bs, offset = self.source
             first = (batch - offset) * bs
             rows = order[first:first + bs * self.model.steps_per_execution]
@@ -1582,6 +1606,7 @@ class _TrainHooks:
     def after(self, batch: int, loss: float) -> bool:
         logs = {"loss": loss}
         if self.running is not None:
+            assert self.pending is not None, "before() comes first"
             logs.update(self.running.add(*self.pending))
         for cb in self.callbacks:
             cb.on_train_batch_end(batch, logs)

@@ -45,7 +45,7 @@ Common to every optimizer, applied in this order at each update :math:`t = 1, 2,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -93,7 +93,7 @@ class _Hyper:
 
     def __init__(self, low: float = 0.0, low_inclusive: bool = True, high: float | None = None,
                  high_inclusive: bool = False) -> None:
-        self.bounds = {"low": low, "low_inclusive": low_inclusive, "high": high,
+        self.bounds: dict[str, Any] = {"low": low, "low_inclusive": low_inclusive, "high": high,
                        "high_inclusive": high_inclusive}
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -379,7 +379,7 @@ class Warmup(LearningRateSchedule):
             raise ValueError(f"warmup_steps must be an integer >= 1, got {warmup_steps!r}")
         self.warmup_steps = int(warmup_steps)
 
-    @property  # type: ignore[override]
+    @property
     def initial_learning_rate(self) -> float:
         return self.schedule.initial_learning_rate
 
@@ -482,6 +482,8 @@ class Optimizer:
     _args: ClassVar[tuple[str, ...]] = ()
 
     weight_decay = _Hyper()
+    _clipnorm: float | None
+    _clipvalue: float | None
 
     def __init__(self, learning_rate: float | LearningRateSchedule,
                  weight_decay: float = 0.0, clipnorm: float | None = None,
@@ -774,7 +776,7 @@ class Momentum(Optimizer):
 
     kind = MOMENTUM_KIND
     name = "momentum"
-    _args = ("momentum", "dampening", "nesterov")
+    _args: ClassVar[tuple[str, ...]] = ("momentum", "dampening", "nesterov")
 
     momentum = _Hyper(high=1.0)
     dampening = _Hyper(high=1.0, high_inclusive=True)
@@ -1068,7 +1070,7 @@ class Adam(Optimizer):
 
     kind = ADAM_KIND
     name = "adam"
-    _args = ("beta_1", "beta_2", "epsilon", "amsgrad")
+    _args: ClassVar[tuple[str, ...]] = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
     beta_1 = _Hyper(high=1.0)
     beta_2 = _Hyper(high=1.0)
@@ -1359,7 +1361,8 @@ def get(identifier: str | Optimizer) -> Optimizer:
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str) and identifier in OPTIMIZERS:
-        return OPTIMIZERS[identifier]()
+        make: Callable[[], Optimizer] = OPTIMIZERS[identifier]   # each has defaults
+        return make()
     if isinstance(identifier, str) and identifier.lower() == LBFGS.name:
         return LBFGS()
     raise ValueError(f"unknown optimizer {identifier!r}; valid optimizers are: "

@@ -101,6 +101,7 @@ import itertools
 import math
 import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -206,6 +207,7 @@ class _EpochRules(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         est, model = self.est, self.model
+        assert logs is not None, "fit passes the epoch's logs"
         loss = float(logs["loss"]) + self.loss_offset
         est.n_iter_ += 1
         est.t_ += self.n_train
@@ -216,6 +218,7 @@ class _EpochRules(Callback):
         tol = est.tol
         if self.validation is not None:
             X_val, y_val, sw_val = self.validation
+            assert est.validation_scores_ is not None and est.best_validation_score_ is not None
             score = est._score_arrays(X_val, y_val, sw_val)
             est.validation_scores_.append(score)
             if est.verbose:
@@ -229,6 +232,7 @@ class _EpochRules(Callback):
                 est._best_weights = model.get_weights()
             what = "Validation score"
         else:
+            assert est.best_loss_ is not None, "set by _build without early stopping"
             if loss > est.best_loss_ - tol:
                 est._no_improvement_count += 1
             else:
@@ -384,12 +388,14 @@ class _BaseMLP(BaseEstimator):
             # scikit-learn's velocity holds learning rate times gradients
             cls = optimizers.Nesterov if self.nesterovs_momentum else optimizers.Momentum
             return cls(learning_rate=lr, momentum=self.momentum, velocity_mode="keras")
+        # the registry's classes take these keyword arguments (checked by their __init__)
+        make: Callable[..., optimizers.Optimizer] = optimizers.OPTIMIZERS[name]
         if name in ("momentum", "nesterov"):
-            return optimizers.OPTIMIZERS[name](learning_rate=lr, momentum=self.momentum)
+            return make(learning_rate=lr, momentum=self.momentum)
         if name in _ADAM_SOLVERS:
-            return optimizers.OPTIMIZERS[name](learning_rate=lr, beta_1=self.beta_1,
-                                               beta_2=self.beta_2, epsilon=self.epsilon)
-        return optimizers.OPTIMIZERS[name](learning_rate=lr)
+            return make(learning_rate=lr, beta_1=self.beta_1, beta_2=self.beta_2,
+                        epsilon=self.epsilon)
+        return make(learning_rate=lr)
 
     # ------------------------------------------------------------------------------------
     # fitted attributes read from the model
@@ -397,15 +403,15 @@ class _BaseMLP(BaseEstimator):
     @property
     def coefs_(self) -> list[np.ndarray]:
         """Weight matrices ``W (n_in, n_out)`` of each layer (the model's own arrays)."""
-        return [layer.W for layer in self.model_.layers]
+        return [layer.W for layer in self.model_._dense_layers()]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """Bias vectors ``b (n_out,)`` of each layer (the model's own arrays)."""
-        return [layer.b for layer in self.model_.layers]
+        return [layer.b for layer in self.model_._dense_layers()]
 
     @property
-    def _optimizer(self) -> optimizers.Optimizer:
+    def _optimizer(self) -> optimizers.Optimizer | None:
         """The model's optimizer (scikit-learn's private ``_optimizer``; its
         ``learning_rate`` is the current one)."""
         return self.model_.optimizer
@@ -497,6 +503,7 @@ class _BaseMLP(BaseEstimator):
         opt = model.optimizer
         if not first_pass and not incremental:
             opt = self._make_optimizer()
+        assert opt is not None, "_build compiled the model"
         if (opt is model.optimizer and penalty == self._penalty
                 and getattr(model, "_penalty_rows", 0) == penalty_rows
                 and getattr(model, "_weight_norm", 0.0) == weight_norm):
@@ -504,7 +511,7 @@ class _BaseMLP(BaseEstimator):
         model._penalty_rows = penalty_rows
         model._weight_norm = weight_norm
         reg = regularizers.l2(penalty) if penalty > 0 else None
-        for layer in model.layers:
+        for layer in model._dense_layers():
             layer.kernel_regularizer = reg
         # compiling with the same optimizer instance keeps its state; engines are rebuilt
         model.compile(optimizer=opt, loss=model.loss)
@@ -546,7 +553,7 @@ class _BaseMLP(BaseEstimator):
             if mean_weight <= 0:
                 raise ValueError("sample_weight: the weights of the training samples sum to "
                                  "zero; at least one must be positive")
-            weights = sample_weight * (scale / mean_weight)
+            weights: np.ndarray | None = sample_weight * (scale / mean_weight)
         else:
             mean_weight = 1.0
             weights = None if scale == 1.0 else np.full(n, scale)
@@ -666,7 +673,8 @@ class _BaseMLP(BaseEstimator):
         del self._Y_train, self._sw_train
         self.n_iter_ = 0
         epochs = 1 if incremental else self.max_iter
-        generator, model.rng = model.rng, _SklearnOrder(rng)
+        # _SklearnOrder stands in for the Generator: fit calls only its permutation
+        generator, model.rng = model.rng, _SklearnOrder(rng)  # type: ignore[assignment]
         try:
             model.fit(X_train, Y_train, epochs=epochs, batch_size=batch_size,
                       shuffle=self.shuffle, verbose=0, callbacks=[rules],
@@ -696,6 +704,7 @@ class _BaseMLP(BaseEstimator):
             self.t_ += n_train
             self.loss_ = float("nan")
             self.loss_curve_.append(self.loss_)
+            assert self.validation_scores_ is not None, "early stopping records scores"
             self.validation_scores_.append(float("nan"))
             self._no_improvement_count = 0
 

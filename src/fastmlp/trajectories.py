@@ -253,8 +253,8 @@ def plot_trajectories(path: str | Path, steps: int = 100, surface: str | Surface
     paths, surf = _trajectories(surface, steps, learning_rates, None)
     steps = _check_steps(steps)
 
-    xs = np.linspace(*surf.xlim, 300)
-    ys = np.linspace(*surf.ylim, 300)
+    xs = np.linspace(surf.xlim[0], surf.xlim[1], 300)
+    ys = np.linspace(surf.ylim[0], surf.ylim[1], 300)
     X, Y = np.meshgrid(xs, ys)
     Z = surf.value(X, Y)
     levels = list(surf.levels) or None

@@ -166,7 +166,10 @@ def check_name(name: str) -> str:
 def get(name: str | None = None) -> ModuleType:
     """The backend module (exposing ``NAME`` and ``Engine``) for ``name`` or the default."""
     name = check_name(name) if name is not None else backend()
-    return _compiled if name == "cython" else _numpy
+    if name == "cython":
+        assert _compiled is not None, "check_name and backend() load it or raise"
+        return _compiled
+    return _numpy
 
 
 @contextlib.contextmanager

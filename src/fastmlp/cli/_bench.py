@@ -94,12 +94,12 @@ def run(args: argparse.Namespace) -> int:
                 row.append(f"{np.median(ratios):.1f}x")
                 row.append(f"{min(ratios):.1f}-{max(ratios):.1f}x")
             table.append(row)
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    columns = [max(len(r[i]) for r in table) for i in range(len(header))]
     for i, row in enumerate(table):
         print("  ".join(c.ljust(w) if j < 2 else c.rjust(w)
-                        for j, (c, w) in enumerate(zip(row, widths))))
+                        for j, (c, w) in enumerate(zip(row, columns))))
         if i == 0:
-            print("  ".join("-" * w for w in widths))
+            print("  ".join("-" * w for w in columns))
     print("ms: milliseconds per epoch (median of the runs)")
     if both:
         print("speed-up: NumPy time / compiled time, the median over the runs; range: its "

@@ -135,6 +135,7 @@ def load_data(args: argparse.Namespace) -> _Data:
                      None, "y")
     if os.path.exists(spec) or spec.endswith((".csv", ".csv.gz", ".txt")):
         table = read_csv(spec, args.target, **_csv_options(args))
+        assert table.y is not None, "read_csv reads the target column by default"
         y, task, classes = _encode_target(table.y, args.task, spec)
         return _Data(table.X, y, task, classes, os.path.basename(spec),
                      f"{spec}: target column {table.target_name!r}",

@@ -12,15 +12,15 @@ from ._common import _check_writable, _pyplot
 
 def run(args: argparse.Namespace) -> int:
     rows = []
-    for name, cls in fm.optimizers.OPTIMIZERS.items():
-        config = cls().get_config()
-        rows.append((name, cls.__name__, ", ".join(f"{k}={v:g}" if isinstance(v, float)
-                                                   else f"{k}={v}"
-                                                   for k, v in config.items())))
+    for name in fm.optimizers.OPTIMIZERS:
+        optimizer = fm.optimizers.get(name)
+        defaults = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                             for k, v in optimizer.get_config().items())
+        rows.append((name, type(optimizer).__name__, defaults))
     width = [max(len(r[i]) for r in rows) for i in range(2)]
     print("name".ljust(width[0]) + "  " + "class".ljust(width[1]) + "  defaults")
-    for name, cls_name, config in rows:
-        print(name.ljust(width[0]) + "  " + cls_name.ljust(width[1]) + "  " + config)
+    for name, cls_name, defaults in rows:
+        print(name.ljust(width[0]) + "  " + cls_name.ljust(width[1]) + "  " + defaults)
     if args.plot is None:
         return 0
     _check_writable(args.plot, "--plot")

@@ -16,14 +16,13 @@ from ._data import _Data, load_data
 
 
 def _make_optimizer(name: str, lr: float | None) -> Any:
-    cls = fm.optimizers.OPTIMIZERS[name]
-    if lr is None:
-        return cls(learning_rate=0.05) if name == "sgd" else cls()
-    return cls(learning_rate=lr)
+    if lr is None and name != "sgd":
+        return fm.optimizers.get(name)   # the optimizer's own default rate
+    return fm.optimizers.OPTIMIZERS[name](learning_rate=0.05 if lr is None else lr)
 
 
 def _fold_standardization(model: Any, mean: np.ndarray, scale: np.ndarray,
-                          y_mean: float | None, y_scale: float | None) -> None:
+                          y_mean: float | None, y_scale: float) -> None:
     """Rewrite the weights so the model takes raw features (and gives raw targets).
 
     With ``z = (x - mean) / scale``, ``z @ W + b = x @ (W / scale[:, None]) +
@@ -41,7 +40,7 @@ def _fold_standardization(model: Any, mean: np.ndarray, scale: np.ndarray,
     model.set_weights(weights)
 
 
-def _format_table(rows: list[tuple[str, dict[str, float], int]], keys: list[str],
+def _format_table(rows: list[tuple[str, Any, int]], keys: list[str],
                   headers: list[str]) -> str:
     cells = [["", *headers, "samples"]]
     for name, values, n in rows:
@@ -82,7 +81,7 @@ def _write_training_plot(path: str, history: Any, model: Any, data: _Data,
 
 
 def _interrupted(args: argparse.Namespace, model: Any, scaler: Any, y_mean: float | None,
-                 y_scale: float | None) -> int:
+                 y_scale: float) -> int:
     """After Ctrl-C during training: save the model of the last completed step when
     --save was given, say where, and return 130."""
     done = len(model.history.epoch) if model.history is not None else 0
@@ -126,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
         X_train, X_val, y_train, y_val = X_rest, None, y_rest, None
 
     scaler = fm.StandardScaler().fit(X_train)
-    y_mean = y_scale = None
+    y_mean: float | None = None   # set for a regression: its target is standardized too
+    y_scale = 1.0
     if data.task == "regression":
         y_mean = float(np.mean(y_train))
         y_scale = float(np.std(y_train)) or 1.0
@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         head, loss, metrics = fm.Dense(1, activation="sigmoid"), "binary_crossentropy", \
             ["accuracy"]
     elif data.task == "multiclass":
+        assert data.classes is not None
         head, loss, metrics = (fm.Dense(len(data.classes), activation="softmax"),
                                "sparse_categorical_crossentropy", ["accuracy"])
     else:
@@ -154,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     task_text = {"binary": "binary classification", "multiclass": "classification",
                  "regression": "regression"}[data.task]
     if classify:
+        assert data.classes is not None, "load_data gives a classification its classes"
         shown = [_label_text(c) for c in data.classes[:10]]
         task_text += f" ({len(data.classes)} classes: " + ", ".join(shown) + \
             (", ..." if len(data.classes) > 10 else "") + ")"
@@ -185,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
     if verbose is None:
         verbose = 1 if sys.stderr.isatty() else 2
     Z_train = scaler.transform(X_train)
-    validation = (scaler.transform(X_val), targets(y_val)) if X_val is not None else None
+    validation = ((scaler.transform(X_val), targets(y_val))
+                  if X_val is not None and y_val is not None else None)
     with _thread_limit(args.threads):
         t0 = time.perf_counter()
         try:
@@ -217,8 +220,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("(loss: cross-entropy in nats; accuracy: the fraction classified right)",
               file=out)
-    stopped = (f", stopped early (best epoch {callbacks[0].best_epoch + 1})"
-               if callbacks and callbacks[0].stopped_epoch is not None else "")
+    early = callbacks[0] if callbacks else None
+    stopped = (f", stopped early (best epoch {early.best_epoch + 1})"
+               if early is not None and early.stopped_epoch is not None
+               and early.best_epoch is not None else "")
     print(f"\n{epochs_run} epochs in {fit_seconds:.2f} s{stopped}; "
           f"{time.perf_counter() - start:.2f} s in all", file=out)
     if args.save is not None:

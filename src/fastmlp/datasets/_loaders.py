@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
+from typing import Literal, overload
 
 import numpy as np
 
@@ -364,6 +365,14 @@ def available() -> list[str]:
     ['breast_cancer', 'diabetes', 'digits', 'iris']
     """
     return sorted(_LOADERS)
+
+
+@overload
+def load(name: str, *, return_X_y: Literal[False] = ...) -> Dataset: ...
+@overload
+def load(name: str, *, return_X_y: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def load(name: str, *, return_X_y: bool) -> Dataset | tuple[np.ndarray, np.ndarray]: ...
 
 
 def load(name: str, *, return_X_y: bool = False) -> Dataset | tuple[np.ndarray, np.ndarray]:
