@@ -69,57 +69,170 @@ class Callback:
     model: Any = None
 
     def set_model(self, model: Any) -> None:
-        """Attach the model (called by ``fit``, ``evaluate`` and ``predict``)."""
+        """Attach the model (called by ``fit``, ``evaluate`` and ``predict``).
+
+        Parameters
+        ----------
+        model : Sequential
+            The model being trained, evaluated or run; the hooks reach it as
+            ``self.model``.
+        """
         self.model = model
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        """Called once before the first epoch."""
+        """Called once before the first epoch.
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        """Called once after the last epoch (also when training is stopped early)."""
+        """Called once after the last epoch (also when training is stopped early).
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Called before each epoch (``epoch`` counts from 0)."""
+        """Called before each epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index, counting from 0 (``initial_epoch`` included).
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Called after each epoch with its ``logs`` (``loss``, metrics, ``val_*``)."""
+        """Called after each epoch with its logs.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index, counting from 0 (``initial_epoch`` included).
+        logs : dict
+            The epoch's ``loss`` and compiled metrics over the training rows, and with
+            validation data their ``val_*`` values; callbacks may add entries (e.g.
+            ``lr``) that later callbacks and the History see.
+        """
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Called before each group of ``steps_per_execution`` training batches with the
-        index (in the epoch, from 0) of the group's first batch."""
+        """Called before each group of ``steps_per_execution`` training batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (in the epoch, from 0) of the group's first batch.
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after each group of training batches with the index of its last batch
-        and ``logs={"loss": mean loss of the epoch's batches so far, "<metric>": ...}``:
-        the compiled metrics over the epoch's rows so far, each group's rows predicted
-        with the weights before its update (Keras' values with one batch per group)."""
+        """Called after each group of training batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (in the epoch, from 0) of the group's last batch.
+        logs : dict
+            ``{"loss": mean loss of the epoch's batches so far, "<metric>": ...}``: the
+            compiled metrics over the epoch's rows so far, each group's rows predicted
+            with the weights before its update (Keras' values with one batch per group).
+        """
 
     def on_test_begin(self, logs: dict | None = None) -> None:
-        """Called before ``evaluate`` (and each epoch's validation in ``fit``)."""
+        """Called before ``evaluate`` (and each epoch's validation in ``fit``).
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_test_end(self, logs: dict | None = None) -> None:
-        """Called after ``evaluate`` (and each validation) with its logs."""
+        """Called after ``evaluate`` (and each validation) with its logs.
+
+        Parameters
+        ----------
+        logs : dict
+            The evaluation's ``loss`` and compiled metrics.
+        """
 
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Called before each group of evaluation batches (first batch's index)."""
+        """Called before each group of evaluation batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (from 0) of the group's first batch.
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after each group of evaluation batches with the index of its last batch
-        and ``logs={"loss": mean loss so far, "<metric>": value over the rows so far}``."""
+        """Called after each group of evaluation batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (from 0) of the group's last batch.
+        logs : dict
+            ``{"loss": mean loss so far, "<metric>": value over the rows so far}``.
+        """
 
     def on_predict_begin(self, logs: dict | None = None) -> None:
-        """Called before ``predict(x, callbacks=[...])``."""
+        """Called before ``predict(x, callbacks=[...])``.
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_predict_end(self, logs: dict | None = None) -> None:
-        """Called after ``predict(x, callbacks=[...])``."""
+        """Called after ``predict(x, callbacks=[...])``.
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Called before each group of ``steps_per_execution`` prediction batches (first
-        batch's index)."""
+        """Called before each group of ``steps_per_execution`` prediction batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (from 0) of the group's first batch.
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after each group of prediction batches with the index of its last batch
-        and ``logs={"outputs": the group's outputs}``."""
+        """Called after each group of prediction batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (from 0) of the group's last batch.
+        logs : dict
+            ``{"outputs": the group's outputs}``, an array ``(rows, n_out)``.
+        """
 
 
 class History(Callback):
@@ -153,6 +266,15 @@ class History(Callback):
 
         One panel per quantity (loss, then each metric), training and validation curves
         together. See :func:`fastmlp.plot.learning_curves`.
+
+        Parameters
+        ----------
+        keys : list of str, optional
+            Quantities to draw (without the ``val_`` prefix); default every one recorded,
+            the loss first.
+        ax : matplotlib Axes or array of Axes, optional
+            Where to draw (one Axes per key); by default a new figure with one row of
+            panels.
 
         Returns
         -------
@@ -244,6 +366,8 @@ class EarlyStopping(_Monitor):
         early.
     start_from_epoch : int, default 0
         Epochs of warm-up before improvement is checked.
+    verbose : int, default 0
+        1 prints a line when training stops early and when the best weights are restored.
 
     Attributes
     ----------

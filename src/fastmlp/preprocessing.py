@@ -303,6 +303,11 @@ class StandardScaler:
     def fit_transform(self, X: Any) -> np.ndarray:
         """Fit to ``X``, then return ``X`` standardised.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to fit the scaler to and then transform.
+
         Examples
         --------
         >>> from fastmlp.preprocessing import StandardScaler

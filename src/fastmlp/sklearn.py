@@ -743,6 +743,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default (100,)
+        The width of each hidden layer, input side first.
     activation : str, default "relu"
         "identity", "logistic", "tanh", "relu" or another fastmlp hidden activation.
     solver : str or fastmlp.optimizers.Optimizer, default "adam"
@@ -756,24 +757,43 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
         Schedule of the SGD solvers ("sgd", "momentum", "nesterov").
     learning_rate_init : float, default 1e-3
+        The initial step size of every solver except "lbfgs".
     power_t : float, default 0.5
+        The exponent of the "invscaling" schedule,
+        ``learning_rate_init / t_ ** power_t``.
     max_iter : int, default 200
-        Maximum number of epochs.
+        Maximum number of epochs (iterations of "lbfgs").
     shuffle : bool, default True
+        Shuffle the rows before each epoch.
     random_state : int, RandomState or None
+        Seeds the initial weights, the validation split and the shuffling, drawn in
+        scikit-learn's order.
     tol : float, default 1e-4
+        The improvement of the loss (or validation score) under which an epoch counts
+        as none; ``n_iter_no_change`` such epochs end training.
     verbose : bool, default False
+        Print the loss (and validation score) after every epoch.
     warm_start : bool, default False
         Start from the previous fit's weights (with a fresh optimizer, as scikit-learn).
     momentum : float, default 0.9
+        The momentum of ``solver="sgd"`` (0 turns it off).
     nesterovs_momentum : bool, default True
+        Nesterov's form of that momentum.
     early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the rows and stop when their score stops
+        improving, keeping the best weights.
     validation_fraction : float, default 0.1
-    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        The share of the rows held out with ``early_stopping``.
+    beta_1, beta_2 : float, default 0.9, 0.999
+        Adam's decay rates of the first and second moment estimates.
+    epsilon : float, default 1e-8
+        Adam's denominator term, added to the square root as in scikit-learn.
     n_iter_no_change : int, default 10
+        Epochs without improvement by ``tol`` that end training.
     max_fun : int, default 15000
         Most loss evaluations of ``solver="lbfgs"``.
     backend : {"cython", "numpy"}, optional
+        The engine that trains the network; by default fastmlp's active backend.
 
     Attributes
     ----------
@@ -878,21 +898,53 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self.classes_ = self._label_binarizer.classes_
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """Predicted labels (n_samples,) or, for multilabel, indicators (n_samples, n_labels).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The rows to classify, with the features ``fit`` saw.
+
+        Returns
+        -------
+        numpy.ndarray
+            Labels from ``classes_``.
         """
         return self._decode(self._forward(self._validated_X(X)))
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (n_samples, n_classes); for multilabel each label's
-        probability (n_samples, n_labels)."""
+        probability (n_samples, n_labels).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The rows to classify.
+
+        Returns
+        -------
+        numpy.ndarray
+            Columns in the order of ``classes_``.
+        """
         P = self._forward(self._validated_X(X))
         if self.n_outputs_ == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
             P = np.hstack([1 - P, P])
         return P
 
-    def predict_log_proba(self, X) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`."""
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The rows to classify.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``log(predict_proba(X))``; ``-inf`` where a probability is 0.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -911,6 +963,64 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     :class:`sklearn.neural_network.MLPRegressor` does; ``y`` may have several columns.
     ``loss`` is the first parameter, as in scikit-learn 1.9; the others and the
     attributes are those of :class:`MLPClassifier` (without ``classes_``).
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default "squared_error"
+        What is minimised: half the mean squared error (linear output) or half the
+        Poisson deviance (``exp`` output, targets ``>= 0``).
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        The width of each hidden layer, input side first.
+    activation : str, default "relu"
+        "identity", "logistic", "tanh", "relu" or another fastmlp hidden activation.
+    solver : str or fastmlp.optimizers.Optimizer, default "adam"
+        "lbfgs" (full batch, SciPy's L-BFGS-B) or any of fastmlp's ten optimizers by name
+        ("sgd" with ``momentum`` and ``nesterovs_momentum``, "adam" in scikit-learn's
+        form).
+    alpha : float, default 1e-4
+        L2 penalty on the weight matrices (scikit-learn's formula).
+    batch_size : int or "auto", default "auto"
+        ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        Schedule of the SGD solvers ("sgd", "momentum", "nesterov").
+    learning_rate_init : float, default 1e-3
+        The initial step size of every solver except "lbfgs".
+    power_t : float, default 0.5
+        The exponent of the "invscaling" schedule,
+        ``learning_rate_init / t_ ** power_t``.
+    max_iter : int, default 200
+        Maximum number of epochs (iterations of "lbfgs").
+    shuffle : bool, default True
+        Shuffle the rows before each epoch.
+    random_state : int, RandomState or None
+        Seeds the initial weights, the validation split and the shuffling, drawn in
+        scikit-learn's order.
+    tol : float, default 1e-4
+        The improvement of the loss (or validation score) under which an epoch counts
+        as none; ``n_iter_no_change`` such epochs end training.
+    verbose : bool, default False
+        Print the loss (and validation score) after every epoch.
+    warm_start : bool, default False
+        Start from the previous fit's weights (with a fresh optimizer, as scikit-learn).
+    momentum : float, default 0.9
+        The momentum of ``solver="sgd"`` (0 turns it off).
+    nesterovs_momentum : bool, default True
+        Nesterov's form of that momentum.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the rows and stop when their score stops
+        improving, keeping the best weights.
+    validation_fraction : float, default 0.1
+        The share of the rows held out with ``early_stopping``.
+    beta_1, beta_2 : float, default 0.9, 0.999
+        Adam's decay rates of the first and second moment estimates.
+    epsilon : float, default 1e-8
+        Adam's denominator term, added to the square root as in scikit-learn.
+    n_iter_no_change : int, default 10
+        Epochs without improvement by ``tol`` that end training.
+    max_fun : int, default 15000
+        Most loss evaluations of ``solver="lbfgs"``.
+    backend : {"cython", "numpy"}, optional
+        The engine that trains the network; by default fastmlp's active backend.
 
     Examples
     --------
@@ -1009,8 +1119,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X) -> np.ndarray:
-        """Predictions (n_samples,) or (n_samples, n_outputs)."""
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions (n_samples,) or (n_samples, n_outputs).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The rows to predict for.
+
+        Returns
+        -------
+        numpy.ndarray
+            In the units of the ``y`` that ``fit`` saw.
+        """
         return self._predict_array(self._validated_X(X))
 
     def __sklearn_tags__(self):

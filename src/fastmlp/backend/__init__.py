@@ -178,6 +178,12 @@ def use_backend(name: str) -> Iterator[str]:
 
     Models created with an explicit ``backend=`` keep theirs.
 
+    Parameters
+    ----------
+    name : {"cython", "numpy"}
+        The backend; ``"cython"`` raises ``ImportError`` when the compiled extension is
+        not available.
+
     Examples
     --------
     >>> import fastmlp as fm

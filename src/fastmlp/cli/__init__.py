@@ -47,6 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns the exit status: 0 on success, 1 for a problem with the data, files or
     settings, 2 for a wrong command line (from argparse), 130 after Ctrl-C.
 
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command line after the program name, e.g. ``["train", "--epochs", "5"]``; an
+        empty one (or one that starts with an option) means ``train``.
+
     Examples
     --------
     >>> from fastmlp.cli import main

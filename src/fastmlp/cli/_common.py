@@ -12,7 +12,17 @@ import fastmlp as fm
 
 
 class CLIError(Exception):
-    """A problem the user can fix; printed as one line, exit status 1."""
+    """A problem the user can fix; printed as one line, exit status 1.
+
+    Examples
+    --------
+    >>> from fastmlp.cli import CLIError, read_csv
+    >>> try:
+    ...     read_csv("no-such-file.csv")
+    ... except CLIError as exc:
+    ...     print(exc)
+    cannot read no-such-file.csv: no such file
+    """
 
 
 

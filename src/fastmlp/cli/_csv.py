@@ -124,6 +124,26 @@ def read_csv(path: str, target: str | None = None, *, want_target: bool = True,
     exactly one column more than ``n_features``. Problems raise :class:`CLIError` naming
     the line and column.
 
+    Parameters
+    ----------
+    path : str
+        The file; a name ending in ``.gz`` is read through gzip. UTF-8, BOM allowed.
+    target : str, optional
+        The target column by header name or 0-based index.
+    want_target : bool, default True
+        Read a target column (training); False reads features only (prediction).
+    n_features : int, optional
+        The inputs of the model that will predict: decides whether a column named
+        ``target`` is left out (prediction without ``feature_names``).
+    delimiter : str, optional
+        The field delimiter (one character); recognised from the file when not given.
+    header : bool, optional
+        Whether the first row names the columns; recognised from the file when not given.
+    drop : sequence of str, default ()
+        Columns to leave out, by name or 0-based index.
+    feature_names : sequence of str, optional
+        The model's feature names: with a header, these columns are taken in this order.
+
     Examples
     --------
     >>> import os, tempfile

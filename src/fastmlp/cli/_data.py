@@ -92,6 +92,13 @@ def _encode_target(y_raw: np.ndarray, task: str, source: str) -> tuple[np.ndarra
 def load_data(args: argparse.Namespace) -> _Data:
     """The data named by ``--data``: shipped, synthetic or a CSV file.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``fastmlp train`` (:func:`build_parser`): ``--data`` and the
+        options that shape it (``--target``, ``--task``, ``--samples``, ``--noise``,
+        ``--seed``, ``--delimiter``, ``--header``, ``--drop``).
+
     Examples
     --------
     >>> from fastmlp.cli import build_parser, load_data

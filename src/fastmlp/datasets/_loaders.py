@@ -38,9 +38,10 @@ _UCI_LICENCE = (
 class Dataset:
     """A loaded data set: features, targets and what they mean.
 
-    Unpacks like a pair, so ``X, y = load_iris()`` works.
+    Unpacks like a pair, so ``X, y = load_iris()`` works. The loaders build it; each
+    parameter is kept as the attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     data : ndarray of shape (n_samples, n_features), float64, C-contiguous
         The features, one row per sample.
