@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,18 @@ class TrainingDivergedError(FloatingPointError):
     The model keeps the weights and optimizer state of the last step after which they and
     the loss were all finite. Attributes ``epoch`` and ``batch`` (0-based) say where, and
     ``loss`` is that batch's loss.
+
+    Examples
+    --------
+    >>> import numpy as np, fastmlp as fm
+    >>> X, y = np.array([[1.0], [2.0]]), np.array([[1.0], [2.0]])
+    >>> model = fm.Sequential([fm.Dense(1, input_dim=1)], seed=0)
+    >>> model.compile(fm.optimizers.SGD(learning_rate=1e200), "mse")
+    >>> try:
+    ...     model.fit(X, y, epochs=3, verbose=0)
+    ... except fm.TrainingDivergedError as error:
+    ...     print(error.epoch, error.batch, error.loss)
+    1 0 inf
     """
 
     epoch: int
@@ -114,7 +126,13 @@ class Sequential:
     # ------------------------------------------------------------------------------------
     def add(self, layer: Dense | Dropout | Input) -> None:
         """Append a layer (before the model is built); an :class:`~fastmlp.Input` only
-        first, to give the input shape."""
+        first, to give the input shape.
+
+        Parameters
+        ----------
+        layer : Dense, Dropout, BatchNormalization, LayerNormalization or Input
+            The layer to append.
+        """
         if isinstance(layer, Input):
             if self.layers or self._input_dim is not None:
                 raise ValueError("an Input must come first, before any layer, and only once")
@@ -179,6 +197,12 @@ class Sequential:
 
     def build(self, input_dim: int | None = None) -> Sequential:
         """Create the weights for ``input_dim`` inputs (drawn from the model's seed).
+
+        Parameters
+        ----------
+        input_dim : int, optional
+            The number of input features; by default the first layer's ``input_dim`` (an
+            error when that is unknown too).
 
         Examples
         --------
@@ -395,13 +419,6 @@ class Sequential:
         -------
         ndarray (n_samples, units of the last layer)
 
-        Examples
-        --------
-        >>> import numpy as np, fastmlp as fm
-        >>> model = fm.Sequential([fm.Input((2,)), fm.Dense(3)], seed=0)
-        >>> model.predict(np.zeros((5, 2))).shape
-        (5, 3)
-
         Raises
         ------
         ValueError, TypeError
@@ -413,6 +430,13 @@ class Sequential:
         -----
         RuntimeWarning
             If the output overflows (inputs far outside the training range).
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((2,)), fm.Dense(3)], seed=0)
+        >>> model.predict(np.zeros((5, 2))).shape
+        (5, 3)
         """
         # A plain array with no other argument (the latency-bound case) skips the checks
         # below: an array is never a stream and has no column names.
@@ -508,7 +532,13 @@ class Sequential:
         return np.concatenate(outputs)
 
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
-        """The activation of every layer for ``x``, first to last."""
+        """The activation of every layer for ``x``, first to last.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            The inputs (a DataFrame is taken by its columns).
+        """
         X = self._features(x)
         return self._engine(inference=True).layer_outputs(X)
 
@@ -516,7 +546,17 @@ class Sequential:
                           sample_weight: Any = None) -> tuple[float, list[np.ndarray]]:
         """The loss on ``(x, y)`` (weighted by ``sample_weight``, plus the regularization
         penalties) and its gradient for every weight (``get_weights`` order), without
-        changing the model. Dropout is off (as in ``evaluate``)."""
+        changing the model. Dropout is off (as in ``evaluate``).
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            The inputs.
+        y : array-like
+            The targets, in the form the compiled loss takes (as for :meth:`fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss.
+        """
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
         W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim, X.shape[0],
@@ -768,17 +808,6 @@ class Sequential:
         validation_steps : int, optional
             Batches of a generator or Sequence ``validation_data`` per validation.
 
-        Notes
-        -----
-        For streamed data (generators, Sequences, memory maps, or ``steps_per_epoch``)
-        the training metrics of an epoch are computed on each block's predictions right
-        after that block trained, and ``validation_split`` is not available.
-
-        Dropout layers are active here only. Their masks come from a stream seeded once
-        per epoch by the model's generator and indexed by the row's position in the
-        epoch, so the same seed, data and batch size give the same masks on either
-        backend, however the epoch is split into compiled calls.
-
         Returns
         -------
         History
@@ -800,6 +829,17 @@ class Sequential:
             On Ctrl-C, between two compiled calls (within about 0.1 s): the weights and
             optimizer state are those after the last completed step, ``model.history``
             holds the finished epochs, and a later ``fit`` continues from there.
+
+        Notes
+        -----
+        For streamed data (generators, Sequences, memory maps, or ``steps_per_epoch``)
+        the training metrics of an epoch are computed on each block's predictions right
+        after that block trained, and ``validation_split`` is not available.
+
+        Dropout layers are active here only. Their masks come from a stream seeded once
+        per epoch by the model's generator and indexed by the row's position in the
+        epoch, so the same seed, data and batch size give the same masks on either
+        backend, however the epoch is split into compiled calls.
         """
         self._require_layers()
         if self.optimizer is None:
@@ -1244,6 +1284,12 @@ class Sequential:
         Raises ``ValueError`` for a wrong count, shapes or non-finite values (also values
         that overflow the model's dtype), ``TypeError`` for non-numeric arrays, leaving
         the model unchanged.
+
+        Parameters
+        ----------
+        weights : list of array-like
+            One array per entry of :meth:`get_weights`, in that order and of those shapes;
+            converted to the model's dtype.
         """
         self._ensure_built()
         params = self._all_weights()
@@ -1263,8 +1309,15 @@ class Sequential:
         """Total number of parameters (0 while the input size is unknown)."""
         return int(sum(self._param_counts()))
 
-    def summary(self, print_fn=print) -> None:
-        """Print a table of layers, output shapes and parameter counts."""
+    def summary(self, print_fn: Callable[[str], Any] = print) -> None:
+        """Print a table of layers, output shapes and parameter counts.
+
+        Parameters
+        ----------
+        print_fn : callable, default print
+            Called once with the whole table (a string of lines), e.g. a logger's
+            ``info``.
+        """
         rows = [("Layer (type)", "Activation", "Output shape", "Param #")]
         units = self.input_dim
         for layer, count in zip(self.layers, self._param_counts()):
@@ -1318,6 +1371,12 @@ class Sequential:
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         """A new, unbuilt-weights model from :meth:`get_config`'s output (fresh weights
         drawn from the config's seed when it is built).
+
+        Parameters
+        ----------
+        config : dict
+            What :meth:`get_config` returned: ``layers`` (class names and arguments), ``seed``,
+            ``dtype`` and ``name``.
 
         Raises
         ------
@@ -1452,6 +1511,11 @@ class Sequential:
         """Write the model to one file, atomically: architecture, dtype, weights, optimizer
         state and random-generator state (see :func:`fastmlp.save_model`).
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (conventionally ``.fmlp``); replaced atomically if it exists.
+
         Examples
         --------
         >>> import os, tempfile, fastmlp as fm
@@ -1502,6 +1566,11 @@ def clone_model(model: Sequential) -> Sequential:
     """A new model with ``model``'s architecture and fresh weights (as
     ``keras.models.clone_model``): not compiled, drawn from the same seed, so a seeded
     clone starts from the weights the original started from.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model whose architecture, seed and dtype the clone takes.
 
     Examples
     --------

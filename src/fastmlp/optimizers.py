@@ -183,6 +183,11 @@ class LearningRateSchedule:
 class Constant(LearningRateSchedule):
     r"""A constant learning rate, :math:`\eta_t = \eta` (the same as passing a float).
 
+    Parameters
+    ----------
+    learning_rate : float
+        The rate at every step, finite and > 0.
+
     Examples
     --------
     >>> Constant(0.1)(1000)
@@ -408,6 +413,11 @@ SCHEDULES: dict[str, type[LearningRateSchedule]] = {
 def serialize_schedule(schedule: LearningRateSchedule) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` (JSON-serialisable), as Keras writes it.
 
+    Parameters
+    ----------
+    schedule : LearningRateSchedule
+        The schedule to describe.
+
     Examples
     --------
     >>> serialize_schedule(Constant(0.1))
@@ -418,6 +428,12 @@ def serialize_schedule(schedule: LearningRateSchedule) -> dict[str, Any]:
 
 def deserialize_schedule(config: dict[str, Any]) -> LearningRateSchedule:
     """Rebuild a schedule from :func:`serialize_schedule`'s output.
+
+    Parameters
+    ----------
+    config : dict
+        ``{"class_name": name of a schedule class of this module, "config": its
+        get_config()}``.
 
     Examples
     --------
@@ -463,6 +479,8 @@ class Optimizer:
     clipvalue : float, optional
         Clip every gradient element to ``[-clipvalue, clipvalue]``.
 
+    Notes
+    -----
     Clipping applies to the loss gradient, before weight decay; set at most one of
     ``clipnorm`` and ``clipvalue``.
 
@@ -554,7 +572,14 @@ class Optimizer:
         return int(self.scalars[0])
 
     def build(self, params: list[np.ndarray]) -> None:
-        """Allocate zeroed state slots shaped like ``params`` (idempotent for same shapes)."""
+        """Allocate zeroed state slots shaped like ``params`` (idempotent for same shapes).
+
+        Parameters
+        ----------
+        params : list of numpy.ndarray
+            The parameters the optimizer will update, in the model's order; each slot is
+            shaped and typed like its parameter.
+        """
         if self.state_matches(params):
             return
         self.slots = [[np.zeros_like(p) for _ in range(self.n_slots)] for p in params]
@@ -562,7 +587,13 @@ class Optimizer:
         self._init_state()
 
     def state_matches(self, params: list[np.ndarray]) -> bool:
-        """Whether the state slots fit ``params`` (count, shapes, dtypes, layout)."""
+        """Whether the state slots fit ``params`` (count, shapes, dtypes, layout).
+
+        Parameters
+        ----------
+        params : list of numpy.ndarray
+            The parameters to compare the slots with.
+        """
         if len(self.slots) != len(params):
             return False
         for slot, p in zip(self.slots, params):
@@ -595,6 +626,13 @@ class Optimizer:
 
         Raises ``ValueError`` (changing nothing) when the counts or shapes do not match or a
         value is not finite.
+
+        Parameters
+        ----------
+        slots : list of list of array-like
+            Per parameter, its ``n_slots`` state arrays.
+        scalars : array-like
+            The step counters and running scalars (``N_SCALARS`` finite numbers).
         """
         scalars = np.asarray(scalars, dtype=np.float64)
         if scalars.shape != (N_SCALARS,) or not np.isfinite(scalars).all():
@@ -720,6 +758,13 @@ class SGD(Optimizer):
                p_t = p_{t-1} - \eta\, g_t
 
     Same as ``torch.optim.SGD(lr=eta, weight_decay=lambda)``.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
+    weight_decay, clipnorm, clipvalue
+        See :class:`Optimizer`.
 
     Examples
     --------
@@ -988,6 +1033,8 @@ class RMSprop(Optimizer):
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
+    Notes
+    -----
     ``centered`` and whether ``momentum > 0`` decide the state layout, so they are fixed at
     construction.
 
@@ -1054,10 +1101,10 @@ class Adam(Optimizer):
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
     epsilon : float > 0, default 1e-8
     amsgrad : bool, default False
-    epsilon_mode : {"torch", "keras"}, default "torch"
-        Where epsilon enters the step (see above).
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
+    epsilon_mode : {"torch", "keras"}, default "torch"
+        Where epsilon enters the step (see above).
 
     Examples
     --------
@@ -1345,6 +1392,12 @@ class LBFGS(Optimizer):
 
 def get(identifier: str | Optimizer) -> Optimizer:
     """Return an optimizer instance for a name (default settings) or an instance.
+
+    Parameters
+    ----------
+    identifier : str or Optimizer
+        A name of ``OPTIMIZERS`` (or ``"lbfgs"``) for a new optimizer with default settings,
+        or an optimizer, returned as it is.
 
     Raises
     ------
