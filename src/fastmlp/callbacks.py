@@ -453,11 +453,13 @@ class ModelCheckpoint(_Monitor):
         filled from the epoch (counting from 1) and the logs, e.g.
         ``"model-{epoch:03d}-{val_loss:.3f}.fmlp"``.
     monitor : str, default "val_loss"
+        A key of the epoch logs.
     save_best_only : bool, default True
         Save only when ``monitor`` improves (Keras' default is False); with False, save
         after every epoch.
     mode : {"auto", "min", "max"}
     min_delta : float, default 0
+        Smallest change that counts as an improvement.
     verbose : int, default 0
         1 prints a line for every save.
 
@@ -511,12 +513,14 @@ class ReduceLROnPlateau(_Monitor):
     Parameters
     ----------
     monitor : str, default "val_loss"
+        A key of the epoch logs.
     factor : float, default 0.1
         New rate = rate * factor, ``0 < factor < 1``.
     patience : int, default 10
         Epochs without improvement before the rate is reduced.
     mode : {"auto", "min", "max"}
     min_delta : float, default 1e-4
+        Smallest change that counts as an improvement.
     cooldown : int, default 0
         Epochs to wait after a reduction before counting again.
     min_lr : float, default 0
@@ -631,7 +635,9 @@ class LambdaCallback(Callback):
     Parameters
     ----------
     on_epoch_begin, on_epoch_end : callable(epoch, logs), optional
+        Called as :meth:`Callback.on_epoch_begin` / :meth:`Callback.on_epoch_end` are.
     on_train_begin, on_train_end : callable(logs), optional
+        Called once before the first and after the last epoch, with ``{}`` for logs.
 
     Examples
     --------
@@ -680,6 +686,7 @@ class CSVLogger(Callback):
     Parameters
     ----------
     filename : str or os.PathLike
+        The CSV file; opened when training begins, closed when it ends.
     separator : str, default ","
         One character.
     append : bool, default False

@@ -86,7 +86,9 @@ class Input:
     Parameters
     ----------
     shape : tuple (n_features,)
+        The number of input features, as a one-element tuple.
     name : str, optional
+        Keras' argument, kept in :meth:`get_config`; the model does not use it.
 
     Examples
     --------
@@ -273,6 +275,8 @@ class Dropout(_Weights):
     rate : float in [0, 1)
         Fraction of the units to drop.
     name : str, optional
+        The layer's name in :meth:`Sequential.summary` and the model file; by default
+        its kind and position (``dropout_1``, ...) when added to a model.
 
     Notes
     -----
@@ -415,11 +419,14 @@ class BatchNormalization(_Normalization):
     momentum : float in [0, 1), default 0.99
         :math:`\rho`.
     epsilon : float > 0, default 1e-3
+        :math:`\epsilon`, added to the variance for numerical safety.
     center : bool, default True
         Learn :math:`\beta` (else 0).
     scale : bool, default True
         Learn :math:`\gamma` (else 1).
     name : str, optional
+        The layer's name in :meth:`Sequential.summary` and the model file; by default
+        its kind and position (``dropout_1``, ...) when added to a model.
 
     Notes
     -----
@@ -487,8 +494,12 @@ class LayerNormalization(_Normalization):
     Parameters
     ----------
     epsilon : float > 0, default 1e-3
+        :math:`\epsilon`, added to the variance for numerical safety.
     center, scale : bool, default True
+        Learn :math:`\beta` (else 0) and :math:`\gamma` (else 1).
     name : str, optional
+        The layer's name in :meth:`Sequential.summary` and the model file; by default
+        its kind and position (``dropout_1``, ...) when added to a model.
 
     Notes
     -----

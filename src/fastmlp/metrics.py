@@ -109,9 +109,11 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
 
     Parameters
     ----------
-    y_true : array (n,) of labels, or (n, k) one-hot rows
-    y_pred : array (n, k) of scores (argmax), or (n,) / (n, 1) probabilities (>= 0.5 is
-        class 1) or labels
+    y_true : array-like
+        True labels: an array ``(n,)`` of labels, or ``(n, k)`` one-hot rows.
+    y_pred : array-like
+        ``(n, k)`` scores (the class is the argmax), or ``(n,)`` / ``(n, 1)``
+        probabilities (>= 0.5 is class 1) or labels.
 
     Returns
     -------

@@ -77,10 +77,12 @@ class Sequential:
         Seeds the one random generator behind initial weights and shuffling: the same seed
         gives the same weights bit for bit on one backend and thread count.
     dtype : {"float64", "float32"}
+        The type of the weights and of every computation (default float64).
     backend : {"cython", "numpy"}, optional
         Fix this model's backend; by default the active one (:func:`fastmlp.backend`) is
         used at each call.
     name : str, optional
+        Shown by :meth:`summary` and kept in the model file; default ``"sequential"``.
 
     Examples
     --------
@@ -401,6 +403,8 @@ class Sequential:
         Parameters
         ----------
         x : array (n_samples, n_features), generator or Sequence
+            The inputs; a generator or :class:`fastmlp.utils.Sequence` gives batches
+            (``x`` alone or the first item of a tuple).
         verbose : int
             Accepted for Keras compatibility; nothing is printed.
         steps : int, optional
@@ -576,8 +580,11 @@ class Sequential:
 
         Parameters
         ----------
-        x : array (n_samples, n_features)
+        x : array (n_samples, n_features), generator or Sequence
+            The inputs; a generator or :class:`fastmlp.utils.Sequence` gives batches
+            ``(x, y)`` or ``(x, y, sample_weight)`` itself (then ``y`` is not given).
         y : array
+            Targets in the form the compiled loss expects (as for :meth:`fit`).
         batch_size : int, optional
             Rows per batch for the per-batch callback hooks (default 32); without such
             hooks the whole array is evaluated at once (the same numbers).
@@ -586,11 +593,13 @@ class Sequential:
             last one: ``batches/batches - loss: ... - <metric>: ...`` (batches of
             ``batch_size`` rows, or of the generator); 0 prints nothing.
         sample_weight : array (n_samples,), optional
+            Per-row weights of the loss (not of the metrics).
         steps : int, optional
             Evaluate only the first ``steps`` batches of ``batch_size`` rows.
         callbacks : list of Callback, optional
             Their ``on_test_begin``, ``on_test_batch_begin/end`` and ``on_test_end`` run.
         return_dict : bool, default False
+            Return a dict of the loss and metrics by name (see Returns).
 
         Returns
         -------
@@ -784,6 +793,9 @@ class Sequential:
         verbose : {0, 1, 2}
             0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         callbacks : list of Callback
+            Their hooks run around training, each epoch and each group of batches (see
+            :class:`fastmlp.callbacks.Callback`); the :class:`~fastmlp.callbacks.History`
+            that ``fit`` returns is added first.
         initial_epoch : int
             Epoch to start counting from (to resume); ``epochs - initial_epoch`` epochs
             are trained (none when ``initial_epoch >= epochs``).
@@ -1467,6 +1479,8 @@ class Sequential:
         Parameters
         ----------
         x : array or DataFrame (n_samples, n_features)
+            The rows to classify (a DataFrame's columns are checked against
+            :attr:`feature_names`, when the model has them).
 
         Returns
         -------

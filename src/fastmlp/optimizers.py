@@ -317,6 +317,7 @@ class InverseScaling(LearningRateSchedule):
     power : float, default 0.5
         :math:`p >= 0`.
     staircase : bool, default False
+        Use :math:`\lfloor t / s \rfloor` in place of :math:`t / s`.
 
     Examples
     --------
@@ -804,8 +805,11 @@ class Momentum(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
     momentum : float in [0, 1), default 0.9
+        The momentum :math:`\mu` (0: plain gradient descent).
     dampening : float in [0, 1], default 0
+        The dampening :math:`\tau` of the gradient added to the buffer.
     nesterov : bool, default False
         Needs ``momentum > 0`` and ``dampening == 0``, as in PyTorch.
     weight_decay, clipnorm, clipvalue
@@ -881,7 +885,9 @@ class Nesterov(Momentum):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
     momentum : float in (0, 1), default 0.9
+        The momentum :math:`\mu`.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
     velocity_mode : {"torch", "keras"}, default "torch"
@@ -918,9 +924,13 @@ class Adagrad(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
     lr_decay : float >= 0, default 0
+        The decay :math:`\delta` of the step size with the update count.
     initial_accumulator_value : float >= 0, default 0
+        The starting value :math:`G_0` of the sums of squares.
     epsilon : float > 0, default 1e-10
+        The term :math:`\epsilon` added to the denominator.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
@@ -974,8 +984,11 @@ class Adadelta(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 1.0
+        The factor :math:`\eta` of the step (1 is Zeiler's method).
     rho : float in [0, 1), default 0.9
+        The decay :math:`\rho` of both running averages.
     epsilon : float > 0, default 1e-6
+        The term :math:`\epsilon` under both square roots.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
@@ -1024,10 +1037,13 @@ class RMSprop(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
     rho : float in [0, 1), default 0.99
         The decay of the running average (``alpha`` in PyTorch).
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` added to the denominator.
     momentum : float in [0, 1), default 0
+        The momentum :math:`\mu` of the buffer (0: no buffer).
     centered : bool, default False
         Divide by an estimate of the gradient's standard deviation instead of its RMS.
     weight_decay, clipnorm, clipvalue
@@ -1098,9 +1114,13 @@ class Adam(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.001
+        The step size :math:`\eta`.
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        The decays :math:`\beta_1, \beta_2` of the first and second moment estimates.
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` of the denominator (see the formulas above).
     amsgrad : bool, default False
+        Use the running maximum of :math:`v_t` (see :class:`AMSGrad`).
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
     epsilon_mode : {"torch", "keras"}, default "torch"
@@ -1175,8 +1195,11 @@ class AMSGrad(Adam):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.001
+        The step size :math:`\eta`.
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        The decays :math:`\beta_1, \beta_2` of the first and second moment estimates.
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` of the denominator (see the formulas above).
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
     epsilon_mode : {"torch", "keras"}, default "torch"
@@ -1213,8 +1236,11 @@ class AdaMax(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.002
+        The step size :math:`\eta`.
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        The decay :math:`\beta_1` of the first moment and :math:`\beta_2` of the infinity norm.
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` of the denominator (see the formulas above).
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
@@ -1268,9 +1294,13 @@ class Nadam(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.002
+        The step size :math:`\eta`.
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        The decays :math:`\beta_1, \beta_2` of the first and second moment estimates.
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` of the denominator (see the formulas above).
     momentum_decay : float >= 0, default 0.004
+        The momentum-decay rate :math:`\psi` of the schedule of :math:`\mu_t`.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 

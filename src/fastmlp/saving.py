@@ -235,6 +235,8 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
     Parameters
     ----------
     model : Sequential
+        The model, built or not, compiled or not (the compile settings and optimizer
+        state are saved when it has them).
     path : str or os.PathLike
         The file to write (replaced if it exists; its directory must exist).
 
@@ -593,6 +595,7 @@ def load_model(path: str | os.PathLike[str], backend: str | None = None) -> Any:
     Parameters
     ----------
     path : str or os.PathLike
+        A file written by :func:`save_model` or :meth:`Sequential.save`.
     backend : {"cython", "numpy"}, optional
         Fix the loaded model's backend (by default the saved model's own choice if it had
         one and it is available here, else the active backend).

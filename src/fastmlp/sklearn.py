@@ -716,6 +716,8 @@ class _BaseMLP(BaseEstimator):
         X : array-like or sparse matrix (n_samples, n_features)
             float32 input trains a float32 network; anything else float64.
         y : array-like (n_samples,) or (n_samples, n_outputs)
+            Class labels (or a label indicator matrix) for the classifier, values for
+            the regressor.
         sample_weight : array-like (n_samples,), optional
             Non-negative weights of the samples in the loss.
 
