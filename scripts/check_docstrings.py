@@ -27,7 +27,7 @@ from pathlib import Path
 try:
     import tomllib
 except ImportError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Public modules besides those named in ``fastmlp.__all__``.
@@ -43,7 +43,7 @@ def _public_names(module: object) -> list[str]:
         return list(names)
     return [name for name, value in vars(module).items()
             if not name.startswith("_") and (inspect.isfunction(value) or inspect.isclass(value))
-            and getattr(value, "__module__", None) == module.__name__]  # type: ignore[attr-defined]
+            and getattr(value, "__module__", None) == getattr(module, "__name__", None)]
 
 
 def public_callables() -> Iterator[tuple[str, object, bool]]:
@@ -93,7 +93,7 @@ def _documented_in_base(owner: type, name: str) -> bool:
 
 def takes_arguments(obj: object) -> bool:
     """Whether a callable takes arguments (``self`` and ``cls`` do not count)."""
-    target = obj.__init__ if inspect.isclass(obj) else obj  # type: ignore[misc]
+    target = obj.__init__ if inspect.isclass(obj) else obj
     try:
         params = list(inspect.signature(target).parameters.values())
     except (TypeError, ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import NoReturn
 
 import fastmlp as fm
 from fastmlp.trajectories import SURFACES
@@ -17,7 +18,7 @@ COMMANDS = ("train", "predict", "optimizers", "bench")
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"fastmlp: error: {message} (see '{self.prog} --help')\n")
 
 
