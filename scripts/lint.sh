@@ -20,7 +20,9 @@ run() {  # run NAME COMMAND...: a tool, its findings, and its verdict on one lin
     if "$@"; then echo "lint: $name: clean"; else echo "lint: $name: FINDINGS" >&2; status=1; fi
 }
 run ruff "$PYTHON" -m ruff check --no-cache --output-format concise .
-run cython-lint "$bin/cython-lint" src/fastmlp/backend/*.pyx src/fastmlp/backend/*.pxd
+cython_lint="$bin/cython-lint"
+[ -x "$cython_lint" ] || cython_lint=cython-lint   # e.g. a user install on PATH
+run cython-lint "$cython_lint" src/fastmlp/backend/*.pyx src/fastmlp/backend/*.pxd
 run mypy "$PYTHON" -m mypy --no-error-summary --no-pretty
 run numpydoc "$PYTHON" scripts/check_docstrings.py
 exit $status
