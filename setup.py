@@ -91,7 +91,7 @@ def _compiler_accepts(compiler, flags: list[str],
             objects = compiler.compile([path], output_dir=tmp, extra_postargs=flags)
             compiler.link_executable(objects, os.path.join(tmp, "probe"),
                                      extra_postargs=flags)
-        except Exception:  # noqa: BLE001 - any failure means "not supported"
+        except Exception:  # any failure means "not supported"
             return False
     return True
 

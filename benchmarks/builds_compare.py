@@ -8,8 +8,9 @@ Each installation is named and given as a folder to put first on ``PYTHONPATH`` 
 site-packages, or a checkout's ``src`` after ``python setup.py build_ext --inplace``).
 Both cannot be imported in one process, so each measurement is a fresh process that
 builds the regime's model and times it (``--calls`` samples of at least 50 ms after one
-warm-up, each the mean of its runs; their median); A and B take turns, round by round, so that a slow phase of a shared machine hits
-both alike. The ratio is ``median(A) / median(B)`` per regime (above 1: A slower).
+warm-up, each the mean of its runs; their median); A and B take turns, round by round,
+so that a slow phase of a shared machine hits both alike. The ratio is
+``median(A) / median(B)`` per regime (above 1: A slower).
 """
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ nanoseconds per element and ``NumPy / compiled`` (how many times faster the comp
 kernel is). The calls go through the kernels' test wrappers, which allocate dZ, alike.
 
 With ``--epochs``: the median time of one training epoch (2 threads, float32; the networks
-take turns round by round, each timed after one untimed epoch, ``regimes.interleaved``) of a multi-label network (16-256, sigmoid output, binary cross-entropy,
+take turns round by round, each timed after one untimed epoch, ``regimes.interleaved``)
+of a multi-label network (16-256, sigmoid output, binary cross-entropy,
 batch 256, 4,096 rows), a 512-class one (32-512, softmax, sparse categorical
 cross-entropy, batch 128), a multi-output regression (16-256, linear, MSE, batch 256),
 and mnist-adam with ``l2(1e-4)`` on both hidden kernels and with ``Adam(clipnorm=1.0)``.

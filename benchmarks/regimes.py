@@ -304,7 +304,8 @@ def _sklearn(regime: Regime) -> Runner:
 
     epoch()
     return Runner(epoch, X.shape[0], {"sklearn": sklearn.__version__,
-                                      "solver": kwargs["solver"], "dtype": str(clf.coefs_[0].dtype)})
+                                      "solver": kwargs["solver"],
+                                      "dtype": str(clf.coefs_[0].dtype)})
 
 
 def _gemm(regime: Regime) -> Runner:

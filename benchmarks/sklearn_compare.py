@@ -7,7 +7,8 @@ For each data set: 5-fold (stratified, shuffled) cross-validation of
 exactly ``max_iter`` epochs: ``n_iter_no_change=max_iter`` so both do the same work),
 repeated over ``--seeds`` seeds. The ``lbfgs`` rows run ``solver="lbfgs"`` (full batch,
 SciPy's L-BFGS-B, ``max_iter`` iterations at most, default ``tol``): both minimise the
-same objective from the same initial weights, so they take the same iterations. It prints held-out accuracy (R² for diabetes), the
+same objective from the same initial weights, so they take the same iterations. It
+prints held-out accuracy (R² for diabetes), the
 difference in points, the total fit time and the time ratio, all measured in one run.
 BLAS is pinned to ``--threads`` threads for both (set before NumPy is imported).
 

@@ -13,7 +13,7 @@ import fastmlp  # noqa: E402
 
 project = "fastmlp"
 author = "fastmlp developers"
-copyright = "fastmlp developers"  # noqa: A001 - Sphinx's name
+copyright = "fastmlp developers"  # the name Sphinx reads
 release = version = fastmlp.__version__
 
 extensions = [

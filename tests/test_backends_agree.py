@@ -165,7 +165,7 @@ def test_activation_kernels_match_reference(dtype, kind, rng):
         np.testing.assert_allclose(dalpha, dalpha_ref, rtol=TOL[dtype], atol=1e-6)
 
 
-@pytest.mark.parametrize("loss", list(fm.losses.LOSSES)[:3] + ["mean_absolute_error", "huber",
+@pytest.mark.parametrize("loss", [*list(fm.losses.LOSSES)[:3], "mean_absolute_error", "huber",
                                                                "hinge"])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("cols", [1, 4, 64, 65, 130])   # groups of rows, one row, parts

@@ -331,7 +331,7 @@ class PredictRecorder(fm.callbacks.Callback):
 @pytest.mark.parametrize("spe,groups", [(1, [(0, 0), (1, 1), (2, 2), (3, 3)]),
                                         (3, [(0, 2), (3, 3)])])
 def test_predict_batch_hooks(backend, spe, groups):
-    X, y = _data(n=30)
+    X, _ = _data(n=30)
     model = _model(backend, steps_per_execution=spe)
     whole = model.predict(X)
     rec = PredictRecorder()
@@ -352,7 +352,7 @@ def test_predict_batch_hooks(backend, spe, groups):
 
 
 def test_predict_without_batch_hooks_runs_at_once(monkeypatch):
-    X, y = _data(n=30)
+    X, _ = _data(n=30)
     model = _model("numpy")
     whole = model.predict(X)
 
@@ -375,7 +375,7 @@ def test_predict_without_batch_hooks_runs_at_once(monkeypatch):
     assert ends.calls == ["begin", "end"] and calls == [30]
     np.testing.assert_array_equal(model.predict(X, batch_size=4), whole)
     assert calls == [30, 30]
-    with pytest.raises(TypeError, match="callbacks must be fastmlp.callbacks.Callback"):
+    with pytest.raises(TypeError, match=r"callbacks must be fastmlp\.callbacks\.Callback"):
         model.predict(X, callbacks=[print])
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         model.predict(X, batch_size=0)

@@ -2,7 +2,6 @@
 point (exit codes, output, files written, PNGs that open), and main() in-process for the
 many error cases."""
 import gzip
-import importlib.util
 import os
 import re
 import subprocess
@@ -383,8 +382,6 @@ def test_optimizers_lists_every_optimizer():
         assert re.search(rf"^{name}\s+{cls.__name__}\s+learning_rate=", result.stdout, re.MULTILINE)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("fastmlp.trajectories") is None,
-                    reason="optimizer trajectories (fastmlp.trajectories) not merged yet")
 @pytest.mark.slow
 def test_optimizers_plot_draws_the_trajectories(tmp_path):
     path = tmp_path / "optimizers.png"
@@ -438,7 +435,7 @@ def test_bench_gives_medians_and_ranges_and_warns_on_a_wide_spread(monkeypatch, 
         return {"cython": [0.010, 0.011, 0.050 if wide else 0.012],
                 "numpy": [0.030, 0.033, 0.040]}
 
-    monkeypatch.setattr(cli, "_time_epochs", fake_times)
+    monkeypatch.setattr(cli._bench, "_time_epochs", fake_times)
     monkeypatch.setattr(fm, "available_backends", lambda: ["cython", "numpy"])
     assert cli.main(["bench", "--repeat", "3"]) == 0
     out, err = capsys.readouterr()
@@ -451,7 +448,7 @@ def test_bench_gives_medians_and_ranges_and_warns_on_a_wide_spread(monkeypatch, 
     assert wide.split()[-2:] == ["3.0x", "0.8-3.0x"]
     assert "warning" in err and "5.0x" in err and "wide, large batch (cython)" in err
     # the same runs without the busy one: no warning
-    monkeypatch.setattr(cli, "_time_epochs", lambda *a: {"cython": [0.010, 0.011],
+    monkeypatch.setattr(cli._bench, "_time_epochs", lambda *a: {"cython": [0.010, 0.011],
                                                          "numpy": [0.030, 0.031]})
     assert cli.main(["bench", "--repeat", "2"]) == 0
     assert "warning" not in capsys.readouterr().err
@@ -470,7 +467,7 @@ def test_folding_the_standardization_into_the_weights(hidden, backend):
     model.compile(optimizer="sgd", loss="mse")
     y_mean, y_scale = 40.0, 7.0
     expected = model.predict(scaler.transform(X)) * y_scale + y_mean
-    cli._fold_standardization(model, scaler.mean_, scaler.scale_, y_mean, y_scale)
+    cli._train._fold_standardization(model, scaler.mean_, scaler.scale_, y_mean, y_scale)
     np.testing.assert_allclose(model.predict(X), expected, rtol=1e-10, atol=1e-9)
 
 

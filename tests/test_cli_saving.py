@@ -10,9 +10,6 @@ from test_cli import assert_one_line_error, run, table, write_csv
 import fastmlp as fm
 from fastmlp import cli
 
-pytestmark = pytest.mark.skipif(not hasattr(fm, "load_model"),
-                                reason="model files (fastmlp.saving) not merged yet")
-
 
 def read_predictions(text):
     """The header, and the columns after the first as numbers; for a classifier the first

@@ -119,7 +119,6 @@ def test_synthetic_sets_are_learned(name, make, hidden, lr, epochs, threshold, b
     assert accuracy >= threshold, name
 
 
-@pytest.mark.skipif(not hasattr(fm.optimizers, "Adam"), reason="Adam not merged yet")
 def test_spirals_are_learned(backend):
     """Two interleaved arms of one and a half turns: three ReLU layers and Adam."""
     X, y = fm.datasets.make_spirals(400, noise=0.03, seed=0)

@@ -196,7 +196,7 @@ def test_header_option_parses():
     args = cli.build_parser().parse_args(["train", "--no-header", "--delimiter", "tab",
                                           "--drop", "id", "--drop", "a,b"])
     assert args.header is False and args.delimiter == "\t" and args.drop == ["id", "a,b"]
-    assert cli._csv_options(args)["drop"] == ["id", "a", "b"]
+    assert cli._csv._csv_options(args)["drop"] == ["id", "a", "b"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -406,7 +406,7 @@ def test_predict_on_a_file_with_its_text_target_suggests_target(tmp_path, capsys
     assert "'red' is not a number; if it is the target column, leave it out with " \
            "--target 2" in err
     assert cli.main(["predict", model_path, headerless, "--target", "2"]) == 0
-    header, written = predictions(capsys.readouterr().out)
+    _, written = predictions(capsys.readouterr().out)
     assert {r[0] for r in written} <= {"red", "green", "blue"}
 
 

@@ -9,6 +9,8 @@ import os
 import numpy as np
 import pytest
 
+import fastmlp
+
 # Keras 3 on PyTorch 2.13 converts tensors through NumPy's pre-2.0 __array__ protocol (its
 # own code, not ours): NumPy's DeprecationWarning there is not the suite's concern.
 # Keras also advises fm.Input over input_shape=, which two scripts use on purpose.
@@ -17,8 +19,6 @@ pytestmark = [
         "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning"),
 ]
-
-import fastmlp
 
 
 def _data(n, d, seed=0):

@@ -226,7 +226,7 @@ def test_config_round_trip_and_clone_model():
         fm.Sequential.from_config({"layers": 3})
     with pytest.raises(ValueError, match=r"layers\[0\] must be"):
         fm.Sequential.from_config({"layers": [{"class_name": "Conv2D", "config": {}}]})
-    with pytest.raises(TypeError, match="clone_model takes a fastmlp.Sequential"):
+    with pytest.raises(TypeError, match=r"clone_model takes a fastmlp\.Sequential"):
         fm.models.clone_model("model")
 
 

@@ -106,7 +106,7 @@ def test_adam_keras_epsilon_form_stepped_by_hand():
         model = fm.Sequential([fm.Dense(2, input_dim=3)], seed=0, backend=backend)
         model.compile(fm.optimizers.Adam(lr, b1, b2, eps, epsilon_mode="keras"), "mse")
         model.build()
-        W, b = model.layers[0].params
+        W, _ = model.layers[0].params
         W[...] = p0
         for g in grads:
             model._engine().apply_gradients([g, np.zeros(2)])

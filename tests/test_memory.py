@@ -27,7 +27,7 @@ def test_fit_and_predict_allocate_nothing_data_sized(dtype):
     # what a run may allocate: workspaces (gathered batch, two delta buffers, Z and A per
     # layer), one gradient per parameter, the targets (a float64 view for the checks and
     # the model's dtype), the epoch's row order, and a little for Python objects
-    workspaces = bs * (d + 1 + 2 * max(widths + [d]) + 2 * sum(widths)) * item
+    workspaces = bs * (d + 1 + 2 * max([*widths, d]) + 2 * sum(widths)) * item
     grads = model.count_params() * item
     targets = n * (8 + item)
     order = 2 * n * 8

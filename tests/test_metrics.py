@@ -60,7 +60,7 @@ def test_multiclass_accuracy_from_labels_or_one_hot():
     labels = np.array([0, 1, 1, 2])
     assert M.accuracy(labels, P) == 0.5
     assert M.accuracy(np.eye(3)[labels], P) == 0.5
-    with pytest.raises(ValueError, match="class labels 0..2"):
+    with pytest.raises(ValueError, match=r"class labels 0\.\.2"):
         M.accuracy([0, 1, 1, 3], P)
 
 

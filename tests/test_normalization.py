@@ -42,7 +42,7 @@ def test_gradients_match_finite_differences(backend, norm, kw):
     X, y = _data(n=9)
     model = _model(norm, backend, **kw)
     _perturb(model)
-    loss, grads = model.compute_gradients(X, y)
+    _, grads = model.compute_gradients(X, y)
     params = model._flat_params()
     assert [g.shape for g in grads] == [p.shape for p in params]
     h = 1e-6
@@ -145,7 +145,7 @@ def test_moving_statistics_are_weights_and_roll_back(backend):
 def test_a_diverging_fit_keeps_the_moving_statistics_of_the_last_finite_step(backend):
     """The roll-back restores the moving statistics with the weights: the model ends as a
     twin trained on the batches before the failing one."""
-    X, y = _data(n=64)
+    X, _ = _data(n=64)
     t = X @ [1.0, 2.0, -1.0, 0.5]
 
     def regressor():

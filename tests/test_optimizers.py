@@ -575,8 +575,6 @@ def test_config_and_state_round_trip_continue_exactly(name, kwargs, backend):
     np.testing.assert_array_equal(original.optimizer.scalars, resumed.optimizer.scalars)
 
 
-@pytest.mark.skipif(not hasattr(fm, "load_model"),
-                    reason="model files (fastmlp.saving) not merged yet")
 @pytest.mark.parametrize("name, kwargs", CASES, ids=CASE_IDS)
 def test_save_mid_training_load_and_continue_is_identical(name, kwargs, backend, tmp_path):
     """Train 2 epochs, save, load, train 2 more: bit-identical to 4 epochs in one go."""
@@ -714,5 +712,5 @@ def test_plot_trajectories_without_matplotlib_says_what_to_install(tmp_path, mon
     from fastmlp.trajectories import plot_trajectories
 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)   # import fails
-    with pytest.raises(ImportError, match="needs matplotlib.*pip install matplotlib"):
+    with pytest.raises(ImportError, match=r"needs matplotlib.*pip install matplotlib"):
         plot_trajectories(tmp_path / "paths.png", steps=5)

@@ -30,7 +30,7 @@ def test_readme_has_the_expected_examples():
 def test_python_block_runs(code, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # blocks that write pictures or models write them here
     namespace = {"__name__": "__readme__"}
-    exec(compile(code, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(code, str(README), "exec"), namespace)  # our own README
     import matplotlib.pyplot as plt
 
     plt.close("all")

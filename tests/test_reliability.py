@@ -456,7 +456,7 @@ def test_many_threads_predict_identical_results(backend, dtype):
             barrier.wait()
             for _ in range(3):
                 results.append(model.predict(X))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(8)]
@@ -488,7 +488,7 @@ def test_second_fit_while_training_raises_and_corrupts_nothing(backend):
     def train():
         try:
             model.fit(X, y, epochs=3, batch_size=16, verbose=0, callbacks=[Pause()])
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             outcome["error"] = exc
 
     thread = threading.Thread(target=train)
@@ -541,7 +541,7 @@ def test_evaluate_and_predict_in_other_threads_do_not_disturb_fit(backend):
                 else:
                     assert model.predict(X_big).shape == (4000, 3)
                 counts[kind] += 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=hammer, args=(k,)) for k in ("evaluate", "predict")]

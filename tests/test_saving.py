@@ -314,7 +314,7 @@ def test_every_single_byte_corruption_is_refused(tmp_path):
 
 def test_future_and_unknown_versions_are_refused(tmp_path):
     _, path, _ = _saved(tmp_path)
-    version, header, payload = _split(path.read_bytes())
+    _, header, payload = _split(path.read_bytes())
     bad = tmp_path / "bad.fmlp"
     _refused(bad, _join(2, {**header, "format_version": 2}, payload),
              r"format version 2 is newer than this fastmlp reads \(up to 1\); upgrade")

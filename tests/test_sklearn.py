@@ -11,19 +11,19 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-import sklearn.neural_network as sknn  # noqa: E402
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import make_multilabel_classification  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
-from sklearn.model_selection import (GridSearchCV, StratifiedKFold,  # noqa: E402
+import sklearn.neural_network as sknn
+from sklearn.base import clone
+from sklearn.datasets import make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import (GridSearchCV, StratifiedKFold,
                                      cross_val_score, train_test_split)
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import fastmlp as fm  # noqa: E402
-from fastmlp import datasets  # noqa: E402
-from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+import fastmlp as fm
+from fastmlp import datasets
+from fastmlp.sklearn import MLPClassifier, MLPRegressor
 
 
 def _scaled(name):
@@ -170,7 +170,7 @@ def test_partial_fit_with_classes_learns_and_checks_labels():
         for start in range(0, 150, 50):
             clf.partial_fit(X[start:start + 50], y[start:start + 50])
     assert clf.score(X, y) > 0.9
-    with pytest.raises(ValueError, match="not in `self.classes_`"):
+    with pytest.raises(ValueError, match=r"not in `self\.classes_`"):
         clf.partial_fit(X[:3], ["setosa", "unknown", "setosa"])
     with pytest.raises(ValueError, match="is not the same as on last call"):
         clf.partial_fit(X[:3], y[:3], classes=["a", "b", "c"])

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
-from sklearn import neural_network as sk  # noqa: E402
-from sklearn.datasets import load_digits, make_regression  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn import neural_network as sk
+from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import cross_val_score
 
-from fastmlp import sklearn as fms  # noqa: E402
+from fastmlp import sklearn as fms
 
 
 def _digits(n_class):

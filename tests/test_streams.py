@@ -95,7 +95,7 @@ def test_sequence_matches_unshuffled_arrays_and_calls_on_epoch_end(backend):
     np.testing.assert_allclose(ha.history["loss"], hb.history["loss"], rtol=1e-12)
     assert seq.epochs_ended == 2 and list(hb.history) == ["loss", "accuracy"]
     assert b.evaluate(seq) == pytest.approx(b.evaluate(X, y), rel=1e-12)
-    loss, acc = b.evaluate(seq)
+    _, acc = b.evaluate(seq)
     assert acc == b.evaluate(X, y, return_dict=True)["accuracy"]
 
 

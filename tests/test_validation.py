@@ -318,7 +318,7 @@ def test_set_weights_refuses_bad_lists(backend, dtype):
     good = model.get_weights()
     cases = [
         (good[:3], ValueError, r"set_weights got 3 arrays, but the model has 4"),
-        (good + [np.ones(1)], ValueError, r"got 5 arrays, but the model has 4"),
+        ([*good, np.ones(1)], ValueError, r"got 5 arrays, but the model has 4"),
         ([good[0].T, *good[1:]], ValueError, r"weights\[0\] has shape \(4, 3\), expected "
                                              r"\(3, 4\)"),
         ([good[0], good[1][:2], *good[2:]], ValueError, r"weights\[1\] has shape \(2,\)"),

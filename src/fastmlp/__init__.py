@@ -21,9 +21,8 @@ from ._threads import get_num_threads, set_num_threads
 
 
 __all__ = ["BatchNormalization", "Dense", "Dropout", "Input", "LayerNormalization",
-           "ModelFileError", "Sequential", "StandardScaler",
-           "TrainingDivergedError", "activations", "available_backends", "backend", "callbacks",
+           "ModelFileError", "Sequential", "StandardScaler", "TrainingDivergedError",
+           "__version__", "activations", "available_backends", "backend", "callbacks",
            "datasets", "get_num_threads", "initializers", "load_model", "losses", "metrics",
            "optimizers", "plot", "preprocessing", "regularizers", "save_model",
-           "set_num_threads", "show_config", "train_test_split", "use_backend", "utils",
-           "__version__"]
+           "set_num_threads", "show_config", "train_test_split", "use_backend", "utils"]

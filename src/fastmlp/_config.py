@@ -8,7 +8,7 @@ import platform
 import sys
 from typing import Any, TextIO
 
-_STDOUT = object()
+_STDOUT: Any = object()   # the default of show_config: sys.stdout at call time
 
 
 def _package():
@@ -33,7 +33,7 @@ def _blas_info() -> dict[str, Any] | None:
             "num_threads": package._blas.blas_threads()} if path else None
 
 
-def show_config(file: TextIO | None | object = _STDOUT) -> dict[str, Any]:
+def show_config(file: TextIO | None = _STDOUT) -> dict[str, Any]:
     """Print and return what this installation of fastmlp runs on.
 
     Parameters

@@ -28,8 +28,9 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class InterruptGuard:
         self._previous: Callable | None = None
         self._handler = self._handle
 
-    def __enter__(self) -> "InterruptGuard":
+    def __enter__(self) -> InterruptGuard:
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGINT)
             if callable(previous):
@@ -82,6 +83,7 @@ class InterruptGuard:
     def _handle(self, signum: int, frame: Any) -> None:
         if self.pending is not None:  # pressed twice: deliver now
             self.pending = None
+            assert self._previous is not None, "the handler is installed with it"
             self._previous(signum, frame)
             return
         self.pending = (signum, frame)
@@ -91,6 +93,7 @@ class InterruptGuard:
         if self.pending is not None:
             signum, frame = self.pending
             self.pending = None
+            assert self._previous is not None, "pending is set by the installed handler"
             self._previous(signum, frame)
 
     def __exit__(self, *exc: Any) -> None:

@@ -102,7 +102,9 @@ class FlatObjective:
                  data_scale: float = 1.0, kernel_l2: float = 0.0) -> None:
         self.model = model
         params, self.offsets = flat_layout(model)
-        self.theta = params[0].base
+        theta = params[0].base
+        assert theta is not None, "flat_layout's arrays are views of one buffer"
+        self.theta: np.ndarray = theta
         self.grad = np.empty_like(self.theta)
         self.engine = model._engine()
         self.X, self.Y, self.W = X, Y, sample_weight

@@ -62,7 +62,7 @@ def unpack_batch(batch: Any, where: str) -> tuple[Any, Any, Any]:
 def _release(arr: np.ndarray) -> None:
     """Drop the pages of a memory map from this process (they stay in the page cache), so
     reading a file larger than memory does not grow the resident set."""
-    base = arr
+    base: Any = arr
     while base is not None and not isinstance(base, mmap.mmap):
         base = getattr(base, "_mmap", None) or getattr(base, "base", None)
     if isinstance(base, mmap.mmap) and hasattr(base, "madvise"):
@@ -148,11 +148,13 @@ class Stream:
 
     def _array_blocks(self, group: int | None) -> Iterator[tuple]:
         model, n, bs = self.model, self.X.shape[0], self.batch_size
+        n_batches = self.n_batches
+        assert n_batches is not None, "an array source knows its batches"
         order = (model.rng.permutation(n) if self.shuffle else np.arange(n)).astype(np.intp)
         self.epoch_seed = model._epoch_seed()
         k = self.block_batches(bs, group)
-        for first in range(0, self.n_batches, k):
-            stop = min(first + k, self.n_batches)
+        for first in range(0, n_batches, k):
+            stop = min(first + k, n_batches)
             rows = order[first * bs:min(stop * bs, n)]
             # (a copy-on-write map would lose its edits if its pages were released)
             mapped = getattr(self.X, "mode", None) in ("r", "r+", "readonly", "readwrite")
@@ -246,7 +248,7 @@ def _file_rows(x: Any) -> tuple[str, int, int] | None:
         return None
     start = x.offset - x.offset % mmap.ALLOCATIONGRANULARITY   # where the map begins
     base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
-    return x.filename, start + (x.ctypes.data - base), x.strides[0]
+    return str(x.filename), start + (x.ctypes.data - base), x.strides[0]
 
 
 def _read_rows(file: tuple[str, int, int], rows: np.ndarray, n_features: int,
@@ -255,7 +257,7 @@ def _read_rows(file: tuple[str, int, int], rows: np.ndarray, n_features: int,
     with ``preadv`` in file order (consecutive rows in one call)."""
     name, pos0, row_bytes = file
     out = np.empty((rows.shape[0], n_features), dtype=dtype)
-    view = memoryview(out).cast("B")
+    view = out.data.cast("B")
     fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         if rows.shape[0] and np.all(np.diff(rows) == 1):

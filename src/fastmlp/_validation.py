@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .backend import _load_compiled
 
@@ -354,8 +355,8 @@ def check_counts(values: np.ndarray, name: str = "y") -> None:
                          f"{values[first].item()!r} at index {first}")
 
 
-def as_sample_weight(sample_weight: Any, class_weight: Any, y: Any, loss: str, n_out: int,
-                     n_rows: int, dtype: np.dtype,
+def as_sample_weight(sample_weight: Any, class_weight: Any, y: Any, loss: str | None,
+                     n_out: int, n_rows: int, dtype: DTypeLike,
                      name: str = "sample_weight") -> np.ndarray | None:
     """Per-row loss weights ``(n,)`` of ``dtype`` from ``sample_weight`` and/or
     ``class_weight`` (their product, as in Keras), or ``None`` when neither is given.
@@ -387,7 +388,7 @@ def as_sample_weight(sample_weight: Any, class_weight: Any, y: Any, loss: str, n
     return np.ascontiguousarray(weights, dtype=dtype)
 
 
-def _class_weights(class_weight: Any, y: Any, loss: str, n_out: int,
+def _class_weights(class_weight: Any, y: Any, loss: str | None, n_out: int,
                    n_rows: int) -> np.ndarray:
     """The weight of each row's class."""
     if not isinstance(class_weight, dict):

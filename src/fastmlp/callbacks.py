@@ -69,57 +69,170 @@ class Callback:
     model: Any = None
 
     def set_model(self, model: Any) -> None:
-        """Attach the model (called by ``fit``, ``evaluate`` and ``predict``)."""
+        """Attach the model (called by ``fit``, ``evaluate`` and ``predict``).
+
+        Parameters
+        ----------
+        model : Sequential
+            The model being trained, evaluated or run; the hooks reach it as
+            ``self.model``.
+        """
         self.model = model
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        """Called once before the first epoch."""
+        """Called once before the first epoch.
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        """Called once after the last epoch (also when training is stopped early)."""
+        """Called once after the last epoch (also when training is stopped early).
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Called before each epoch (``epoch`` counts from 0)."""
+        """Called before each epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index, counting from 0 (``initial_epoch`` included).
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Called after each epoch with its ``logs`` (``loss``, metrics, ``val_*``)."""
+        """Called after each epoch with its logs.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's index, counting from 0 (``initial_epoch`` included).
+        logs : dict
+            The epoch's ``loss`` and compiled metrics over the training rows, and with
+            validation data their ``val_*`` values; callbacks may add entries (e.g.
+            ``lr``) that later callbacks and the History see.
+        """
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Called before each group of ``steps_per_execution`` training batches with the
-        index (in the epoch, from 0) of the group's first batch."""
+        """Called before each group of ``steps_per_execution`` training batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (in the epoch, from 0) of the group's first batch.
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after each group of training batches with the index of its last batch
-        and ``logs={"loss": mean loss of the epoch's batches so far, "<metric>": ...}``:
-        the compiled metrics over the epoch's rows so far, each group's rows predicted
-        with the weights before its update (Keras' values with one batch per group)."""
+        """Called after each group of training batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (in the epoch, from 0) of the group's last batch.
+        logs : dict
+            ``{"loss": mean loss of the epoch's batches so far, "<metric>": ...}``: the
+            compiled metrics over the epoch's rows so far, each group's rows predicted
+            with the weights before its update (Keras' values with one batch per group).
+        """
 
     def on_test_begin(self, logs: dict | None = None) -> None:
-        """Called before ``evaluate`` (and each epoch's validation in ``fit``)."""
+        """Called before ``evaluate`` (and each epoch's validation in ``fit``).
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_test_end(self, logs: dict | None = None) -> None:
-        """Called after ``evaluate`` (and each validation) with its logs."""
+        """Called after ``evaluate`` (and each validation) with its logs.
+
+        Parameters
+        ----------
+        logs : dict
+            The evaluation's ``loss`` and compiled metrics.
+        """
 
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Called before each group of evaluation batches (first batch's index)."""
+        """Called before each group of evaluation batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (from 0) of the group's first batch.
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after each group of evaluation batches with the index of its last batch
-        and ``logs={"loss": mean loss so far, "<metric>": value over the rows so far}``."""
+        """Called after each group of evaluation batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (from 0) of the group's last batch.
+        logs : dict
+            ``{"loss": mean loss so far, "<metric>": value over the rows so far}``.
+        """
 
     def on_predict_begin(self, logs: dict | None = None) -> None:
-        """Called before ``predict(x, callbacks=[...])``."""
+        """Called before ``predict(x, callbacks=[...])``.
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_predict_end(self, logs: dict | None = None) -> None:
-        """Called after ``predict(x, callbacks=[...])``."""
+        """Called after ``predict(x, callbacks=[...])``.
+
+        Parameters
+        ----------
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Called before each group of ``steps_per_execution`` prediction batches (first
-        batch's index)."""
+        """Called before each group of ``steps_per_execution`` prediction batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (from 0) of the group's first batch.
+        logs : dict or None
+            Unused: ``fit``, ``evaluate`` and ``predict`` pass nothing here (Keras'
+            signature).
+        """
 
     def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """Called after each group of prediction batches with the index of its last batch
-        and ``logs={"outputs": the group's outputs}``."""
+        """Called after each group of prediction batches.
+
+        Parameters
+        ----------
+        batch : int
+            The index (from 0) of the group's last batch.
+        logs : dict
+            ``{"outputs": the group's outputs}``, an array ``(rows, n_out)``.
+        """
 
 
 class History(Callback):
@@ -153,6 +266,15 @@ class History(Callback):
 
         One panel per quantity (loss, then each metric), training and validation curves
         together. See :func:`fastmlp.plot.learning_curves`.
+
+        Parameters
+        ----------
+        keys : list of str, optional
+            Quantities to draw (without the ``val_`` prefix); default every one recorded,
+            the loss first.
+        ax : matplotlib Axes or array of Axes, optional
+            Where to draw (one Axes per key); by default a new figure with one row of
+            panels.
 
         Returns
         -------
@@ -244,6 +366,8 @@ class EarlyStopping(_Monitor):
         early.
     start_from_epoch : int, default 0
         Epochs of warm-up before improvement is checked.
+    verbose : int, default 0
+        1 prints a line when training stops early and when the best weights are restored.
 
     Attributes
     ----------
@@ -329,11 +453,13 @@ class ModelCheckpoint(_Monitor):
         filled from the epoch (counting from 1) and the logs, e.g.
         ``"model-{epoch:03d}-{val_loss:.3f}.fmlp"``.
     monitor : str, default "val_loss"
+        A key of the epoch logs.
     save_best_only : bool, default True
         Save only when ``monitor`` improves (Keras' default is False); with False, save
         after every epoch.
     mode : {"auto", "min", "max"}
     min_delta : float, default 0
+        Smallest change that counts as an improvement.
     verbose : int, default 0
         1 prints a line for every save.
 
@@ -361,9 +487,6 @@ class ModelCheckpoint(_Monitor):
         self.last_saved: str | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        if not hasattr(self.model, "save"):
-            raise RuntimeError("ModelCheckpoint needs Sequential.save, which this build of "
-                               "fastmlp does not have")
         self._reset_best()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -390,12 +513,14 @@ class ReduceLROnPlateau(_Monitor):
     Parameters
     ----------
     monitor : str, default "val_loss"
+        A key of the epoch logs.
     factor : float, default 0.1
         New rate = rate * factor, ``0 < factor < 1``.
     patience : int, default 10
         Epochs without improvement before the rate is reduced.
     mode : {"auto", "min", "max"}
     min_delta : float, default 1e-4
+        Smallest change that counts as an improvement.
     cooldown : int, default 0
         Epochs to wait after a reduction before counting again.
     min_lr : float, default 0
@@ -510,7 +635,9 @@ class LambdaCallback(Callback):
     Parameters
     ----------
     on_epoch_begin, on_epoch_end : callable(epoch, logs), optional
+        Called as :meth:`Callback.on_epoch_begin` / :meth:`Callback.on_epoch_end` are.
     on_train_begin, on_train_end : callable(logs), optional
+        Called once before the first and after the last epoch, with ``{}`` for logs.
 
     Examples
     --------
@@ -559,6 +686,7 @@ class CSVLogger(Callback):
     Parameters
     ----------
     filename : str or os.PathLike
+        The CSV file; opened when training begins, closed when it ends.
     separator : str, default ","
         One character.
     append : bool, default False
@@ -596,7 +724,7 @@ class CSVLogger(Callback):
 
         has_rows = (self.append and os.path.exists(self.filename)
                     and os.path.getsize(self.filename) > 0)
-        self._file = open(self.filename, "a" if self.append else "w",  # noqa: SIM115
+        self._file = open(self.filename, "a" if self.append else "w",  # closed in on_train_end
                           newline="", encoding="utf-8")
         self._writer = csv.writer(self._file, delimiter=self.separator)
         self.keys = None

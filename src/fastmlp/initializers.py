@@ -25,11 +25,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 _TRUNC_STD = 0.87962566103423978  # std of N(0,1) truncated to [-2, 2] (Keras)
 
 
-def _truncated_normal(rng: np.random.Generator, shape, std: float) -> np.ndarray:
+def _truncated_normal(rng: np.random.Generator, shape: tuple[int, int], std: float) -> np.ndarray:
     scale = std / _TRUNC_STD
     out = rng.standard_normal(shape)
     bad = np.abs(out) > 2.0
@@ -39,8 +40,22 @@ def _truncated_normal(rng: np.random.Generator, shape, std: float) -> np.ndarray
     return out * scale
 
 
-def small_uniform(rng, n_in, n_out):
+def small_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """U[0, 1) * 0.01 (lecture notes).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator the values are drawn from (the model's, so its seed fixes them).
+    n_in : int
+        Inputs of the layer: the rows of ``W``.
+    n_out : int
+        Units of the layer: the columns of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W``, shape ``(n_in, n_out)``, float64.
 
     Examples
     --------
@@ -51,8 +66,22 @@ def small_uniform(rng, n_in, n_out):
     return rng.random((n_in, n_out)) * 0.01
 
 
-def scaled_uniform(rng, n_in, n_out):
+def scaled_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """U[0, 1) / sqrt(n_in) (lecture notes).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator the values are drawn from (the model's, so its seed fixes them).
+    n_in : int
+        Inputs of the layer: the rows of ``W``.
+    n_out : int
+        Units of the layer: the columns of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W``, shape ``(n_in, n_out)``, float64.
 
     Examples
     --------
@@ -63,8 +92,22 @@ def scaled_uniform(rng, n_in, n_out):
     return rng.random((n_in, n_out)) / math.sqrt(n_in)
 
 
-def glorot_uniform(rng, n_in, n_out):
+def glorot_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """U(-l, l) with l = sqrt(6 / (n_in + n_out)) (Glorot & Bengio 2010).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator the values are drawn from (the model's, so its seed fixes them).
+    n_in : int
+        Inputs of the layer: the rows of ``W``.
+    n_out : int
+        Units of the layer: the columns of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W``, shape ``(n_in, n_out)``, float64.
 
     Examples
     --------
@@ -76,8 +119,22 @@ def glorot_uniform(rng, n_in, n_out):
     return rng.uniform(-limit, limit, (n_in, n_out))
 
 
-def glorot_normal(rng, n_in, n_out):
+def glorot_normal(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """Truncated N(0, 2 / (n_in + n_out)) (Glorot & Bengio 2010, Keras' truncation).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator the values are drawn from (the model's, so its seed fixes them).
+    n_in : int
+        Inputs of the layer: the rows of ``W``.
+    n_out : int
+        Units of the layer: the columns of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W``, shape ``(n_in, n_out)``, float64.
 
     Examples
     --------
@@ -88,8 +145,22 @@ def glorot_normal(rng, n_in, n_out):
     return _truncated_normal(rng, (n_in, n_out), math.sqrt(2.0 / (n_in + n_out)))
 
 
-def he_uniform(rng, n_in, n_out):
+def he_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """U(-l, l) with l = sqrt(6 / n_in) (He et al. 2015).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator the values are drawn from (the model's, so its seed fixes them).
+    n_in : int
+        Inputs of the layer: the rows of ``W``.
+    n_out : int
+        Units of the layer: the columns of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W``, shape ``(n_in, n_out)``, float64.
 
     Examples
     --------
@@ -101,8 +172,22 @@ def he_uniform(rng, n_in, n_out):
     return rng.uniform(-limit, limit, (n_in, n_out))
 
 
-def he_normal(rng, n_in, n_out):
+def he_normal(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """Truncated N(0, 2 / n_in) (He et al. 2015, Keras' truncation).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator the values are drawn from (the model's, so its seed fixes them).
+    n_in : int
+        Inputs of the layer: the rows of ``W``.
+    n_out : int
+        Units of the layer: the columns of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W``, shape ``(n_in, n_out)``, float64.
 
     Examples
     --------
@@ -113,8 +198,22 @@ def he_normal(rng, n_in, n_out):
     return _truncated_normal(rng, (n_in, n_out), math.sqrt(2.0 / n_in))
 
 
-def lecun_normal(rng, n_in, n_out):
+def lecun_normal(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """Truncated N(0, 1 / n_in) (LeCun et al. 1998, Keras' truncation).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator the values are drawn from (the model's, so its seed fixes them).
+    n_in : int
+        Inputs of the layer: the rows of ``W``.
+    n_out : int
+        Units of the layer: the columns of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W``, shape ``(n_in, n_out)``, float64.
 
     Examples
     --------
@@ -125,8 +224,22 @@ def lecun_normal(rng, n_in, n_out):
     return _truncated_normal(rng, (n_in, n_out), math.sqrt(1.0 / n_in))
 
 
-def zeros(rng, n_in, n_out):
+def zeros(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """All zeros.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator the values are drawn from (the model's, so its seed fixes them).
+    n_in : int
+        Inputs of the layer: the rows of ``W``.
+    n_out : int
+        Units of the layer: the columns of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W``, shape ``(n_in, n_out)``, float64.
 
     Examples
     --------
@@ -145,6 +258,16 @@ INITIALIZERS = {f.__name__: f for f in (small_uniform, scaled_uniform, glorot_un
 def get(name: str) -> str:
     """Return the canonical initializer name, or raise ``ValueError`` listing valid ones.
 
+    Parameters
+    ----------
+    name : str
+        An initializer's name, in any case (``"he_normal"``, ``"He_Normal"``).
+
+    Returns
+    -------
+    str
+        The name in lower case, a key of ``INITIALIZERS``.
+
     Examples
     --------
     >>> get("he_normal")
@@ -157,8 +280,24 @@ def get(name: str) -> str:
 
 
 def initialize(name: str, rng: np.random.Generator, n_in: int, n_out: int,
-               dtype) -> np.ndarray:
+               dtype: DTypeLike) -> np.ndarray:
     """Draw a ``(n_in, n_out)`` weight matrix with initializer ``name`` in ``dtype``.
+
+    Parameters
+    ----------
+    name : str
+        The initializer (see the module's table); checked by :func:`get`.
+    rng : numpy.random.Generator
+        The generator the values are drawn from.
+    n_in, n_out : int
+        The shape of ``W``: the layer's inputs and units.
+    dtype : numpy.dtype or type
+        The dtype of the result (the model's, float32 or float64); drawn in float64.
+
+    Returns
+    -------
+    numpy.ndarray
+        A C-contiguous ``(n_in, n_out)`` array.
 
     Examples
     --------

@@ -28,7 +28,7 @@ class _Weights:
     params: list[np.ndarray]
     #: Arrays that are not trained by the optimizer (a BatchNormalization's moving
     #: statistics); they follow ``params`` in :attr:`weights`.
-    state: list[np.ndarray] = []
+    state: list[np.ndarray] = []  # noqa: RUF012 - replaced, never mutated, per layer
 
     @property
     def weights(self) -> list[np.ndarray]:
@@ -56,6 +56,12 @@ class _Weights:
         ``TypeError`` for non-numeric arrays, leaving the layer unchanged; ``RuntimeError``
         if the layer is not built yet.
 
+        Parameters
+        ----------
+        weights : list of array-like
+            One array per entry of :attr:`weights`, in that order and of those shapes;
+            converted to the layer's dtype.
+
         Examples
         --------
         >>> import numpy as np, fastmlp as fm
@@ -80,7 +86,9 @@ class Input:
     Parameters
     ----------
     shape : tuple (n_features,)
+        The number of input features, as a one-element tuple.
     name : str, optional
+        Keras' argument, kept in :meth:`get_config`; the model does not use it.
 
     Examples
     --------
@@ -120,8 +128,6 @@ class Dense(_Weights):
     input_dim : int, optional
         Number of inputs; needed on the first layer unless the model is built from data
         (``fit``) or with :meth:`Sequential.build`.
-    input_shape : tuple (n_features,), optional
-        Keras' spelling of ``input_dim`` (give one or the other).
     kernel_initializer : str, default "glorot_uniform"
         One of :data:`fastmlp.initializers.INITIALIZERS` (Keras' default).
     bias_initializer : str, default "zeros"
@@ -134,6 +140,10 @@ class Dense(_Weights):
         of the names ``"l1"``, ``"l2"``, ``"l1_l2"``, or ``None``. Not the optimizer's
         ``weight_decay`` (see :mod:`fastmlp.regularizers`).
     name : str, optional
+        The layer's name in :meth:`Sequential.summary` and the model file; by default
+        ``dense_<position>`` (``dense_0``, ``dense_1``, ...) when added to a model.
+    input_shape : tuple (n_features,), optional
+        Keras' spelling of ``input_dim`` (give one or the other).
 
     Attributes
     ----------
@@ -177,7 +187,18 @@ class Dense(_Weights):
         return bool(self.params)
 
     def build(self, n_in: int, rng: np.random.Generator, dtype: np.dtype) -> None:
-        """Draw the parameters for ``n_in`` inputs."""
+        """Draw the parameters for ``n_in`` inputs.
+
+        Parameters
+        ----------
+        n_in : int
+            The layer's inputs (the previous layer's units, or the features); must match
+            ``input_dim`` when that was given.
+        rng : numpy.random.Generator
+            The model's generator: ``W`` and ``b`` are drawn from it, in that order.
+        dtype : numpy.dtype
+            The model's dtype, float32 or float64.
+        """
         n_in = _check_positive_int("input_dim", n_in)
         if self.input_dim is not None and self.input_dim != n_in:
             raise ValueError(f"layer {self.name!r} expects input_dim={self.input_dim}, "
@@ -203,7 +224,19 @@ class Dense(_Weights):
         return self.params[2] if len(self.params) > 2 else None
 
     def count_params(self, n_in: int | None = None) -> int:
-        """Number of parameters (for ``n_in`` inputs when the layer is not built yet)."""
+        """Number of parameters (for ``n_in`` inputs when the layer is not built yet).
+
+        Parameters
+        ----------
+        n_in : int, optional
+            The inputs to count for when the layer is not built; by default its
+            ``input_dim`` (0 parameters when that is unknown too).
+
+        Returns
+        -------
+        int
+            ``W``, ``b`` and the PReLU slopes, if any.
+        """
         if self.built:
             return int(sum(p.size for p in self.params))
         n_in = self.input_dim if n_in is None else n_in
@@ -242,6 +275,8 @@ class Dropout(_Weights):
     rate : float in [0, 1)
         Fraction of the units to drop.
     name : str, optional
+        The layer's name in :meth:`Sequential.summary` and the model file; by default
+        its kind and position (``dropout_1``, ...) when added to a model.
 
     Notes
     -----
@@ -267,6 +302,18 @@ class Dropout(_Weights):
     built = True
 
     def count_params(self, n_in: int | None = None) -> int:
+        """Number of parameters: none (dropout has no weights).
+
+        Parameters
+        ----------
+        n_in : int, optional
+            Ignored; kept so that every layer counts the same way.
+
+        Returns
+        -------
+        int
+            0.
+        """
         return 0
 
     def get_config(self) -> dict[str, Any]:
@@ -304,7 +351,15 @@ class _Normalization(_Weights):
         return self.units is not None
 
     def build(self, units: int, dtype: np.dtype) -> None:
-        """Create ``gamma`` (ones) and ``beta`` (zeros) for ``units`` features, as Keras."""
+        """Create ``gamma`` (ones) and ``beta`` (zeros) for ``units`` features, as Keras.
+
+        Parameters
+        ----------
+        units : int
+            The features normalized: the units of the Dense layer before.
+        dtype : numpy.dtype
+            The model's dtype, float32 or float64.
+        """
         self.units = _check_positive_int("units", units)
         self.params = ([np.ones(units, dtype=dtype)] if self.scale else []) + \
             ([np.zeros(units, dtype=dtype)] if self.center else [])
@@ -319,7 +374,19 @@ class _Normalization(_Weights):
         return self.params[-1] if self.center and self.params else None
 
     def count_params(self, n_in: int | None = None) -> int:
-        """Number of weights (trainable and not) for ``n_in`` features."""
+        """Number of weights (trainable and not) for ``n_in`` features.
+
+        Parameters
+        ----------
+        n_in : int, optional
+            The features to count for when the layer is not built yet.
+
+        Returns
+        -------
+        int
+            ``gamma`` and ``beta`` (those the layer has), and for batch normalization the
+            moving mean and variance.
+        """
         n = self.units if self.units is not None else n_in
         if n is None:
             return 0
@@ -352,11 +419,14 @@ class BatchNormalization(_Normalization):
     momentum : float in [0, 1), default 0.99
         :math:`\rho`.
     epsilon : float > 0, default 1e-3
+        :math:`\epsilon`, added to the variance for numerical safety.
     center : bool, default True
         Learn :math:`\beta` (else 0).
     scale : bool, default True
         Learn :math:`\gamma` (else 1).
     name : str, optional
+        The layer's name in :meth:`Sequential.summary` and the model file; by default
+        its kind and position (``dropout_1``, ...) when added to a model.
 
     Notes
     -----
@@ -384,7 +454,15 @@ class BatchNormalization(_Normalization):
         self.momentum = float(momentum)
 
     def build(self, units: int, dtype: np.dtype) -> None:
-        """``gamma`` ones, ``beta`` zeros, moving mean zeros, moving variance ones."""
+        """``gamma`` ones, ``beta`` zeros, moving mean zeros, moving variance ones.
+
+        Parameters
+        ----------
+        units : int
+            The features normalized: the units of the Dense layer before.
+        dtype : numpy.dtype
+            The model's dtype, float32 or float64.
+        """
         super().build(units, dtype)
         self.state = [np.zeros(units, dtype=dtype), np.ones(units, dtype=dtype)]
 
@@ -416,8 +494,12 @@ class LayerNormalization(_Normalization):
     Parameters
     ----------
     epsilon : float > 0, default 1e-3
+        :math:`\epsilon`, added to the variance for numerical safety.
     center, scale : bool, default True
+        Learn :math:`\beta` (else 0) and :math:`\gamma` (else 1).
     name : str, optional
+        The layer's name in :meth:`Sequential.summary` and the model file; by default
+        its kind and position (``dropout_1``, ...) when added to a model.
 
     Notes
     -----

@@ -69,6 +69,12 @@ _ALIASES = {"mse": "mean_squared_error", "bce": "binary_crossentropy",
 def get(name: str) -> str:
     """Return the canonical loss name for ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A key of ``LOSSES`` in any case, or an alias such as ``"mse"``, ``"mae"`` or
+        ``"bce"``.
+
     Raises
     ------
     ValueError

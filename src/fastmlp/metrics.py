@@ -109,9 +109,11 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
 
     Parameters
     ----------
-    y_true : array (n,) of labels, or (n, k) one-hot rows
-    y_pred : array (n, k) of scores (argmax), or (n,) / (n, 1) probabilities (>= 0.5 is
-        class 1) or labels
+    y_true : array-like
+        True labels: an array ``(n,)`` of labels, or ``(n, k)`` one-hot rows.
+    y_pred : array-like
+        ``(n, k)`` scores (the class is the argmax), or ``(n,)`` / ``(n, 1)``
+        probabilities (>= 0.5 is class 1) or labels.
 
     Returns
     -------
@@ -135,6 +137,15 @@ def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
     Unlike :func:`accuracy` this treats each output column as its own yes/no question
     (multi-label problems): ``mean((y_pred >= threshold) == (y_true >= 0.5))``.
 
+    Parameters
+    ----------
+    y_true : array-like
+        True 0/1 values, the shape of ``y_pred`` (``(n,)`` or ``(n, k)``).
+    y_pred : array-like
+        Predicted probabilities, one per output.
+    threshold : float, default 0.5
+        A prediction at or above it counts as 1.
+
     Examples
     --------
     >>> import numpy as np
@@ -154,6 +165,15 @@ def precision(y_true: Any, y_pred: Any) -> float:
     unweighted mean over classes (macro average) is returned. A class never predicted
     scores 0 (scikit-learn's ``zero_division=0``).
 
+    Parameters
+    ----------
+    y_true : array-like
+        True labels: an array ``(n,)`` of class indices or 0/1 labels, or ``(n, k)``
+        one-hot rows.
+    y_pred : array-like
+        Model outputs: ``(n, k)`` scores (the class is the argmax), or ``(n,)`` /
+        ``(n, 1)`` probabilities of class 1 (>= 0.5 is class 1).
+
     Examples
     --------
     >>> precision([1, 1, 0, 0], [0.9, 0.2, 0.8, 0.1])
@@ -169,6 +189,15 @@ def recall(y_true: Any, y_pred: Any) -> float:
     Binary for one output column, macro average over classes otherwise (see
     :func:`precision`).
 
+    Parameters
+    ----------
+    y_true : array-like
+        True labels: an array ``(n,)`` of class indices or 0/1 labels, or ``(n, k)``
+        one-hot rows.
+    y_pred : array-like
+        Model outputs: ``(n, k)`` scores (the class is the argmax), or ``(n,)`` /
+        ``(n, 1)`` probabilities of class 1 (>= 0.5 is class 1).
+
     Examples
     --------
     >>> recall([1, 1, 1, 0], [0.9, 0.2, 0.8, 0.1])
@@ -183,6 +212,15 @@ def f1(y_true: Any, y_pred: Any) -> float:
 
     Binary for one output column, macro average of the per-class F1 otherwise (as
     scikit-learn's ``f1_score(average="macro")``).
+
+    Parameters
+    ----------
+    y_true : array-like
+        True labels: an array ``(n,)`` of class indices or 0/1 labels, or ``(n, k)``
+        one-hot rows.
+    y_pred : array-like
+        Model outputs: ``(n, k)`` scores (the class is the argmax), or ``(n,)`` /
+        ``(n, 1)`` probabilities of class 1 (>= 0.5 is class 1).
 
     Examples
     --------
@@ -222,6 +260,15 @@ def roc_auc(y_true: Any, y_pred: Any) -> float:
     ``k >= 2`` columns: the mean over classes of each class against the rest (one-vs-rest
     macro average, scikit-learn's ``multi_class="ovr"``).
 
+    Parameters
+    ----------
+    y_true : array-like
+        True labels: an array ``(n,)`` of class indices or 0/1 labels, or ``(n, k)``
+        one-hot rows.
+    y_pred : array-like
+        Model outputs: ``(n, k)`` scores (the class is the argmax), or ``(n,)`` /
+        ``(n, 1)`` probabilities of class 1 (>= 0.5 is class 1).
+
     Raises
     ------
     ValueError
@@ -247,6 +294,13 @@ def roc_auc(y_true: Any, y_pred: Any) -> float:
 def mean_squared_error(y_true: Any, y_pred: Any) -> float:
     """Mean of ``(y_pred - y_true)^2`` over all elements.
 
+    Parameters
+    ----------
+    y_true : array-like
+        True values, ``(n,)`` or ``(n, k)``.
+    y_pred : array-like
+        Predicted values, the shape of ``y_true``.
+
     Examples
     --------
     >>> import numpy as np
@@ -259,6 +313,13 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> float:
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
     """Mean of ``|y_pred - y_true|`` over all elements.
+
+    Parameters
+    ----------
+    y_true : array-like
+        True values, ``(n,)`` or ``(n, k)``.
+    y_pred : array-like
+        Predicted values, the shape of ``y_true``.
 
     Examples
     --------
@@ -278,6 +339,13 @@ def r2(y_true: Any, y_pred: Any) -> float:
     1 is a perfect fit, 0 is no better than predicting the mean, and it can be negative.
     A constant column of ``y_true`` scores 1 if predicted exactly, else 0 (as
     scikit-learn's ``r2_score`` with ``force_finite=True``).
+
+    Parameters
+    ----------
+    y_true : array-like
+        True values, ``(n,)`` or ``(n, k)``.
+    y_pred : array-like
+        Predicted values, the shape of ``y_true``.
 
     Examples
     --------
@@ -318,6 +386,12 @@ HIGHER_IS_BETTER = frozenset({"accuracy", "binary_accuracy", "precision", "recal
 
 def get(name: str) -> str:
     """Canonical metric name, or ``ValueError`` listing the valid ones.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``METRICS`` or an alias (``"acc"``, ``"mse"``, ``"mae"``, ``"f1_score"``,
+        ``"auc"``, ``"r2_score"``).
 
     Examples
     --------

@@ -7,7 +7,8 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,23 @@ class TrainingDivergedError(FloatingPointError):
     The model keeps the weights and optimizer state of the last step after which they and
     the loss were all finite. Attributes ``epoch`` and ``batch`` (0-based) say where, and
     ``loss`` is that batch's loss.
+
+    Examples
+    --------
+    >>> import numpy as np, fastmlp as fm
+    >>> X, y = np.array([[1.0], [2.0]]), np.array([[1.0], [2.0]])
+    >>> model = fm.Sequential([fm.Dense(1, input_dim=1)], seed=0)
+    >>> model.compile(fm.optimizers.SGD(learning_rate=1e200), "mse")
+    >>> try:
+    ...     model.fit(X, y, epochs=3, verbose=0)
+    ... except fm.TrainingDivergedError as error:
+    ...     print(error.epoch, error.batch, error.loss)
+    1 0 inf
     """
+
+    epoch: int
+    batch: int
+    loss: float
 
 
 @_register_model_class
@@ -60,10 +77,12 @@ class Sequential:
         Seeds the one random generator behind initial weights and shuffling: the same seed
         gives the same weights bit for bit on one backend and thread count.
     dtype : {"float64", "float32"}
+        The type of the weights and of every computation (default float64).
     backend : {"cython", "numpy"}, optional
         Fix this model's backend; by default the active one (:func:`fastmlp.backend`) is
         used at each call.
     name : str, optional
+        Shown by :meth:`summary` and kept in the model file; default ``"sequential"``.
 
     Examples
     --------
@@ -75,6 +94,11 @@ class Sequential:
     >>> model.predict(X).shape
     (4, 1)
     """
+
+    #: Set by fastmlp.sklearn: the batch size the kernel penalty is scaled to (0: none) and
+    #: the mean sample weight a batch is normalised to (0: none); read by the engine spec.
+    _penalty_rows: int = 0
+    _weight_norm: float = 0.0
 
     def __init__(self, layers: Iterable[Dense] | None = None, seed: int | None = None,
                  dtype: str | np.dtype = "float64", backend: str | None = None,
@@ -104,7 +128,13 @@ class Sequential:
     # ------------------------------------------------------------------------------------
     def add(self, layer: Dense | Dropout | Input) -> None:
         """Append a layer (before the model is built); an :class:`~fastmlp.Input` only
-        first, to give the input shape."""
+        first, to give the input shape.
+
+        Parameters
+        ----------
+        layer : Dense, Dropout, BatchNormalization, LayerNormalization or Input
+            The layer to append.
+        """
         if isinstance(layer, Input):
             if self.layers or self._input_dim is not None:
                 raise ValueError("an Input must come first, before any layer, and only once")
@@ -163,12 +193,18 @@ class Sequential:
         if not self._dense_layers():
             raise RuntimeError("the model has no layers; add Dense layers first")
         if not isinstance(self.layers[-1], Dense):
-            raise ValueError(  # noqa: TRY004 (a wrong layer order, not a wrong type)
+            raise ValueError(  # a wrong layer order, not a wrong type
                 "the last layer must be Dense (a Dropout or normalization layer must be "
                 "followed by a Dense layer)")
 
-    def build(self, input_dim: int | None = None) -> "Sequential":
+    def build(self, input_dim: int | None = None) -> Sequential:
         """Create the weights for ``input_dim`` inputs (drawn from the model's seed).
+
+        Parameters
+        ----------
+        input_dim : int, optional
+            The number of input features; by default the first layer's ``input_dim`` (an
+            error when that is unknown too).
 
         Examples
         --------
@@ -269,12 +305,14 @@ class Sequential:
         if loss is not None:
             loss = losses.get(loss)
             required = losses.LOSSES[loss][1]
-            out_act = self.layers[-1].activation  # the last layer is Dense
+            last = self.layers[-1]
+            assert isinstance(last, Dense)  # _require_layers checked it
+            out_act = last.activation
             if required is not None and out_act != required:
                 raise ValueError(f"loss {loss!r} needs a {required!r} output layer (it is "
                                  f"fused with it); the last layer's activation is "
                                  f"{out_act!r}")
-            if out_act == "softmax" and self.layers[-1].units < 2 and required == "softmax":
+            if out_act == "softmax" and last.units < 2 and required == "softmax":
                 raise ValueError("a softmax output needs at least 2 units")
         names = _metric_names(metrics)
         steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
@@ -317,7 +355,7 @@ class Sequential:
             if loss is None:  # the same (fit and evaluate refuse a model without a loss)
                 loss = "mean_squared_error"
             spec = NetSpec(dtype=self.dtype,
-                           sizes=(self.input_dim, *[layer.units for layer in dense]),
+                           sizes=self._widths(),
                            activations=tuple(activations.ACTIVATIONS[layer.activation]
                                              for layer in dense),
                            params=[layer.params for layer in dense],
@@ -365,6 +403,8 @@ class Sequential:
         Parameters
         ----------
         x : array (n_samples, n_features), generator or Sequence
+            The inputs; a generator or :class:`fastmlp.utils.Sequence` gives batches
+            (``x`` alone or the first item of a tuple).
         verbose : int
             Accepted for Keras compatibility; nothing is printed.
         steps : int, optional
@@ -383,13 +423,6 @@ class Sequential:
         -------
         ndarray (n_samples, units of the last layer)
 
-        Examples
-        --------
-        >>> import numpy as np, fastmlp as fm
-        >>> model = fm.Sequential([fm.Input((2,)), fm.Dense(3)], seed=0)
-        >>> model.predict(np.zeros((5, 2))).shape
-        (5, 3)
-
         Raises
         ------
         ValueError, TypeError
@@ -401,6 +434,13 @@ class Sequential:
         -----
         RuntimeWarning
             If the output overflows (inputs far outside the training range).
+
+        Examples
+        --------
+        >>> import numpy as np, fastmlp as fm
+        >>> model = fm.Sequential([fm.Input((2,)), fm.Dense(3)], seed=0)
+        >>> model.predict(np.zeros((5, 2))).shape
+        (5, 3)
         """
         # A plain array with no other argument (the latency-bound case) skips the checks
         # below: an array is never a stream and has no column names.
@@ -474,7 +514,7 @@ class Sequential:
         count = len(data) if sequence else None
         if steps is not None:
             count = steps if count is None else min(count, steps)
-        iterator = None if sequence else iter(data)
+        iterator = iter(()) if sequence else iter(data)   # data[index] for a sequence
         outputs, index = [], 0
         while count is None or index < count:
             try:
@@ -496,7 +536,13 @@ class Sequential:
         return np.concatenate(outputs)
 
     def layer_outputs(self, x: Any) -> list[np.ndarray]:
-        """The activation of every layer for ``x``, first to last."""
+        """The activation of every layer for ``x``, first to last.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            The inputs (a DataFrame is taken by its columns).
+        """
         X = self._features(x)
         return self._engine(inference=True).layer_outputs(X)
 
@@ -504,7 +550,17 @@ class Sequential:
                           sample_weight: Any = None) -> tuple[float, list[np.ndarray]]:
         """The loss on ``(x, y)`` (weighted by ``sample_weight``, plus the regularization
         penalties) and its gradient for every weight (``get_weights`` order), without
-        changing the model. Dropout is off (as in ``evaluate``)."""
+        changing the model. Dropout is off (as in ``evaluate``).
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            The inputs.
+        y : array-like
+            The targets, in the form the compiled loss takes (as for :meth:`fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights of the loss.
+        """
         X = self._features(x)
         Y = self._targets(y, X.shape[0])
         W = as_sample_weight(sample_weight, None, y, self.loss, self.output_dim, X.shape[0],
@@ -524,8 +580,11 @@ class Sequential:
 
         Parameters
         ----------
-        x : array (n_samples, n_features)
+        x : array (n_samples, n_features), generator or Sequence
+            The inputs; a generator or :class:`fastmlp.utils.Sequence` gives batches
+            ``(x, y)`` or ``(x, y, sample_weight)`` itself (then ``y`` is not given).
         y : array
+            Targets in the form the compiled loss expects (as for :meth:`fit`).
         batch_size : int, optional
             Rows per batch for the per-batch callback hooks (default 32); without such
             hooks the whole array is evaluated at once (the same numbers).
@@ -534,11 +593,13 @@ class Sequential:
             last one: ``batches/batches - loss: ... - <metric>: ...`` (batches of
             ``batch_size`` rows, or of the generator); 0 prints nothing.
         sample_weight : array (n_samples,), optional
+            Per-row weights of the loss (not of the metrics).
         steps : int, optional
             Evaluate only the first ``steps`` batches of ``batch_size`` rows.
         callbacks : list of Callback, optional
             Their ``on_test_begin``, ``on_test_batch_begin/end`` and ``on_test_end`` run.
         return_dict : bool, default False
+            Return a dict of the loss and metrics by name (see Returns).
 
         Returns
         -------
@@ -631,7 +692,7 @@ class Sequential:
             cb.set_model(self)
             cb.on_test_begin()
         if hooked:
-            loss = self._evaluate_batches(engine, X, Y, W, callbacks, batch_size or 32)
+            loss = self._evaluate_batches(engine, X, Y, W, callbacks or [], batch_size or 32)
         else:
             loss = float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W))
         logs = {"loss": loss}
@@ -732,6 +793,9 @@ class Sequential:
         verbose : {0, 1, 2}
             0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         callbacks : list of Callback
+            Their hooks run around training, each epoch and each group of batches (see
+            :class:`fastmlp.callbacks.Callback`); the :class:`~fastmlp.callbacks.History`
+            that ``fit`` returns is added first.
         initial_epoch : int
             Epoch to start counting from (to resume); ``epochs - initial_epoch`` epochs
             are trained (none when ``initial_epoch >= epochs``).
@@ -756,17 +820,6 @@ class Sequential:
         validation_steps : int, optional
             Batches of a generator or Sequence ``validation_data`` per validation.
 
-        Notes
-        -----
-        For streamed data (generators, Sequences, memory maps, or ``steps_per_epoch``)
-        the training metrics of an epoch are computed on each block's predictions right
-        after that block trained, and ``validation_split`` is not available.
-
-        Dropout layers are active here only. Their masks come from a stream seeded once
-        per epoch by the model's generator and indexed by the row's position in the
-        epoch, so the same seed, data and batch size give the same masks on either
-        backend, however the epoch is split into compiled calls.
-
         Returns
         -------
         History
@@ -788,6 +841,17 @@ class Sequential:
             On Ctrl-C, between two compiled calls (within about 0.1 s): the weights and
             optimizer state are those after the last completed step, ``model.history``
             holds the finished epochs, and a later ``fit`` continues from there.
+
+        Notes
+        -----
+        For streamed data (generators, Sequences, memory maps, or ``steps_per_epoch``)
+        the training metrics of an epoch are computed on each block's predictions right
+        after that block trained, and ``validation_split`` is not available.
+
+        Dropout layers are active here only. Their masks come from a stream seeded once
+        per epoch by the model's generator and indexed by the row's position in the
+        epoch, so the same seed, data and batch size give the same masks on either
+        backend, however the epoch is split into compiled calls.
         """
         self._require_layers()
         if self.optimizer is None:
@@ -860,7 +924,7 @@ class Sequential:
         rates = self._dropout_rates()
         max_chunk = n_batches
         if any(rates):  # one call's dropout masks stay near 8 MB (float64)
-            widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+            widths = self._widths()
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
         runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
@@ -915,7 +979,7 @@ class Sequential:
         bs = getattr(stream, "batch_size", None) or batch_size or 32
         max_chunk = None
         if any(rates):  # one call's dropout masks stay near 8 MB (float64)
-            widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+            widths = self._widths()
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
         work = 6.0 * bs * self.count_params()
@@ -942,14 +1006,18 @@ class Sequential:
             cb.set_model(self)
         self.stop_training = False
         hooks = self._train_batch_hooks(all_callbacks, engine)
+        if stream is not None:
+            epoch_batches = stream.n_batches
+        else:
+            assert arrays is not None, "fit passes the arrays when there is no stream"
+            epoch_batches = arrays[5]
         with InterruptGuard() as guard:
             for cb in all_callbacks:
                 cb.on_train_begin()
             for epoch in range(initial_epoch, epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
-                bar = self._progress_bar(epoch, epochs,
-                                         stream.n_batches if stream else arrays[5], verbose)
+                bar = self._progress_bar(epoch, epochs, epoch_batches, verbose)
                 start = time.perf_counter()
                 try:
                     if stream is None and lbfgs is not None:
@@ -957,7 +1025,8 @@ class Sequential:
                                                          else None)
                         train_metrics = None
                     elif stream is None:
-                        X, Y, W, n, bs, n_batches, shuffle, rates = arrays
+                        assert arrays is not None
+                        X, Y, W, n, bs, _n_batches, shuffle, rates = arrays
                         order = (self.rng.permutation(n) if shuffle
                                  else np.arange(n)).astype(np.intp)
                         extras = self._train_extras(W, rates, bs, n, self._epoch_seed())
@@ -1079,7 +1148,7 @@ class Sequential:
         count = len(data) if sequence else None
         if steps is not None:
             count = steps if count is None else min(count, steps)
-        iterator = None if sequence else iter(data)
+        iterator = iter(()) if sequence else iter(data)   # data[index] for a sequence
         total, rows, targets, preds, index = 0.0, 0, [], [], 0
         while count is None or index < count:
             try:
@@ -1092,7 +1161,7 @@ class Sequential:
             W = as_sample_weight(bw, None, by, self.loss, self.output_dim, X.shape[0],
                                  self.dtype, f"sample_weight of batch {index}")
             if hooked:
-                for cb in callbacks:
+                for cb in callbacks or []:
                     cb.on_test_batch_begin(index)
             total += float(engine.loss(X, Y) if W is None else engine.loss(X, Y, W)) \
                 * X.shape[0]
@@ -1105,7 +1174,7 @@ class Sequential:
                 if self.metrics:
                     logs.update(self._metric_values(np.concatenate(targets),
                                                     np.concatenate(preds)))
-                for cb in callbacks:
+                for cb in callbacks or []:
                     cb.on_test_batch_end(index, logs)
             index += 1
         if rows == 0:
@@ -1142,6 +1211,7 @@ class Sequential:
             if W is not None:
                 kwargs["sample_weight"] = W
             if any(rates):
+                assert seed is not None, "an epoch with dropout has a seed"
                 row0 = first * batch_size
                 rows = min(stop * batch_size, n) - row0
                 kwargs["input_mask"], *kwargs["masks"] = self._dropout_masks(
@@ -1149,6 +1219,12 @@ class Sequential:
             return kwargs
 
         return extras
+
+    def _widths(self) -> tuple[int, ...]:
+        """The input width and each Dense layer's units, of a built model."""
+        if self.input_dim is None:
+            raise RuntimeError("the model is not built yet")
+        return (self.input_dim, *[layer.units for layer in self._dense_layers()])
 
     def _dropout_masks(self, rates: tuple[float, ...], seed: int, row0: int,
                        rows: int) -> list[np.ndarray | None]:
@@ -1160,7 +1236,7 @@ class Sequential:
         split by layer in order; a unit is kept where ``u >= rate`` and then scaled by
         ``1 / (1 - rate)``. Any split of the epoch into calls gives the same masks.
         """
-        widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
+        widths = self._widths()
         total = sum(width for rate, width in zip(rates, widths) if rate > 0)
         bits = np.random.PCG64(seed)
         bits.advance(row0 * total)
@@ -1193,7 +1269,7 @@ class Sequential:
         message = (f"training diverged at epoch {epoch + 1}, batch {where.batch + 1}: {what}; "
                    f"the model keeps the weights and optimizer state from before that batch, "
                    f"the last finite step. Try a smaller learning rate (now "
-                   f"{self.optimizer.learning_rate:g}).")
+                   f"{getattr(self.optimizer, 'learning_rate', float('nan')):g}).")
         if on_divergence == "raise":
             error = TrainingDivergedError(message)
             error.epoch, error.batch, error.loss = epoch, where.batch, where.loss
@@ -1220,6 +1296,12 @@ class Sequential:
         Raises ``ValueError`` for a wrong count, shapes or non-finite values (also values
         that overflow the model's dtype), ``TypeError`` for non-numeric arrays, leaving
         the model unchanged.
+
+        Parameters
+        ----------
+        weights : list of array-like
+            One array per entry of :meth:`get_weights`, in that order and of those shapes;
+            converted to the model's dtype.
         """
         self._ensure_built()
         params = self._all_weights()
@@ -1239,8 +1321,15 @@ class Sequential:
         """Total number of parameters (0 while the input size is unknown)."""
         return int(sum(self._param_counts()))
 
-    def summary(self, print_fn=print) -> None:
-        """Print a table of layers, output shapes and parameter counts."""
+    def summary(self, print_fn: Callable[[str], Any] = print) -> None:
+        """Print a table of layers, output shapes and parameter counts.
+
+        Parameters
+        ----------
+        print_fn : callable, default print
+            Called once with the whole table (a string of lines), e.g. a logger's
+            ``info``.
+        """
         rows = [("Layer (type)", "Activation", "Output shape", "Param #")]
         units = self.input_dim
         for layer, count in zip(self.layers, self._param_counts()):
@@ -1291,9 +1380,15 @@ class Sequential:
                            for layer in self.layers]}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         """A new, unbuilt-weights model from :meth:`get_config`'s output (fresh weights
         drawn from the config's seed when it is built).
+
+        Parameters
+        ----------
+        config : dict
+            What :meth:`get_config` returned: ``layers`` (class names and arguments), ``seed``,
+            ``dtype`` and ``name``.
 
         Raises
         ------
@@ -1384,6 +1479,8 @@ class Sequential:
         Parameters
         ----------
         x : array or DataFrame (n_samples, n_features)
+            The rows to classify (a DataFrame's columns are checked against
+            :attr:`feature_names`, when the model has them).
 
         Returns
         -------
@@ -1427,6 +1524,11 @@ class Sequential:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one file, atomically: architecture, dtype, weights, optimizer
         state and random-generator state (see :func:`fastmlp.save_model`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (conventionally ``.fmlp``); replaced atomically if it exists.
 
         Examples
         --------
@@ -1478,6 +1580,11 @@ def clone_model(model: Sequential) -> Sequential:
     """A new model with ``model``'s architecture and fresh weights (as
     ``keras.models.clone_model``): not compiled, drawn from the same seed, so a seeded
     clone starts from the weights the original started from.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model whose architecture, seed and dtype the clone takes.
 
     Examples
     --------
@@ -1552,11 +1659,11 @@ class _TrainHooks:
     callbacks override no batch hook does none of this work.
     """
 
-    def __init__(self, model: "Sequential", callbacks: list[Callback], engine: Any) -> None:
+    def __init__(self, model: Sequential, callbacks: list[Callback], engine: Any) -> None:
         self.model, self.callbacks, self.engine = model, callbacks, engine
         self.running = _RunningMetrics(model, engine) if model.metrics else None
-        self.source: tuple | None = None
-        self.pending: tuple | None = None
+        self.source: tuple[np.ndarray, np.ndarray, np.ndarray, int, int] | None = None
+        self.pending: tuple[np.ndarray, np.ndarray] | None = None
 
     def start(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int,
               offset: int = 0, keep: bool = False) -> None:
@@ -1571,6 +1678,7 @@ class _TrainHooks:
 
     def before(self, batch: int) -> None:
         if self.running is not None:
+            assert self.source is not None, "start() comes first"
             X, Y, order, bs, offset = self.source
             first = (batch - offset) * bs
             rows = order[first:first + bs * self.model.steps_per_execution]
@@ -1581,6 +1689,7 @@ class _TrainHooks:
     def after(self, batch: int, loss: float) -> bool:
         logs = {"loss": loss}
         if self.running is not None:
+            assert self.pending is not None, "before() comes first"
             logs.update(self.running.add(*self.pending))
         for cb in self.callbacks:
             cb.on_train_batch_end(batch, logs)
@@ -1591,7 +1700,7 @@ class _RunningMetrics:
     """The compiled metrics over the rows seen so far (for the per-batch logs): each
     group's predictions are taken once, and the metrics recomputed over all of them."""
 
-    def __init__(self, model: "Sequential", engine: Any) -> None:
+    def __init__(self, model: Sequential, engine: Any) -> None:
         self.model, self.engine = model, engine
         self.reset()
 

@@ -45,7 +45,7 @@ Common to every optimizer, applied in this order at each update :math:`t = 1, 2,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -93,7 +93,7 @@ class _Hyper:
 
     def __init__(self, low: float = 0.0, low_inclusive: bool = True, high: float | None = None,
                  high_inclusive: bool = False) -> None:
-        self.bounds = {"low": low, "low_inclusive": low_inclusive, "high": high,
+        self.bounds: dict[str, Any] = {"low": low, "low_inclusive": low_inclusive, "high": high,
                        "high_inclusive": high_inclusive}
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -182,6 +182,11 @@ class LearningRateSchedule:
 
 class Constant(LearningRateSchedule):
     r"""A constant learning rate, :math:`\eta_t = \eta` (the same as passing a float).
+
+    Parameters
+    ----------
+    learning_rate : float
+        The rate at every step, finite and > 0.
 
     Examples
     --------
@@ -312,6 +317,7 @@ class InverseScaling(LearningRateSchedule):
     power : float, default 0.5
         :math:`p >= 0`.
     staircase : bool, default False
+        Use :math:`\lfloor t / s \rfloor` in place of :math:`t / s`.
 
     Examples
     --------
@@ -379,7 +385,7 @@ class Warmup(LearningRateSchedule):
             raise ValueError(f"warmup_steps must be an integer >= 1, got {warmup_steps!r}")
         self.warmup_steps = int(warmup_steps)
 
-    @property  # type: ignore[override]
+    @property
     def initial_learning_rate(self) -> float:
         return self.schedule.initial_learning_rate
 
@@ -408,6 +414,11 @@ SCHEDULES: dict[str, type[LearningRateSchedule]] = {
 def serialize_schedule(schedule: LearningRateSchedule) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` (JSON-serialisable), as Keras writes it.
 
+    Parameters
+    ----------
+    schedule : LearningRateSchedule
+        The schedule to describe.
+
     Examples
     --------
     >>> serialize_schedule(Constant(0.1))
@@ -418,6 +429,12 @@ def serialize_schedule(schedule: LearningRateSchedule) -> dict[str, Any]:
 
 def deserialize_schedule(config: dict[str, Any]) -> LearningRateSchedule:
     """Rebuild a schedule from :func:`serialize_schedule`'s output.
+
+    Parameters
+    ----------
+    config : dict
+        ``{"class_name": name of a schedule class of this module, "config": its
+        get_config()}``.
 
     Examples
     --------
@@ -463,6 +480,8 @@ class Optimizer:
     clipvalue : float, optional
         Clip every gradient element to ``[-clipvalue, clipvalue]``.
 
+    Notes
+    -----
     Clipping applies to the loss gradient, before weight decay; set at most one of
     ``clipnorm`` and ``clipvalue``.
 
@@ -482,6 +501,8 @@ class Optimizer:
     _args: ClassVar[tuple[str, ...]] = ()
 
     weight_decay = _Hyper()
+    _clipnorm: float | None
+    _clipvalue: float | None
 
     def __init__(self, learning_rate: float | LearningRateSchedule,
                  weight_decay: float = 0.0, clipnorm: float | None = None,
@@ -552,7 +573,14 @@ class Optimizer:
         return int(self.scalars[0])
 
     def build(self, params: list[np.ndarray]) -> None:
-        """Allocate zeroed state slots shaped like ``params`` (idempotent for same shapes)."""
+        """Allocate zeroed state slots shaped like ``params`` (idempotent for same shapes).
+
+        Parameters
+        ----------
+        params : list of numpy.ndarray
+            The parameters the optimizer will update, in the model's order; each slot is
+            shaped and typed like its parameter.
+        """
         if self.state_matches(params):
             return
         self.slots = [[np.zeros_like(p) for _ in range(self.n_slots)] for p in params]
@@ -560,7 +588,13 @@ class Optimizer:
         self._init_state()
 
     def state_matches(self, params: list[np.ndarray]) -> bool:
-        """Whether the state slots fit ``params`` (count, shapes, dtypes, layout)."""
+        """Whether the state slots fit ``params`` (count, shapes, dtypes, layout).
+
+        Parameters
+        ----------
+        params : list of numpy.ndarray
+            The parameters to compare the slots with.
+        """
         if len(self.slots) != len(params):
             return False
         for slot, p in zip(self.slots, params):
@@ -593,6 +627,13 @@ class Optimizer:
 
         Raises ``ValueError`` (changing nothing) when the counts or shapes do not match or a
         value is not finite.
+
+        Parameters
+        ----------
+        slots : list of list of array-like
+            Per parameter, its ``n_slots`` state arrays.
+        scalars : array-like
+            The step counters and running scalars (``N_SCALARS`` finite numbers).
         """
         scalars = np.asarray(scalars, dtype=np.float64)
         if scalars.shape != (N_SCALARS,) or not np.isfinite(scalars).all():
@@ -719,6 +760,13 @@ class SGD(Optimizer):
 
     Same as ``torch.optim.SGD(lr=eta, weight_decay=lambda)``.
 
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
+    weight_decay, clipnorm, clipvalue
+        See :class:`Optimizer`.
+
     Examples
     --------
     >>> SGD(learning_rate=0.1)
@@ -757,8 +805,11 @@ class Momentum(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
     momentum : float in [0, 1), default 0.9
+        The momentum :math:`\mu` (0: plain gradient descent).
     dampening : float in [0, 1], default 0
+        The dampening :math:`\tau` of the gradient added to the buffer.
     nesterov : bool, default False
         Needs ``momentum > 0`` and ``dampening == 0``, as in PyTorch.
     weight_decay, clipnorm, clipvalue
@@ -774,7 +825,7 @@ class Momentum(Optimizer):
 
     kind = MOMENTUM_KIND
     name = "momentum"
-    _args = ("momentum", "dampening", "nesterov")
+    _args: ClassVar[tuple[str, ...]] = ("momentum", "dampening", "nesterov")
 
     momentum = _Hyper(high=1.0)
     dampening = _Hyper(high=1.0, high_inclusive=True)
@@ -834,7 +885,9 @@ class Nesterov(Momentum):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
     momentum : float in (0, 1), default 0.9
+        The momentum :math:`\mu`.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
     velocity_mode : {"torch", "keras"}, default "torch"
@@ -871,9 +924,13 @@ class Adagrad(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
     lr_decay : float >= 0, default 0
+        The decay :math:`\delta` of the step size with the update count.
     initial_accumulator_value : float >= 0, default 0
+        The starting value :math:`G_0` of the sums of squares.
     epsilon : float > 0, default 1e-10
+        The term :math:`\epsilon` added to the denominator.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
@@ -927,8 +984,11 @@ class Adadelta(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 1.0
+        The factor :math:`\eta` of the step (1 is Zeiler's method).
     rho : float in [0, 1), default 0.9
+        The decay :math:`\rho` of both running averages.
     epsilon : float > 0, default 1e-6
+        The term :math:`\epsilon` under both square roots.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
@@ -977,15 +1037,20 @@ class RMSprop(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+        The step size :math:`\eta`.
     rho : float in [0, 1), default 0.99
         The decay of the running average (``alpha`` in PyTorch).
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` added to the denominator.
     momentum : float in [0, 1), default 0
+        The momentum :math:`\mu` of the buffer (0: no buffer).
     centered : bool, default False
         Divide by an estimate of the gradient's standard deviation instead of its RMS.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
+    Notes
+    -----
     ``centered`` and whether ``momentum > 0`` decide the state layout, so they are fixed at
     construction.
 
@@ -1049,13 +1114,17 @@ class Adam(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.001
+        The step size :math:`\eta`.
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        The decays :math:`\beta_1, \beta_2` of the first and second moment estimates.
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` of the denominator (see the formulas above).
     amsgrad : bool, default False
-    epsilon_mode : {"torch", "keras"}, default "torch"
-        Where epsilon enters the step (see above).
+        Use the running maximum of :math:`v_t` (see :class:`AMSGrad`).
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
+    epsilon_mode : {"torch", "keras"}, default "torch"
+        Where epsilon enters the step (see above).
 
     Examples
     --------
@@ -1068,7 +1137,7 @@ class Adam(Optimizer):
 
     kind = ADAM_KIND
     name = "adam"
-    _args = ("beta_1", "beta_2", "epsilon", "amsgrad")
+    _args: ClassVar[tuple[str, ...]] = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
     beta_1 = _Hyper(high=1.0)
     beta_2 = _Hyper(high=1.0)
@@ -1126,8 +1195,11 @@ class AMSGrad(Adam):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.001
+        The step size :math:`\eta`.
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        The decays :math:`\beta_1, \beta_2` of the first and second moment estimates.
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` of the denominator (see the formulas above).
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
     epsilon_mode : {"torch", "keras"}, default "torch"
@@ -1164,8 +1236,11 @@ class AdaMax(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.002
+        The step size :math:`\eta`.
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        The decay :math:`\beta_1` of the first moment and :math:`\beta_2` of the infinity norm.
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` of the denominator (see the formulas above).
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
@@ -1219,9 +1294,13 @@ class Nadam(Optimizer):
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.002
+        The step size :math:`\eta`.
     beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        The decays :math:`\beta_1, \beta_2` of the first and second moment estimates.
     epsilon : float > 0, default 1e-8
+        The term :math:`\epsilon` of the denominator (see the formulas above).
     momentum_decay : float >= 0, default 0.004
+        The momentum-decay rate :math:`\psi` of the schedule of :math:`\mu_t`.
     weight_decay, clipnorm, clipvalue
         See :class:`Optimizer`.
 
@@ -1344,6 +1423,12 @@ class LBFGS(Optimizer):
 def get(identifier: str | Optimizer) -> Optimizer:
     """Return an optimizer instance for a name (default settings) or an instance.
 
+    Parameters
+    ----------
+    identifier : str or Optimizer
+        A name of ``OPTIMIZERS`` (or ``"lbfgs"``) for a new optimizer with default settings,
+        or an optimizer, returned as it is.
+
     Raises
     ------
     ValueError
@@ -1359,7 +1444,8 @@ def get(identifier: str | Optimizer) -> Optimizer:
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str) and identifier in OPTIMIZERS:
-        return OPTIMIZERS[identifier]()
+        make: Callable[[], Optimizer] = OPTIMIZERS[identifier]   # each has defaults
+        return make()
     if isinstance(identifier, str) and identifier.lower() == LBFGS.name:
         return LBFGS()
     raise ValueError(f"unknown optimizer {identifier!r}; valid optimizers are: "

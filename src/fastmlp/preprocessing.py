@@ -244,6 +244,7 @@ class StandardScaler:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The rows whose column statistics the scaler learns.
 
         Returns
         -------
@@ -285,6 +286,7 @@ class StandardScaler:
         Parameters
         ----------
         X : array-like of shape (n_samples, ``n_features_in_``)
+            The rows to transform, with the columns :meth:`fit` saw.
 
         Returns
         -------
@@ -303,6 +305,11 @@ class StandardScaler:
     def fit_transform(self, X: Any) -> np.ndarray:
         """Fit to ``X``, then return ``X`` standardised.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to fit the scaler to and then transform.
+
         Examples
         --------
         >>> from fastmlp.preprocessing import StandardScaler
@@ -317,6 +324,7 @@ class StandardScaler:
         Parameters
         ----------
         X : array-like of shape (n_samples, ``n_features_in_``)
+            The rows to transform, with the columns :meth:`fit` saw.
 
         Returns
         -------

@@ -33,8 +33,8 @@ from typing import Any
 
 
 def _coefficient(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-            value, "__float__"):
+    if isinstance(value, bool) or (not isinstance(value, (int, float)) and not hasattr(
+            value, "__float__")):
         raise ValueError(f"regularization factor {name} must be a number >= 0, got {value!r}")
     value = float(value)
     if not (math.isfinite(value) and value >= 0):
@@ -67,6 +67,13 @@ class L1L2:
         return self.l1 != 0 or self.l2 != 0
 
     def get_config(self) -> dict[str, float]:
+        """The factors as a dict, the form :func:`get` and the model file take back.
+
+        Examples
+        --------
+        >>> L1L2(l1=0.1).get_config()
+        {'l1': 0.1, 'l2': 0.0}
+        """
         return {"l1": self.l1, "l2": self.l2}
 
     def __eq__(self, other: object) -> bool:
@@ -79,6 +86,11 @@ class L1L2:
 def l1(l1: float = 0.01) -> L1L2:
     """L1 penalty ``l1 * sum(|W|)`` (Keras' default factor 0.01).
 
+    Parameters
+    ----------
+    l1 : float, default 0.01
+        The factor of the sum of absolute weights; finite and >= 0.
+
     Examples
     --------
     >>> l1(0.1)
@@ -90,6 +102,11 @@ def l1(l1: float = 0.01) -> L1L2:
 def l2(l2: float = 0.01) -> L1L2:
     """L2 penalty ``l2 * sum(W**2)`` (Keras' default factor 0.01).
 
+    Parameters
+    ----------
+    l2 : float, default 0.01
+        The factor of the sum of squared weights; finite and >= 0.
+
     Examples
     --------
     >>> l2(0.1)
@@ -100,6 +117,13 @@ def l2(l2: float = 0.01) -> L1L2:
 
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     """Both penalties (Keras' ``l1_l2`` function defaults, 0.01 each).
+
+    Parameters
+    ----------
+    l1 : float, default 0.01
+        The factor of the sum of absolute weights; finite and >= 0.
+    l2 : float, default 0.01
+        The factor of the sum of squared weights; finite and >= 0.
 
     Examples
     --------
@@ -118,6 +142,11 @@ def get(identifier: Any) -> L1L2 | None:
     Accepts ``None``, an :class:`L1L2`, one of the names ``"l1"``, ``"l2"``, ``"l1_l2"``
     (default factors 0.01) or a config dict ``{"l1": .., "l2": ..}`` (as saved by
     ``get_config``).
+
+    Parameters
+    ----------
+    identifier : None, L1L2, str or dict
+        What to turn into a regularizer (``None`` stays ``None``: no penalty).
 
     Raises
     ------

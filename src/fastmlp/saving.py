@@ -130,7 +130,7 @@ def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
 
 def _optimizer_class_name(opt: Any) -> str:
     name = type(opt).__name__
-    if _optimizers.OPTIMIZERS.get(getattr(opt, "name", None)) is not type(opt):
+    if _optimizers.OPTIMIZERS.get(getattr(opt, "name", "")) is not type(opt):
         raise TypeError(f"cannot save optimizer {name}: only the optimizers of "
                         f"fastmlp.optimizers.OPTIMIZERS ({', '.join(_optimizers.OPTIMIZERS)}) "
                         "can be saved")
@@ -235,6 +235,8 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
     Parameters
     ----------
     model : Sequential
+        The model, built or not, compiled or not (the compile settings and optimizer
+        state are saved when it has them).
     path : str or os.PathLike
         The file to write (replaced if it exists; its directory must exist).
 
@@ -593,6 +595,7 @@ def load_model(path: str | os.PathLike[str], backend: str | None = None) -> Any:
     Parameters
     ----------
     path : str or os.PathLike
+        A file written by :func:`save_model` or :meth:`Sequential.save`.
     backend : {"cython", "numpy"}, optional
         Fix the loaded model's backend (by default the saved model's own choice if it had
         one and it is available here, else the active backend).

@@ -44,7 +44,8 @@ same validation set and visit the batches in scikit-learn's order (its
 update rules (a velocity holding learning rate times gradients,
 :class:`~fastmlp.optimizers.Momentum`'s ``velocity_mode="keras"``, which matters under
 ``"invscaling"`` and ``"adaptive"``; Adam with epsilon added to ``sqrt(v)``,
-:class:`~fastmlp.optimizers.Adam`'s ``epsilon_mode="keras"``). The same settings then give scikit-learn's model to float
+:class:`~fastmlp.optimizers.Adam`'s ``epsilon_mode="keras"``). The same settings then
+give scikit-learn's model to float
 rounding (``tests/test_sklearn_exact.py``: 1e-8 after 20 epochs). ``solver="lbfgs"``
 minimises the same full-batch objective with the same call,
 ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` with ``maxiter=max_iter``,
@@ -96,9 +97,11 @@ True
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -204,6 +207,7 @@ class _EpochRules(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         est, model = self.est, self.model
+        assert logs is not None, "fit passes the epoch's logs"
         loss = float(logs["loss"]) + self.loss_offset
         est.n_iter_ += 1
         est.t_ += self.n_train
@@ -214,6 +218,7 @@ class _EpochRules(Callback):
         tol = est.tol
         if self.validation is not None:
             X_val, y_val, sw_val = self.validation
+            assert est.validation_scores_ is not None and est.best_validation_score_ is not None
             score = est._score_arrays(X_val, y_val, sw_val)
             est.validation_scores_.append(score)
             if est.verbose:
@@ -227,6 +232,7 @@ class _EpochRules(Callback):
                 est._best_weights = model.get_weights()
             what = "Validation score"
         else:
+            assert est.best_loss_ is not None, "set by _build without early stopping"
             if loss > est.best_loss_ - tol:
                 est._no_improvement_count += 1
             else:
@@ -382,12 +388,14 @@ class _BaseMLP(BaseEstimator):
             # scikit-learn's velocity holds learning rate times gradients
             cls = optimizers.Nesterov if self.nesterovs_momentum else optimizers.Momentum
             return cls(learning_rate=lr, momentum=self.momentum, velocity_mode="keras")
+        # the registry's classes take these keyword arguments (checked by their __init__)
+        make: Callable[..., optimizers.Optimizer] = optimizers.OPTIMIZERS[name]
         if name in ("momentum", "nesterov"):
-            return optimizers.OPTIMIZERS[name](learning_rate=lr, momentum=self.momentum)
+            return make(learning_rate=lr, momentum=self.momentum)
         if name in _ADAM_SOLVERS:
-            return optimizers.OPTIMIZERS[name](learning_rate=lr, beta_1=self.beta_1,
-                                               beta_2=self.beta_2, epsilon=self.epsilon)
-        return optimizers.OPTIMIZERS[name](learning_rate=lr)
+            return make(learning_rate=lr, beta_1=self.beta_1, beta_2=self.beta_2,
+                        epsilon=self.epsilon)
+        return make(learning_rate=lr)
 
     # ------------------------------------------------------------------------------------
     # fitted attributes read from the model
@@ -395,15 +403,15 @@ class _BaseMLP(BaseEstimator):
     @property
     def coefs_(self) -> list[np.ndarray]:
         """Weight matrices ``W (n_in, n_out)`` of each layer (the model's own arrays)."""
-        return [layer.W for layer in self.model_.layers]
+        return [layer.W for layer in self.model_._dense_layers()]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """Bias vectors ``b (n_out,)`` of each layer (the model's own arrays)."""
-        return [layer.b for layer in self.model_.layers]
+        return [layer.b for layer in self.model_._dense_layers()]
 
     @property
-    def _optimizer(self) -> optimizers.Optimizer:
+    def _optimizer(self) -> optimizers.Optimizer | None:
         """The model's optimizer (scikit-learn's private ``_optimizer``; its
         ``learning_rate`` is the current one)."""
         return self.model_.optimizer
@@ -471,7 +479,7 @@ class _BaseMLP(BaseEstimator):
         factor = 2.0 if activations.get(self.activation) == "sigmoid" else 6.0
         units = [n_features, *self._hidden_sizes(), self.n_outputs_]
         weights = []
-        for fan_in, fan_out in zip(units[:-1], units[1:]):
+        for fan_in, fan_out in itertools.pairwise(units):
             bound = np.sqrt(factor / (fan_in + fan_out))
             weights.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
             weights.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
@@ -483,7 +491,8 @@ class _BaseMLP(BaseEstimator):
 
         ``partial_fit`` continues with the optimizer as it is; a warm ``fit`` starts a
         fresh one from the current weights, as scikit-learn's ``_fit_stochastic`` does
-        (``t_`` carries on, so ``invscaling`` continues its schedule). The kernel penalty ``penalty * sum(W**2)`` depends on the batch size,
+        (``t_`` carries on, so ``invscaling`` continues its schedule). The kernel penalty
+        ``penalty * sum(W**2)`` depends on the batch size,
         so it is set at every call; the model is recompiled only when something changed.
         ``penalty_rows`` (the batch size; 0 for full-batch L-BFGS) makes a short last
         batch's penalty ``alpha / (2 rows)`` as scikit-learn's (NetSpec.penalty_rows);
@@ -494,6 +503,7 @@ class _BaseMLP(BaseEstimator):
         opt = model.optimizer
         if not first_pass and not incremental:
             opt = self._make_optimizer()
+        assert opt is not None, "_build compiled the model"
         if (opt is model.optimizer and penalty == self._penalty
                 and getattr(model, "_penalty_rows", 0) == penalty_rows
                 and getattr(model, "_weight_norm", 0.0) == weight_norm):
@@ -501,7 +511,7 @@ class _BaseMLP(BaseEstimator):
         model._penalty_rows = penalty_rows
         model._weight_norm = weight_norm
         reg = regularizers.l2(penalty) if penalty > 0 else None
-        for layer in model.layers:
+        for layer in model._dense_layers():
             layer.kernel_regularizer = reg
         # compiling with the same optimizer instance keeps its state; engines are rebuilt
         model.compile(optimizer=opt, loss=model.loss)
@@ -543,7 +553,7 @@ class _BaseMLP(BaseEstimator):
             if mean_weight <= 0:
                 raise ValueError("sample_weight: the weights of the training samples sum to "
                                  "zero; at least one must be positive")
-            weights = sample_weight * (scale / mean_weight)
+            weights: np.ndarray | None = sample_weight * (scale / mean_weight)
         else:
             mean_weight = 1.0
             weights = None if scale == 1.0 else np.full(n, scale)
@@ -663,7 +673,8 @@ class _BaseMLP(BaseEstimator):
         del self._Y_train, self._sw_train
         self.n_iter_ = 0
         epochs = 1 if incremental else self.max_iter
-        generator, model.rng = model.rng, _SklearnOrder(rng)
+        # _SklearnOrder stands in for the Generator: fit calls only its permutation
+        generator, model.rng = model.rng, _SklearnOrder(rng)  # type: ignore[assignment]
         try:
             model.fit(X_train, Y_train, epochs=epochs, batch_size=batch_size,
                       shuffle=self.shuffle, verbose=0, callbacks=[rules],
@@ -693,6 +704,7 @@ class _BaseMLP(BaseEstimator):
             self.t_ += n_train
             self.loss_ = float("nan")
             self.loss_curve_.append(self.loss_)
+            assert self.validation_scores_ is not None, "early stopping records scores"
             self.validation_scores_.append(float("nan"))
             self._no_improvement_count = 0
 
@@ -704,6 +716,8 @@ class _BaseMLP(BaseEstimator):
         X : array-like or sparse matrix (n_samples, n_features)
             float32 input trains a float32 network; anything else float64.
         y : array-like (n_samples,) or (n_samples, n_outputs)
+            Class labels (or a label indicator matrix) for the classifier, values for
+            the regressor.
         sample_weight : array-like (n_samples,), optional
             Non-negative weights of the samples in the loss.
 
@@ -731,6 +745,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default (100,)
+        The width of each hidden layer, input side first.
     activation : str, default "relu"
         "identity", "logistic", "tanh", "relu" or another fastmlp hidden activation.
     solver : str or fastmlp.optimizers.Optimizer, default "adam"
@@ -744,24 +759,43 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
         Schedule of the SGD solvers ("sgd", "momentum", "nesterov").
     learning_rate_init : float, default 1e-3
+        The initial step size of every solver except "lbfgs".
     power_t : float, default 0.5
+        The exponent of the "invscaling" schedule,
+        ``learning_rate_init / t_ ** power_t``.
     max_iter : int, default 200
-        Maximum number of epochs.
+        Maximum number of epochs (iterations of "lbfgs").
     shuffle : bool, default True
+        Shuffle the rows before each epoch.
     random_state : int, RandomState or None
+        Seeds the initial weights, the validation split and the shuffling, drawn in
+        scikit-learn's order.
     tol : float, default 1e-4
+        The improvement of the loss (or validation score) under which an epoch counts
+        as none; ``n_iter_no_change`` such epochs end training.
     verbose : bool, default False
+        Print the loss (and validation score) after every epoch.
     warm_start : bool, default False
         Start from the previous fit's weights (with a fresh optimizer, as scikit-learn).
     momentum : float, default 0.9
+        The momentum of ``solver="sgd"`` (0 turns it off).
     nesterovs_momentum : bool, default True
+        Nesterov's form of that momentum.
     early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the rows and stop when their score stops
+        improving, keeping the best weights.
     validation_fraction : float, default 0.1
-    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        The share of the rows held out with ``early_stopping``.
+    beta_1, beta_2 : float, default 0.9, 0.999
+        Adam's decay rates of the first and second moment estimates.
+    epsilon : float, default 1e-8
+        Adam's denominator term, added to the square root as in scikit-learn.
     n_iter_no_change : int, default 10
+        Epochs without improvement by ``tol`` that end training.
     max_fun : int, default 15000
         Most loss evaluations of ``solver="lbfgs"``.
     backend : {"cython", "numpy"}, optional
+        The engine that trains the network; by default fastmlp's active backend.
 
     Attributes
     ----------
@@ -866,21 +900,53 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self.classes_ = self._label_binarizer.classes_
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """Predicted labels (n_samples,) or, for multilabel, indicators (n_samples, n_labels).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The rows to classify, with the features ``fit`` saw.
+
+        Returns
+        -------
+        numpy.ndarray
+            Labels from ``classes_``.
         """
         return self._decode(self._forward(self._validated_X(X)))
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (n_samples, n_classes); for multilabel each label's
-        probability (n_samples, n_labels)."""
+        probability (n_samples, n_labels).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The rows to classify.
+
+        Returns
+        -------
+        numpy.ndarray
+            Columns in the order of ``classes_``.
+        """
         P = self._forward(self._validated_X(X))
         if self.n_outputs_ == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
             P = np.hstack([1 - P, P])
         return P
 
-    def predict_log_proba(self, X) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`."""
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The rows to classify.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``log(predict_proba(X))``; ``-inf`` where a probability is 0.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -899,6 +965,64 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     :class:`sklearn.neural_network.MLPRegressor` does; ``y`` may have several columns.
     ``loss`` is the first parameter, as in scikit-learn 1.9; the others and the
     attributes are those of :class:`MLPClassifier` (without ``classes_``).
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default "squared_error"
+        What is minimised: half the mean squared error (linear output) or half the
+        Poisson deviance (``exp`` output, targets ``>= 0``).
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        The width of each hidden layer, input side first.
+    activation : str, default "relu"
+        "identity", "logistic", "tanh", "relu" or another fastmlp hidden activation.
+    solver : str or fastmlp.optimizers.Optimizer, default "adam"
+        "lbfgs" (full batch, SciPy's L-BFGS-B) or any of fastmlp's ten optimizers by name
+        ("sgd" with ``momentum`` and ``nesterovs_momentum``, "adam" in scikit-learn's
+        form).
+    alpha : float, default 1e-4
+        L2 penalty on the weight matrices (scikit-learn's formula).
+    batch_size : int or "auto", default "auto"
+        ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        Schedule of the SGD solvers ("sgd", "momentum", "nesterov").
+    learning_rate_init : float, default 1e-3
+        The initial step size of every solver except "lbfgs".
+    power_t : float, default 0.5
+        The exponent of the "invscaling" schedule,
+        ``learning_rate_init / t_ ** power_t``.
+    max_iter : int, default 200
+        Maximum number of epochs (iterations of "lbfgs").
+    shuffle : bool, default True
+        Shuffle the rows before each epoch.
+    random_state : int, RandomState or None
+        Seeds the initial weights, the validation split and the shuffling, drawn in
+        scikit-learn's order.
+    tol : float, default 1e-4
+        The improvement of the loss (or validation score) under which an epoch counts
+        as none; ``n_iter_no_change`` such epochs end training.
+    verbose : bool, default False
+        Print the loss (and validation score) after every epoch.
+    warm_start : bool, default False
+        Start from the previous fit's weights (with a fresh optimizer, as scikit-learn).
+    momentum : float, default 0.9
+        The momentum of ``solver="sgd"`` (0 turns it off).
+    nesterovs_momentum : bool, default True
+        Nesterov's form of that momentum.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the rows and stop when their score stops
+        improving, keeping the best weights.
+    validation_fraction : float, default 0.1
+        The share of the rows held out with ``early_stopping``.
+    beta_1, beta_2 : float, default 0.9, 0.999
+        Adam's decay rates of the first and second moment estimates.
+    epsilon : float, default 1e-8
+        Adam's denominator term, added to the square root as in scikit-learn.
+    n_iter_no_change : int, default 10
+        Epochs without improvement by ``tol`` that end training.
+    max_fun : int, default 15000
+        Most loss evaluations of ``solver="lbfgs"``.
+    backend : {"cython", "numpy"}, optional
+        The engine that trains the network; by default fastmlp's active backend.
 
     Examples
     --------
@@ -997,8 +1121,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X) -> np.ndarray:
-        """Predictions (n_samples,) or (n_samples, n_outputs)."""
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions (n_samples,) or (n_samples, n_outputs).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The rows to predict for.
+
+        Returns
+        -------
+        numpy.ndarray
+            In the units of the ``y`` that ``fit`` saw.
+        """
         return self._predict_array(self._validated_X(X))
 
     def __sklearn_tags__(self):

@@ -42,6 +42,25 @@ LEARNING_RATE_GRID = tuple(10.0 ** (k / 4) for k in range(-12, 9))
 class Surface:
     """A 2-D loss surface: value, gradient, a start point and a window for plotting.
 
+    Parameters
+    ----------
+    name : str
+        The key of :data:`SURFACES` and the figure's title.
+    formula : str
+        The function in LaTeX (matplotlib mathtext), shown on the figure.
+    value : callable
+        ``value(x, y)``: the loss at arrays of points, element-wise.
+    gradient : callable
+        ``gradient(p)``: the gradient at one point ``p = array([x, y])``.
+    start : (float, float)
+        Where the optimizers start by default.
+    minimum : (float, float)
+        The global minimum, marked on the figure.
+    xlim, ylim : (float, float)
+        The plotted window.
+    levels : tuple of float, default ()
+        Contour levels of the figure (empty: matplotlib chooses).
+
     Examples
     --------
     >>> import numpy as np
@@ -135,6 +154,17 @@ def tune_learning_rate(name: str, surface: str | Surface = "ravine", steps: int 
                        grid: tuple[float, ...] = LEARNING_RATE_GRID) -> float:
     """The learning rate of ``grid`` whose path has the lowest mean loss over ``steps``.
 
+    Parameters
+    ----------
+    name : str
+        An optimizer of :data:`fastmlp.optimizers.OPTIMIZERS`, at its other defaults.
+    surface : str or Surface, default "ravine"
+        A name from :data:`SURFACES`, or a :class:`Surface`.
+    steps : int, default 100
+        Updates per path.
+    grid : tuple of float, default LEARNING_RATE_GRID
+        The learning rates tried (21 powers of ten in quarter decades, 1e-3 to 100).
+
     Examples
     --------
     >>> tune_learning_rate("sgd", "ravine", steps=50) in LEARNING_RATE_GRID
@@ -227,6 +257,19 @@ def plot_trajectories(path: str | Path, steps: int = 100, surface: str | Surface
     The format follows the file name (``.png``, ``.svg``, ``.pdf``, ...). Needs
     matplotlib (``pip install "fastmlp[plot]"``). Arguments as :func:`run_trajectories`.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file to write; its folder must exist.
+    steps : int, default 100
+        Updates per optimizer.
+    surface : str or Surface, default "ravine"
+        A name from :data:`SURFACES`, or a :class:`Surface`.
+    learning_rates : "tuned", "default" or dict, default "tuned"
+        As for :func:`run_trajectories`.
+    dpi : int, default 110
+        Resolution of raster formats.
+
     Returns
     -------
     pathlib.Path
@@ -253,8 +296,8 @@ def plot_trajectories(path: str | Path, steps: int = 100, surface: str | Surface
     paths, surf = _trajectories(surface, steps, learning_rates, None)
     steps = _check_steps(steps)
 
-    xs = np.linspace(*surf.xlim, 300)
-    ys = np.linspace(*surf.ylim, 300)
+    xs = np.linspace(surf.xlim[0], surf.xlim[1], 300)
+    ys = np.linspace(surf.ylim[0], surf.ylim[1], 300)
     X, Y = np.meshgrid(xs, ys)
     Z = surf.value(X, Y)
     levels = list(surf.levels) or None

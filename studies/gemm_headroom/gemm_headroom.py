@@ -51,7 +51,7 @@ import numpy as np
 # the benchmark regimes live in benchmarks/ (this study reuses them)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "benchmarks"))
-import regimes as R  # noqa: E402
+import regimes as R
 from threadpoolctl import threadpool_limits
 
 from fastmlp.backend import _engine
@@ -237,7 +237,7 @@ def main() -> None:
                 f"{p} GFLOP/s" for p in peers) + " | probe vs openblas |"
             print(head)
             print("|" + "---|" * (head.count("|") - 1))
-            for i, (label, (ta, tb, m, n, k, _, _)) in enumerate(shapes):
+            for i, (label, (_ta, _tb, m, n, k, _, _)) in enumerate(shapes):
                 flop = 2.0 * m * n * k
                 rates = " | ".join(f"{flop / medians[p][i] / 1e9:.0f}" for p in peers)
                 print(f"| {label} | {m} x {n} x {k} | {rates} | "

@@ -15,7 +15,7 @@ import os
 import threading
 import warnings
 from types import ModuleType
-from typing import Iterator
+from collections.abc import Iterator
 
 from . import _numpy
 
@@ -166,7 +166,10 @@ def check_name(name: str) -> str:
 def get(name: str | None = None) -> ModuleType:
     """The backend module (exposing ``NAME`` and ``Engine``) for ``name`` or the default."""
     name = check_name(name) if name is not None else backend()
-    return _compiled if name == "cython" else _numpy
+    if name == "cython":
+        assert _compiled is not None, "check_name and backend() load it or raise"
+        return _compiled
+    return _numpy
 
 
 @contextlib.contextmanager
@@ -174,6 +177,12 @@ def use_backend(name: str) -> Iterator[str]:
     """Make ``name`` the default backend inside a ``with`` block (this thread only).
 
     Models created with an explicit ``backend=`` keep theirs.
+
+    Parameters
+    ----------
+    name : {"cython", "numpy"}
+        The backend; ``"cython"`` raises ``ImportError`` when the compiled extension is
+        not available.
 
     Examples
     --------

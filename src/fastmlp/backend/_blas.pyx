@@ -119,6 +119,7 @@ def blas_threads():
     """The BLAS library's current thread count (-1: unknown)."""
     return blas_get_threads()
 
+
 cdef enum:
     _SMALL_OUTPUTS = 32
     _SMALL_WORK = 1024
@@ -239,7 +240,7 @@ def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
     cdef int m = a.shape[1] if trans_a else a.shape[0]
     cdef int k = a.shape[0] if trans_a else a.shape[1]
     cdef int n = b.shape[0] if trans_b else b.shape[1]
-    cdef int which, r
+    cdef int which, _r
     cdef floating al = alpha, be = beta
     if (b.shape[1] if trans_b else b.shape[0]) != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError(f"shapes do not fit op(a) @ op(b) -> c: a ({a.shape[0]}, "
@@ -252,7 +253,7 @@ def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
         raise ValueError("gemm_into needs non-empty operands")
     which = {"auto": 0, "blas": 1, "loops": 2}[path]
     with nogil:
-        for r in range(repeat):
+        for _r in range(repeat):
             if which == 0:
                 gemm(trans_a, trans_b, m, n, k, al, &a[0, 0], a.shape[1], &b[0, 0],
                      b.shape[1], be, &c[0, 0], n)
@@ -281,7 +282,7 @@ def gemm_sequence(list products, int repeat=1):
     must be C-contiguous and of one dtype (float32 or float64).
     """
     cdef Py_ssize_t count = len(products), i
-    cdef int r
+    cdef int _r
     cdef bint is_double
     cdef Product* plan
     cdef cnp.ndarray a, b, c
@@ -315,7 +316,7 @@ def gemm_sequence(list products, int repeat=1):
             plan[i].b = cnp.PyArray_DATA(b)
             plan[i].c = cnp.PyArray_DATA(c)
         with nogil:
-            for r in range(repeat):
+            for _r in range(repeat):
                 for i in range(count):
                     if is_double:
                         gemm(plan[i].trans_a, plan[i].trans_b, plan[i].m, plan[i].n,

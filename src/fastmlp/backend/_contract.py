@@ -117,7 +117,7 @@ class NetSpec:
     penalty_rows: int = 0
     weight_norm: float = 0.0
 
-    def norm(self, layer: int) -> "NormSpec | None":
+    def norm(self, layer: int) -> NormSpec | None:
         return self.norms[layer] if self.norms else None
 
     @property
@@ -125,9 +125,9 @@ class NetSpec:
         """Every trained array: per layer ``W, b`` (``alpha``), then its normalization's
         ``gamma`` and ``beta`` (those it has)."""
         out: list[np.ndarray] = []
-        for l, layer in enumerate(self.params):
+        for i, layer in enumerate(self.params):
             out += layer
-            norm = self.norm(l)
+            norm = self.norm(i)
             if norm is not None:
                 out += norm.params
         return out

@@ -26,9 +26,9 @@ import numpy as np
 from ._blas cimport blas_get_threads, blas_set_threads, gemm
 
 from ._blas import blas_thread_control
-from ._kernels import finite_status, set_scan_threads
+from ._kernels import finite_status, set_scan_threads  # no-cython-lint (re-export)
 from ._kernels cimport (ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU, ACT_RELU, ACT_SIGMOID,
-                        ACT_SOFTMAX, ACT_SOFTPLUS, ACT_TANH, HYPER_CLIPNORM, MAX_SLOTS,
+                        ACT_SOFTMAX, ACT_TANH, HYPER_CLIPNORM, MAX_SLOTS,
                         N_HYPER, activation_backward, all_finite as finite_scan,
                         bias_activation_forward, column_sums, learning_rate_at, loss_delta,
                         multiply, optimizer_coefficients, optimizer_update, regularize,
@@ -203,7 +203,7 @@ cdef struct Net:
     double* scalars
     bint state_finite       # False after a training call stopped at a non-finite update
     bint has_norm           # some layer normalizes its output
-    Py_ssize_t penalty_rows # 0, or the rows the penalty factors are for (NetSpec)
+    Py_ssize_t penalty_rows  # 0, or the rows the penalty factors are for (NetSpec)
     double weight_norm      # 0, or the mean batch weight a batch is normalised to
     double batch_scale      # the current training batch's normalisation (1 otherwise)
 
@@ -1819,7 +1819,7 @@ cdef cnp.ndarray _checked(object arr):
 def all_finite(list arrays):
     """Whether every value of every array (C-contiguous float32/float64) is finite."""
     cdef cnp.ndarray a
-    cdef Py_ssize_t i, n
+    cdef Py_ssize_t n
     cdef double* d
     cdef float* f
     cdef bint ok = True
@@ -1861,14 +1861,14 @@ def elementwise_passes_py(int kind, floating[:, ::1] z, floating[::1] b, floatin
     A = f(Z) in place, then D *= f'(Z) and db = column sums of D, ``repeat`` times, with
     the current thread count and parallel threshold (see :func:`set_parallel_min`)."""
     cdef Py_ssize_t rows = z.shape[0], cols = z.shape[1]
-    cdef int r
+    cdef int _r
     if not _a_replaces_z(kind):
         raise ValueError("use an activation whose A can replace Z (relu, tanh, sigmoid, ...)")
     if (d.shape[0] != rows or d.shape[1] != cols or b.shape[0] != cols
             or db.shape[0] != cols or rows == 0 or cols == 0):
         raise ValueError("z and d must have one shape (rows, cols), b and db (cols,)")
     with nogil:
-        for r in range(repeat):
+        for _r in range(repeat):
             _bias_activation(kind, &z[0, 0], &z[0, 0], &b[0], <floating*> NULL, 0, rows, cols)
             _activation_backward(kind, &z[0, 0], &z[0, 0], &d[0, 0], <floating*> NULL, 0,
                                  <floating*> NULL, rows, cols)

@@ -14,7 +14,7 @@ call each kernel on NumPy arrays.
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport INFINITY, fabs, fabsf, floor, isfinite, log, pow, sqrt, sqrtf
+from libc.math cimport INFINITY, fabs, fabsf, floor, log, pow, sqrt, sqrtf
 
 import numpy as np
 
@@ -585,7 +585,7 @@ cdef void activation_backward(int kind, const floating* z, const floating* a, fl
                               Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """dZ = dA * f'(Z) in place; for prelu also dalpha = sum over z <= 0 of dA * z."""
     cdef Py_ssize_t i, j, base
-    cdef floating v, s, t, slope, e, n, w
+    cdef floating v, s, slope, e, n, w
     if kind == ACT_LINEAR:
         return
     if kind == ACT_PRELU:
@@ -973,7 +973,8 @@ def finite_status(object arr, object dtype=None, Py_ssize_t n_features=-1):
             or not cnp.PyArray_ISNOTSWAPPED(a)):
         return -1
     if dtype is not None:
-        if (not isinstance(dtype, cnp.dtype) or typenum != (<cnp.dtype> dtype).type_num or cnp.PyArray_NDIM(a) != 2
+        if (not isinstance(dtype, cnp.dtype) or typenum != (<cnp.dtype> dtype).type_num
+                or cnp.PyArray_NDIM(a) != 2
                 or cnp.PyArray_DIM(a, 0) == 0 or cnp.PyArray_DIM(a, 1) == 0
                 or (n_features >= 0 and cnp.PyArray_DIM(a, 1) != n_features)):
             return -1

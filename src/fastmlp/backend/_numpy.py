@@ -503,7 +503,7 @@ class Engine:
         total, grads = 0.0, []
         penalty_rows = getattr(self.spec, "penalty_rows", 0)
         c = (penalty_rows / rows if penalty_rows > 0 else 1.0) * self._batch_scale
-        for (kl1, kl2, bl1, bl2), (_, w, b, alpha) in zip(self._regs, self._layers()):
+        for (kl1, kl2, bl1, bl2), (_, w, b, _alpha) in zip(self._regs, self._layers()):
             layer = []
             for p, l1, l2 in ((w, c * kl1, c * kl2), (b, c * bl1, c * bl2)):
                 if l1 != 0 or l2 != 0:
@@ -537,12 +537,12 @@ class Engine:
         penalty, penalty_grads = self._penalty(x.shape[0])
         z, a, _, _ = cache[-1]
         loss = loss_value(self.spec.loss, z, a, y, sample_weight) + penalty
-        kind, w, b, alpha = layers[-1]
+        kind, _, _, alpha = layers[-1]
         dz, dalpha = loss_delta(self.spec.loss, kind, z, a, y, sample_weight, alpha)
         grads = []
         norm_grads = []   # of layer i's normalization, from the step down from layer i + 1
         for i in range(len(layers) - 1, -1, -1):
-            kind, w, b, alpha = layers[i]
+            kind, w, _b, alpha = layers[i]
             a_prev = cache[i - 1][2] if i > 0 else x
             layer_grads = [a_prev.T @ dz, dz.sum(axis=0)]
             for j, reg_grad in enumerate(penalty_grads[i]):
@@ -596,8 +596,8 @@ class Engine:
             if not np.isfinite(loss):
                 return i - first_batch
             optimizer_step(self.spec.optimizer, params, grads)
-            for l, stats in enumerate(self._batch_stats):  # with the step: the moving stats
-                norm = self.spec.norm(l)
+            for i, stats in enumerate(self._batch_stats):  # with the step: the moving stats
+                norm = self.spec.norm(i)
                 if stats is not None and norm.kind == NORM_BATCH:
                     norm_update(norm, *stats)
         return stop_batch - first_batch

@@ -400,7 +400,9 @@ def make_regression(n_samples: int = 100, n_features: int = 1, noise: float = 0.
     Parameters
     ----------
     n_samples : int, default 100
+        Rows of ``X``.
     n_features : int, default 1
+        Columns of ``X`` (and entries of ``w``).
     noise : float, default 0.0
         Standard deviation ``sigma`` of the noise added to ``y``.
     bias : float, default 0.0

@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
+from typing import Literal, overload
 
 import numpy as np
 
@@ -37,9 +38,10 @@ _UCI_LICENCE = (
 class Dataset:
     """A loaded data set: features, targets and what they mean.
 
-    Unpacks like a pair, so ``X, y = load_iris()`` works.
+    Unpacks like a pair, so ``X, y = load_iris()`` works. The loaders build it; each
+    parameter is kept as the attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     data : ndarray of shape (n_samples, n_features), float64, C-contiguous
         The features, one row per sample.
@@ -364,6 +366,14 @@ def available() -> list[str]:
     ['breast_cancer', 'diabetes', 'digits', 'iris']
     """
     return sorted(_LOADERS)
+
+
+@overload
+def load(name: str, *, return_X_y: Literal[False] = ...) -> Dataset: ...
+@overload
+def load(name: str, *, return_X_y: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def load(name: str, *, return_X_y: bool) -> Dataset | tuple[np.ndarray, np.ndarray]: ...
 
 
 def load(name: str, *, return_X_y: bool = False) -> Dataset | tuple[np.ndarray, np.ndarray]:
