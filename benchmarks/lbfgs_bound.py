@@ -27,6 +27,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 
@@ -73,15 +74,15 @@ def _gemm_seconds(sizes: list[int], rows: int) -> float:
     """The products of one full-batch evaluation, alone, in NumPy (float64)."""
     rng = np.random.default_rng(0)
     acts = [np.ascontiguousarray(rng.random((rows, s))) for s in sizes]
-    weights = [rng.random((a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    weights = [rng.random(shape) for shape in itertools.pairwise(sizes)]
 
     def products() -> None:
-        for l, W in enumerate(weights):
-            acts[l] @ W                                   # forward
-        for l in range(len(weights) - 1, -1, -1):
-            acts[l].T @ acts[l + 1]                       # dW = A_prev^T dZ
-            if l > 0:
-                acts[l + 1] @ weights[l].T                # dA_prev = dZ W^T
+        for i, W in enumerate(weights):
+            acts[i] @ W                                   # forward
+        for i in range(len(weights) - 1, -1, -1):
+            acts[i].T @ acts[i + 1]                       # dW = A_prev^T dZ
+            if i > 0:
+                acts[i + 1] @ weights[i].T                # dA_prev = dZ W^T
 
     return min(timeit.repeat(products, number=20, repeat=5)) / 20
 
