@@ -290,6 +290,7 @@ def set_blas_threads(int n):
         raise ValueError(f"the number of threads must be >= 1, got {n}")
     blas_set_threads(n)
 
+
 cdef enum:
     _SMALL_OUTPUTS = 32
     _SMALL_WORK = 1024
