@@ -15,7 +15,7 @@ from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalizatio
 from .models import Sequential, TrainingDivergedError
 from .preprocessing import StandardScaler, train_test_split
 from .saving import ModelFileError, load_model, save_model
-from ._config import show_config
+from ._config import get_blas, set_blas, show_config
 from ._version import __version__
 from ._threads import get_num_threads, set_num_threads
 
@@ -23,6 +23,7 @@ from ._threads import get_num_threads, set_num_threads
 __all__ = ["BatchNormalization", "Dense", "Dropout", "Input", "LayerNormalization",
            "ModelFileError", "Sequential", "StandardScaler", "TrainingDivergedError",
            "__version__", "activations", "available_backends", "backend", "callbacks",
-           "datasets", "get_num_threads", "initializers", "load_model", "losses", "metrics",
-           "optimizers", "plot", "preprocessing", "regularizers", "save_model",
-           "set_num_threads", "show_config", "train_test_split", "use_backend", "utils"]
+           "datasets", "get_blas", "get_num_threads", "initializers", "load_model", "losses",
+           "metrics", "optimizers", "plot", "preprocessing", "regularizers", "save_model",
+           "set_blas", "set_num_threads", "show_config", "train_test_split", "use_backend",
+           "utils"]

@@ -4,8 +4,9 @@ layer at any batch size, with every product, pass and update split between its t
 while BLAS is held to one thread; and the finiteness scan of large inputs).
 
 BLAS threads are set through threadpoolctl, on every BLAS library loaded in the process
-(SciPy's OpenBLAS behind the compiled engine and NumPy's behind the reference backend are
-distinct libraries); OpenMP threads are the engine's own setting, so other OpenMP users in
+(the library of the compiled engine's BLAS provider, see :func:`fastmlp.set_blas`, and
+NumPy's behind the reference backend are distinct libraries; a provider loaded later
+gets the count set here); OpenMP threads are the engine's own setting, so other OpenMP users in
 the process (PyTorch, scikit-learn) keep theirs.
 """
 from __future__ import annotations

@@ -17,7 +17,7 @@ import warnings
 from types import ModuleType
 from collections.abc import Iterator
 
-from . import _numpy
+from . import _numpy, _providers
 
 BACKENDS = ("cython", "numpy")
 
@@ -78,11 +78,29 @@ def _load_compiled() -> ModuleType | None:
     if _compiled is None and _compiled_error is None:
         try:
             level = _choose_level()
-            _compiled = importlib.import_module(f"fastmlp.backend._{level}._engine")
-            _level = level
+            engine = importlib.import_module(f"fastmlp.backend._{level}._engine")
         except ImportError as exc:
             _compiled_error = exc
+        else:
+            # the BLAS provider before the first product; a bad FASTMLP_BLAS raises here,
+            # every time, and leaves the engine unloaded
+            _choose_blas(importlib.import_module(f"fastmlp.backend._{level}._blas"), engine)
+            _compiled, _level = engine, level
     return _compiled
+
+
+def _choose_blas(blas: ModuleType, engine: ModuleType) -> None:
+    """Switch the freshly loaded engine to the default BLAS provider (``_providers``). A
+    provider named by ``FASTMLP_BLAS`` must load; the rule's own choice falls back to
+    SciPy's BLAS, with a warning, when its library does not load."""
+    name = _providers.default_name(blas)
+    try:
+        _providers.activate(blas, engine, name)
+    except ImportError as exc:
+        if os.environ.get(_providers.VARIABLE, "").strip():
+            raise
+        warnings.warn(f"fastmlp: the {name!r} BLAS could not be loaded ({exc}); using "
+                      "SciPy's", RuntimeWarning, stacklevel=4)
 
 
 def cpu_level() -> str | None:

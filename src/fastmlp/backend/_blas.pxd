@@ -1,4 +1,6 @@
-# The only cimport of scipy.linalg.cython_blas: row-major wrappers on the fused type.
+# The only place that calls BLAS: row-major wrappers on the fused type, through the
+# provider chosen at import or by fastmlp.set_blas (SciPy's cython_blas, scipy-openblas32
+# or MKL).
 from cython cimport floating
 
 cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,

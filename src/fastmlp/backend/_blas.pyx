@@ -1,4 +1,5 @@
-"""Row-major BLAS wrappers (the only place that talks to ``scipy.linalg.cython_blas``).
+"""Row-major BLAS wrappers (the only place that calls BLAS: SciPy's ``cython_blas`` or the
+library of another provider, see below).
 
 Fortran BLAS is column-major; a row-major matrix is the transpose of the same memory read
 column-major, so ``C = op(A) op(B)`` row-major is computed as ``C^T = op(B)^T op(A)^T``
@@ -22,15 +23,22 @@ cnp.import_array()
 
 
 # --------------------------------------------------------------------------------------
-# the BLAS library's own thread count
+# providers: the library behind gemm, chosen at import and by fastmlp.set_blas
 # --------------------------------------------------------------------------------------
-# The engine's team mode (see _engine.pyx) splits each product between its own OpenMP
-# threads and needs each part to run on one thread. The BLAS behind scipy.linalg.cython_blas
-# is found from the address of its sgemm wrapper (dladdr -> that module's file ->
-# dlopen(RTLD_NOLOAD) -> dlsym, which also searches the libraries the module links,
-# i.e. the BLAS it was built against); its thread-count getter and setter are looked up by
-# the names OpenBLAS (plain and SciPy's prefixed builds), MKL and BLIS export. Without
-# them, team mode stays off.
+# Each provider is a record of function pointers (sgemm, dgemm, the thread-count getter and
+# setter, the version string) filled once and never freed; gemm calls through the record
+# `fastmlp_blas_current` points at, so a switch is one pointer store and a product already
+# running finishes on the library it started on.
+#
+# "scipy" is SciPy's scipy.linalg.cython_blas, always there. Its library is found from the
+# address of the sgemm wrapper (dladdr -> that module's file -> dlopen(RTLD_NOLOAD) ->
+# dlsym, which also searches the libraries the module links, i.e. the BLAS it was built
+# against) and its thread-count functions by the names OpenBLAS (plain and SciPy's prefixed
+# builds), MKL and BLIS export; without them team mode stays off.
+# "openblas" (the scipy-openblas32 wheel, symbols prefixed scipy_) and "mkl" (libmkl_rt of
+# the mkl wheel) are dlopen'ed RTLD_LOCAL from the path the Python side found, so their
+# symbols cannot replace SciPy's or NumPy's (which carry the same scipy_ prefix).
+# Windows has no dlopen here: only "scipy" there, without thread control.
 cdef extern from *:
     """
     #ifndef _WIN32
@@ -40,16 +48,43 @@ cdef extern from *:
     #include <dlfcn.h>
     #endif
     #include <string.h>
+    #include <stdio.h>
+    typedef void (*fastmlp_sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*,
+                                    float*, int*, float*, float*, int*);
+    typedef void (*fastmlp_dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*,
+                                    double*, int*, double*, double*, int*);
     typedef int (*fastmlp_get_threads_t)(void);
     typedef void (*fastmlp_set_threads_t)(int);
-    static fastmlp_get_threads_t fastmlp_blas_get = NULL;
-    static fastmlp_set_threads_t fastmlp_blas_set = NULL;
-    static char fastmlp_blas_path[4096] = "";
+    typedef char* (*fastmlp_config_t)(void);
+    typedef void (*fastmlp_mkl_version_t)(char*, int);
+    typedef struct {
+        fastmlp_sgemm_t sgemm;
+        fastmlp_dgemm_t dgemm;
+        fastmlp_get_threads_t get_threads;
+        fastmlp_set_threads_t set_threads;
+        fastmlp_config_t config;            /* OpenBLAS's openblas_get_config */
+        fastmlp_mkl_version_t mkl_version;  /* MKL's MKL_Get_Version_String */
+        int loaded;
+        char path[4096];                    /* the library's file */
+    } fastmlp_blas_provider;
+    enum { FASTMLP_BLAS_SCIPY = 0, FASTMLP_BLAS_OPENBLAS = 1, FASTMLP_BLAS_MKL = 2,
+           FASTMLP_BLAS_COUNT = 3 };
+    static fastmlp_blas_provider fastmlp_blas_providers[FASTMLP_BLAS_COUNT];
+    static fastmlp_blas_provider* volatile fastmlp_blas_current = &fastmlp_blas_providers[0];
 
     #ifdef _WIN32
-    static int fastmlp_blas_find(void* address) { return 0; }  /* no dladdr: team mode off */
+    static void fastmlp_blas_find_scipy(void* address) { }  /* no dladdr: team mode off */
+    static int fastmlp_blas_load(int which, const char* path, char* error, int size) {
+        snprintf(error, size, "loading a BLAS library is not supported on Windows");
+        return 0;
+    }
     #else
-    static int fastmlp_blas_find(void* address) {
+    static void fastmlp_blas_path_of(void* symbol, fastmlp_blas_provider* p) {
+        Dl_info info;
+        if (symbol != NULL && dladdr(symbol, &info) && info.dli_fname != NULL)
+            strncpy(p->path, info.dli_fname, sizeof(p->path) - 1);
+    }
+    static void fastmlp_blas_find_scipy(void* address) {
         static const char* getters[] = {"scipy_openblas_get_num_threads",
             "scipy_openblas_get_num_threads64_", "openblas_get_num_threads",
             "openblas_get_num_threads64_", "MKL_Get_Max_Threads", "bli_thread_get_num_threads",
@@ -58,45 +93,125 @@ cdef extern from *:
             "scipy_openblas_set_num_threads64_", "openblas_set_num_threads",
             "openblas_set_num_threads64_", "MKL_Set_Num_Threads", "bli_thread_set_num_threads",
             NULL};
+        static const char* configs[] = {"scipy_openblas_get_config",
+            "scipy_openblas_get_config64_", "openblas_get_config", "openblas_get_config64_",
+            NULL};
+        fastmlp_blas_provider* p = &fastmlp_blas_providers[FASTMLP_BLAS_SCIPY];
         Dl_info info;
         void* handle;
         int i;
-        if (!dladdr(address, &info) || info.dli_fname == NULL) return 0;
+        if (!dladdr(address, &info) || info.dli_fname == NULL) return;
         handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
-        if (handle == NULL) return 0;
+        if (handle == NULL) return;
         for (i = 0; getters[i] != NULL; i++) {
             void* g = dlsym(handle, getters[i]);
             void* s = dlsym(handle, setters[i]);
             if (g != NULL && s != NULL) {
-                fastmlp_blas_get = (fastmlp_get_threads_t) g;
-                fastmlp_blas_set = (fastmlp_set_threads_t) s;
-                if (dladdr(g, &info) && info.dli_fname != NULL)  /* the BLAS library's file */
-                    strncpy(fastmlp_blas_path, info.dli_fname, sizeof(fastmlp_blas_path) - 1);
+                p->get_threads = (fastmlp_get_threads_t) g;
+                p->set_threads = (fastmlp_set_threads_t) s;
+                fastmlp_blas_path_of(g, p);  /* the BLAS library's file */
                 break;
             }
         }
+        for (i = 0; configs[i] != NULL && p->config == NULL; i++)
+            p->config = (fastmlp_config_t) dlsym(handle, configs[i]);
+        p->mkl_version = (fastmlp_mkl_version_t) dlsym(handle, "MKL_Get_Version_String");
         dlclose(handle);  /* RTLD_NOLOAD: only drops the reference just taken */
-        return fastmlp_blas_get != NULL;
+    }
+    /* dlopen one provider's library and look up its functions; 0 with a message in `error`
+       when the library or one of the GEMMs is missing. The handle is kept for good. */
+    static int fastmlp_blas_load(int which, const char* path, char* error, int size) {
+        fastmlp_blas_provider* p = &fastmlp_blas_providers[which];
+        fastmlp_blas_provider found;
+        const char* names[6];
+        void* handle;
+        if (p->loaded) return 1;
+        if (which == FASTMLP_BLAS_OPENBLAS) {
+            names[0] = "scipy_sgemm_"; names[1] = "scipy_dgemm_";
+            names[2] = "scipy_openblas_get_num_threads";
+            names[3] = "scipy_openblas_set_num_threads";
+            names[4] = "scipy_openblas_get_config"; names[5] = NULL;
+        } else if (which == FASTMLP_BLAS_MKL) {
+            names[0] = "sgemm_"; names[1] = "dgemm_"; names[2] = "MKL_Get_Max_Threads";
+            names[3] = "MKL_Set_Num_Threads"; names[4] = NULL;
+            names[5] = "MKL_Get_Version_String";
+        } else {
+            snprintf(error, size, "provider %d is not loaded from a file", which);
+            return 0;
+        }
+        handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (handle == NULL) {
+            const char* reason = dlerror();
+            snprintf(error, size, "%s", reason != NULL ? reason : "dlopen failed");
+            return 0;
+        }
+        memset(&found, 0, sizeof(found));
+        found.sgemm = (fastmlp_sgemm_t) dlsym(handle, names[0]);
+        found.dgemm = (fastmlp_dgemm_t) dlsym(handle, names[1]);
+        found.get_threads = (fastmlp_get_threads_t) dlsym(handle, names[2]);
+        found.set_threads = (fastmlp_set_threads_t) dlsym(handle, names[3]);
+        if (names[4] != NULL) found.config = (fastmlp_config_t) dlsym(handle, names[4]);
+        if (names[5] != NULL) found.mkl_version = (fastmlp_mkl_version_t) dlsym(handle, names[5]);
+        if (found.sgemm == NULL || found.dgemm == NULL) {
+            snprintf(error, size, "%s does not export %s and %s", path, names[0], names[1]);
+            dlclose(handle);
+            return 0;
+        }
+        strncpy(found.path, path, sizeof(found.path) - 1);
+        found.loaded = 1;
+        *p = found;
+        return 1;
     }
     #endif
     static int fastmlp_blas_get_threads(void) {
-        return fastmlp_blas_get != NULL ? fastmlp_blas_get() : -1;
+        fastmlp_blas_provider* p = fastmlp_blas_current;
+        return p->get_threads != NULL ? p->get_threads() : -1;
     }
     static void fastmlp_blas_set_threads(int n) {
-        if (fastmlp_blas_set != NULL && n >= 1) fastmlp_blas_set(n);
+        fastmlp_blas_provider* p = fastmlp_blas_current;
+        if (p->set_threads != NULL && n >= 1) p->set_threads(n);
     }
     """
-    int fastmlp_blas_find(void* address) noexcept nogil
-    const char* fastmlp_blas_path
+    ctypedef void (*fastmlp_sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*,
+                                     float*, int*, float*, float*, int*) noexcept nogil
+    ctypedef void (*fastmlp_dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*,
+                                     double*, int*, double*, double*, int*) noexcept nogil
+    ctypedef char* (*fastmlp_config_t)() noexcept nogil
+    ctypedef void (*fastmlp_mkl_version_t)(char*, int) noexcept nogil
+    ctypedef struct fastmlp_blas_provider:
+        fastmlp_sgemm_t sgemm
+        fastmlp_dgemm_t dgemm
+        void* get_threads
+        void* set_threads
+        fastmlp_config_t config
+        fastmlp_mkl_version_t mkl_version
+        int loaded
+        char path[4096]
+    fastmlp_blas_provider fastmlp_blas_providers[3]
+    fastmlp_blas_provider* fastmlp_blas_current
+    void fastmlp_blas_find_scipy(void* address) noexcept nogil
+    int fastmlp_blas_load(int which, const char* path, char* error, int size) noexcept nogil
     int fastmlp_blas_get_threads() noexcept nogil
     void fastmlp_blas_set_threads(int n) noexcept nogil
 
 
-cdef bint _blas_control = fastmlp_blas_find(<void*> sgemm) != 0
+#: Provider names, in the order of the C records.
+PROVIDERS = ("scipy", "openblas", "mkl")
+
+
+cdef void _init_scipy_provider() noexcept:
+    cdef fastmlp_blas_provider* p = &fastmlp_blas_providers[0]
+    p.sgemm = <fastmlp_sgemm_t> sgemm
+    p.dgemm = <fastmlp_dgemm_t> dgemm
+    fastmlp_blas_find_scipy(<void*> sgemm)
+    p.loaded = 1
+
+
+_init_scipy_provider()
 
 
 cdef int blas_get_threads() noexcept nogil:
-    """The BLAS library's thread count, or -1 when it cannot be read."""
+    """The current provider's thread count, or -1 when it cannot be read."""
     return fastmlp_blas_get_threads()
 
 
@@ -104,20 +219,76 @@ cdef void blas_set_threads(int n) noexcept nogil:
     fastmlp_blas_set_threads(n)
 
 
+def load_provider(str name, str path):
+    """Load provider ``name`` ("openblas" or "mkl") from the library file ``path`` (once;
+    later calls return at once) without making it current. Raises ImportError with the
+    loader's reason when the file cannot be loaded or lacks the GEMMs.
+
+    Callers validate the name and find the file first (``fastmlp.backend._providers``).
+    """
+    cdef int which = PROVIDERS.index(name)
+    cdef char error[1024]
+    if which == 0:
+        return
+    encoded = path.encode()
+    if not fastmlp_blas_load(which, encoded, error, sizeof(error)):
+        raise ImportError(f"cannot load the {name!r} BLAS from {path}: "
+                          f"{error.decode('utf-8', 'replace')}")
+
+
+def use_provider(str name):
+    """Make the loaded provider ``name`` the one :c:func:`gemm` calls from its next product."""
+    cdef int which = PROVIDERS.index(name)
+    if not fastmlp_blas_providers[which].loaded:
+        raise ImportError(f"the {name!r} BLAS is not loaded")
+    global fastmlp_blas_current
+    fastmlp_blas_current = &fastmlp_blas_providers[which]
+
+
+def provider():
+    """The name of the provider :c:func:`gemm` calls."""
+    cdef Py_ssize_t which = fastmlp_blas_current - &fastmlp_blas_providers[0]
+    return PROVIDERS[which]
+
+
 def blas_thread_control():
-    """Whether the BLAS thread count can be read and set (needed by team mode)."""
-    return bool(_blas_control)
+    """Whether the current provider's thread count can be read and set (needed by team
+    mode)."""
+    return fastmlp_blas_current.get_threads != NULL and fastmlp_blas_current.set_threads != NULL
 
 
 def blas_library_path():
-    """The file of the BLAS library the engine calls (the one that exports the thread-count
-    functions found above), or "" when it was not found."""
-    return fastmlp_blas_path.decode("utf-8", "replace")
+    """The file of the current provider's library ("" when it was not found)."""
+    return fastmlp_blas_current.path.decode("utf-8", "replace")
+
+
+def blas_version():
+    """The current provider's own account of itself: OpenBLAS's configuration string
+    (version, kernel, threading) or MKL's version string; "" when it has none."""
+    cdef char buffer[512]
+    cdef fastmlp_blas_provider* p = fastmlp_blas_current
+    if p.mkl_version != NULL:
+        buffer[0] = 0
+        p.mkl_version(buffer, sizeof(buffer) - 1)
+        buffer[sizeof(buffer) - 1] = 0
+        return buffer.decode("utf-8", "replace").strip()
+    cdef bytes text
+    if p.config != NULL:
+        text = p.config()
+        return text.decode("utf-8", "replace").strip()
+    return ""
 
 
 def blas_threads():
-    """The BLAS library's current thread count (-1: unknown)."""
+    """The current provider's thread count (-1: unknown)."""
     return blas_get_threads()
+
+
+def set_blas_threads(int n):
+    """Set the current provider's thread count (nothing when it cannot be set)."""
+    if n < 1:
+        raise ValueError(f"the number of threads must be >= 1, got {n}")
+    blas_set_threads(n)
 
 
 cdef enum:
@@ -143,15 +314,17 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
 cdef void gemm_blas(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                     const floating* a, int lda, const floating* b, int ldb, floating beta,
                     floating* c, int ldc) noexcept nogil:
-    """:c:func:`gemm` through sgemm/dgemm (operands swapped for row-major)."""
+    """:c:func:`gemm` through the current provider's sgemm/dgemm (operands swapped for
+    row-major)."""
     cdef char ta = b'T' if trans_b else b'N'
     cdef char tb = b'T' if trans_a else b'N'
+    cdef fastmlp_blas_provider* p = fastmlp_blas_current
     if floating is float:
-        sgemm(&ta, &tb, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda, &beta,
-              c, &ldc)
+        p.sgemm(&ta, &tb, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda, &beta,
+                c, &ldc)
     else:
-        dgemm(&ta, &tb, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda, &beta,
-              c, &ldc)
+        p.dgemm(&ta, &tb, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda, &beta,
+                c, &ldc)
 
 
 cdef void gemm_small(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,

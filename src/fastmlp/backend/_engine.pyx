@@ -99,6 +99,11 @@ def hold_blas_py(bint hold):
         _blas_single_thread_exit()
 
 
+def blas_held():
+    """Whether a team holds the BLAS thread count now (``fastmlp.set_blas`` waits for none)."""
+    return _blas_users > 0
+
+
 def openmp_enabled():
     """Whether this build of the engine has OpenMP."""
     return bool(fastmlp_openmp_enabled())
