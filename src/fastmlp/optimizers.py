@@ -50,12 +50,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._optlayout import (  # noqa: F401 - the layout, re-exported as part of this module
-    SGD_KIND, MOMENTUM_KIND, ADAGRAD_KIND, ADADELTA_KIND, RMSPROP_KIND, ADAM_KIND,
-    ADAMAX_KIND, NADAM_KIND, H_LR, H_WEIGHT_DECAY, H_RULE, H_SCHEDULE, H_DECAY_STEPS,
-    H_DECAY_RATE, H_POWER, H_STAIRCASE, H_CLIPNORM, H_CLIPVALUE, H_WARMUP, N_HYPER,
-    SCHEDULE_CONSTANT, SCHEDULE_EXPONENTIAL, SCHEDULE_INVERSE, N_SCALARS, MAX_SLOTS,
-    EPSILON_MODES, VELOCITY_MODES)
+from ._ids import (
+    OPT_SGD, OPT_MOMENTUM, OPT_ADAGRAD, OPT_ADADELTA, OPT_RMSPROP, OPT_ADAM, OPT_ADAMAX,
+    OPT_NADAM, HYPER_LR, HYPER_WEIGHT_DECAY, HYPER_RULE, HYPER_SCHEDULE, HYPER_STAIRCASE,
+    HYPER_DECAY_STEPS, HYPER_CLIPNORM, HYPER_CLIPVALUE, HYPER_WARMUP, N_HYPER,
+    SCHEDULE_CONSTANT, SCHEDULE_EXPONENTIAL, SCHEDULE_INVERSE, N_SCALARS)
+
+#: Where Adam adds epsilon: after the bias correction of v (PyTorch) or to sqrt(v) with
+#: the corrections in the step size (Keras, scikit-learn).
+EPSILON_MODES = ("torch", "keras")
+#: What a momentum velocity holds: gradients (PyTorch) or learning rate times gradients
+#: (Keras, scikit-learn).
+VELOCITY_MODES = ("torch", "keras")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -153,8 +159,8 @@ class LearningRateSchedule:
     def hyper(self) -> np.ndarray:
         """The hyper vector of a constant-rate optimizer using this schedule."""
         out = np.zeros(N_HYPER, dtype=np.float64)
-        out[H_LR] = self.initial_learning_rate
-        out[H_SCHEDULE:H_STAIRCASE + 1] = self._pack()
+        out[HYPER_LR] = self.initial_learning_rate
+        out[HYPER_SCHEDULE:HYPER_STAIRCASE + 1] = self._pack()
         return out
 
     def __call__(self, iteration: int) -> float:
@@ -392,7 +398,7 @@ class Warmup(LearningRateSchedule):
 
     def hyper(self) -> np.ndarray:
         out = self.schedule.hyper()
-        out[H_WARMUP] = self.warmup_steps
+        out[HYPER_WARMUP] = self.warmup_steps
         return out
 
     def get_config(self) -> dict[str, Any]:
@@ -619,7 +625,7 @@ class Optimizer:
 
     # -- what the backends read -----------------------------------------------------------
     def _rule_hyper(self) -> list[float]:
-        """The rule-specific values at ``H_RULE ..`` of :meth:`hyper`."""
+        """The rule-specific values at ``HYPER_RULE ..`` of :meth:`hyper`."""
         return []
 
     def hyper(self) -> np.ndarray:
@@ -631,13 +637,13 @@ class Optimizer:
         lr = self._learning_rate
         out = lr.hyper() if isinstance(lr, LearningRateSchedule) else np.zeros(N_HYPER)
         if not isinstance(lr, LearningRateSchedule):
-            out[H_LR] = lr
-            out[H_DECAY_STEPS] = 1.0
-        out[H_WEIGHT_DECAY] = self.weight_decay
+            out[HYPER_LR] = lr
+            out[HYPER_DECAY_STEPS] = 1.0
+        out[HYPER_WEIGHT_DECAY] = self.weight_decay
         rule = self._rule_hyper()
-        out[H_RULE:H_RULE + len(rule)] = rule
-        out[H_CLIPNORM] = self._clipnorm or 0.0
-        out[H_CLIPVALUE] = self._clipvalue or 0.0
+        out[HYPER_RULE:HYPER_RULE + len(rule)] = rule
+        out[HYPER_CLIPNORM] = self._clipnorm or 0.0
+        out[HYPER_CLIPVALUE] = self._clipvalue or 0.0
         return out
 
     def apply_gradients(self, grads_and_params: Iterable[tuple[Any, np.ndarray]]) -> None:
@@ -725,7 +731,7 @@ class SGD(Optimizer):
     SGD(learning_rate=0.1, weight_decay=0.0)
     """
 
-    kind = SGD_KIND
+    kind = OPT_SGD
     name = "sgd"
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
@@ -772,7 +778,7 @@ class Momentum(Optimizer):
     Momentum(learning_rate=0.01, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0)
     """
 
-    kind = MOMENTUM_KIND
+    kind = OPT_MOMENTUM
     name = "momentum"
     _args = ("momentum", "dampening", "nesterov")
 
@@ -883,7 +889,7 @@ class Adagrad(Optimizer):
     1e-10
     """
 
-    kind = ADAGRAD_KIND
+    kind = OPT_ADAGRAD
     name = "adagrad"
     _args = ("lr_decay", "initial_accumulator_value", "epsilon")
 
@@ -938,7 +944,7 @@ class Adadelta(Optimizer):
     1.0
     """
 
-    kind = ADADELTA_KIND
+    kind = OPT_ADADELTA
     name = "adadelta"
     _args = ("rho", "epsilon")
 
@@ -995,7 +1001,7 @@ class RMSprop(Optimizer):
     3
     """
 
-    kind = RMSPROP_KIND
+    kind = OPT_RMSPROP
     name = "rmsprop"
     _args = ("rho", "epsilon", "momentum", "centered")
 
@@ -1066,7 +1072,7 @@ class Adam(Optimizer):
          amsgrad=False, weight_decay=0.0)
     """
 
-    kind = ADAM_KIND
+    kind = OPT_ADAM
     name = "adam"
     _args = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
@@ -1175,7 +1181,7 @@ class AdaMax(Optimizer):
     0.002
     """
 
-    kind = ADAMAX_KIND
+    kind = OPT_ADAMAX
     name = "adamax"
     _args = ("beta_1", "beta_2", "epsilon")
 
@@ -1231,7 +1237,7 @@ class Nadam(Optimizer):
     1.0
     """
 
-    kind = NADAM_KIND
+    kind = OPT_NADAM
     name = "nadam"
     _args = ("beta_1", "beta_2", "epsilon", "momentum_decay")
 
