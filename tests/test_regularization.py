@@ -191,7 +191,7 @@ def test_regularizer_lookup_config_and_errors():
     rebuilt = fm.Dense(**config)
     assert rebuilt.kernel_regularizer == layer.kernel_regularizer
     assert rebuilt.bias_regularizer == layer.bias_regularizer
-    with pytest.raises(ValueError, match="valid names are: l1, l2, l1_l2"):
+    with pytest.raises(ValueError, match="valid regularizers are: l1, l2, l1_l2"):
         fm.regularizers.get("l3")
     with pytest.raises(ValueError, match="finite and >= 0"):
         fm.regularizers.l2(-1)

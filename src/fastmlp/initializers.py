@@ -23,8 +23,11 @@ stated one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+
+from ._registry import Registry
 
 _TRUNC_STD = 0.87962566103423978  # std of N(0,1) truncated to [-2, 2] (Keras)
 
@@ -45,6 +48,8 @@ def small_uniform(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
+
+from ._registry import Registry
     >>> small_uniform(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -57,6 +62,8 @@ def scaled_uniform(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
+
+from ._registry import Registry
     >>> scaled_uniform(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -69,6 +76,8 @@ def glorot_uniform(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
+
+from ._registry import Registry
     >>> glorot_uniform(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -82,6 +91,8 @@ def glorot_normal(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
+
+from ._registry import Registry
     >>> glorot_normal(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -94,6 +105,8 @@ def he_uniform(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
+
+from ._registry import Registry
     >>> he_uniform(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -107,6 +120,8 @@ def he_normal(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
+
+from ._registry import Registry
     >>> he_normal(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -119,6 +134,8 @@ def lecun_normal(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
+
+from ._registry import Registry
     >>> lecun_normal(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -131,29 +148,40 @@ def zeros(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
+
+from ._registry import Registry
     >>> zeros(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
     return np.zeros((n_in, n_out))
 
 
-INITIALIZERS = {f.__name__: f for f in (small_uniform, scaled_uniform, glorot_uniform,
-                                         glorot_normal, he_uniform, he_normal, lecun_normal,
-                                         zeros)}
+#: Initializer name -> function ``(rng, n_in, n_out) -> array`` (lookups: :func:`get`).
+INITIALIZERS: Registry[Callable[..., np.ndarray]] = Registry("initializer", (
+    (f.__name__, f) for f in (small_uniform, scaled_uniform, glorot_uniform, glorot_normal,
+                              he_uniform, he_normal, lecun_normal, zeros)))
 
 
 def get(name: str) -> str:
     """Return the canonical initializer name, or raise ``ValueError`` listing valid ones.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`INITIALIZERS`, in any case, with or without underscores
+        (``"GlorotUniform"``, Keras' class name).
+
+    Returns
+    -------
+    str
+        The canonical name.
 
     Examples
     --------
     >>> get("he_normal")
     'he_normal'
     """
-    if not isinstance(name, str) or name.lower() not in INITIALIZERS:
-        raise ValueError(f"unknown initializer {name!r}; valid initializers are: "
-                         f"{', '.join(INITIALIZERS)}")
-    return name.lower()
+    return INITIALIZERS.canonical(name)
 
 
 def initialize(name: str, rng: np.random.Generator, n_in: int, n_out: int,

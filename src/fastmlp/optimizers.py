@@ -50,6 +50,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._registry import Registry
+
 from ._ids import (
     OPT_SGD, OPT_MOMENTUM, OPT_ADAGRAD, OPT_ADADELTA, OPT_RMSPROP, OPT_ADAM, OPT_ADAMAX,
     OPT_NADAM, HYPER_LR, HYPER_WEIGHT_DECAY, HYPER_RULE, HYPER_SCHEDULE, HYPER_STAIRCASE,
@@ -406,9 +408,10 @@ class Warmup(LearningRateSchedule):
                 "warmup_steps": self.warmup_steps}
 
 
-SCHEDULES: dict[str, type[LearningRateSchedule]] = {
-    cls.__name__: cls for cls in (Constant, ExponentialDecay, StepDecay, InverseScaling,
-                                  Warmup)}
+#: Schedule class name -> class, for :func:`deserialize_schedule` (model files).
+SCHEDULES: Registry[type[LearningRateSchedule]] = Registry(
+    "learning-rate schedule", ((cls.__name__, cls) for cls in (
+        Constant, ExponentialDecay, StepDecay, InverseScaling, Warmup)), plural="schedules")
 
 
 def serialize_schedule(schedule: LearningRateSchedule) -> dict[str, Any]:
@@ -433,11 +436,7 @@ def deserialize_schedule(config: dict[str, Any]) -> LearningRateSchedule:
     if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
         raise ValueError("a serialized schedule is a dict {'class_name': ..., 'config': "
                          f"{{...}}}}, got {config!r}")
-    name = config["class_name"]
-    if name not in SCHEDULES:
-        raise ValueError(f"unknown learning-rate schedule {name!r}; valid schedules are: "
-                         f"{', '.join(SCHEDULES)}")
-    return SCHEDULES[name](**config["config"])
+    return SCHEDULES[SCHEDULES.canonical(config["class_name"])](**config["config"])
 
 
 def _as_learning_rate(value: Any) -> float | LearningRateSchedule:
@@ -1267,21 +1266,11 @@ class Nadam(Optimizer):
         return [self.beta_1, self.beta_2, self.epsilon, self.momentum_decay]
 
 
-class _Registry(dict):
-    """Name -> class, looked up case-insensitively (``"adam"``, ``"Adam"``, ``"AMSGrad"``)."""
-
-    def __getitem__(self, key: str) -> type[Optimizer]:
-        return super().__getitem__(key.lower() if isinstance(key, str) else key)
-
-    def __contains__(self, key: object) -> bool:
-        return super().__contains__(key.lower() if isinstance(key, str) else key)
-
-
 #: The ten optimizers by name: ``OPTIMIZERS[type(opt).__name__](**opt.get_config())``
-#: rebuilds ``opt`` (lookups ignore case).
-OPTIMIZERS: dict[str, type[Optimizer]] = _Registry(
+#: rebuilds ``opt`` (lookups follow :func:`get`'s policy: ``"Adam"``, ``"AMSGrad"``).
+OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer", (
     (cls.name, cls) for cls in (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam,
-                                AdaMax, Nadam, AMSGrad))
+                                AdaMax, Nadam, AMSGrad)))
 
 
 class LBFGS(Optimizer):
@@ -1350,6 +1339,17 @@ class LBFGS(Optimizer):
 def get(identifier: str | Optimizer) -> Optimizer:
     """Return an optimizer instance for a name (default settings) or an instance.
 
+    Parameters
+    ----------
+    identifier : str or Optimizer
+        A name of :data:`OPTIMIZERS` or ``"lbfgs"``, in any case, with or without
+        underscores; an instance is returned as it is.
+
+    Returns
+    -------
+    Optimizer
+        The optimizer.
+
     Raises
     ------
     ValueError
@@ -1364,10 +1364,10 @@ def get(identifier: str | Optimizer) -> Optimizer:
     """
     if isinstance(identifier, Optimizer):
         return identifier
-    if isinstance(identifier, str) and identifier in OPTIMIZERS:
-        return OPTIMIZERS[identifier]()
-    if isinstance(identifier, str) and identifier.lower() == LBFGS.name:
-        return LBFGS()
-    raise ValueError(f"unknown optimizer {identifier!r}; valid optimizers are: "
-                     f"{', '.join(OPTIMIZERS)}, lbfgs (or an fastmlp.optimizers.Optimizer "
-                     "instance)")
+    return _BY_NAME[_BY_NAME.canonical(identifier)]()
+
+
+#: :data:`OPTIMIZERS` and ``"lbfgs"``: every name :func:`get` takes.
+_BY_NAME: Registry[type[Optimizer]] = Registry(
+    "optimizer", {**OPTIMIZERS, LBFGS.name: LBFGS},
+    hint=" (or a fastmlp.optimizers.Optimizer instance)")

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import optimizers
+from ._registry import Registry
 
 __all__ = ["SURFACES", "Surface", "plot_trajectories", "run_trajectories", "tune_learning_rate"]
 
@@ -78,7 +79,7 @@ def _rosenbrock_gradient(p):
     return np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
 
 
-SURFACES: dict[str, Surface] = {
+SURFACES: Registry[Surface] = Registry("surface", {
     "ravine": Surface("ravine", r"$f(x, y) = x^2/20 + y^2$", _ravine_value, _ravine_gradient,
                       start=(-9.0, 2.5), minimum=(0.0, 0.0), xlim=(-10.0, 4.0),
                       ylim=(-3.5, 3.5), levels=tuple(np.geomspace(0.01, 30, 14))),
@@ -86,15 +87,13 @@ SURFACES: dict[str, Surface] = {
                           _rosenbrock_value, _rosenbrock_gradient, start=(-1.5, 2.0),
                           minimum=(1.0, 1.0), xlim=(-2.0, 2.0), ylim=(-1.0, 3.0),
                           levels=tuple(np.geomspace(0.05, 2000, 16))),
-}
+})
 
 
 def _surface(surface: str | Surface) -> Surface:
     if isinstance(surface, Surface):
         return surface
-    if isinstance(surface, str) and surface in SURFACES:
-        return SURFACES[surface]
-    raise ValueError(f"unknown surface {surface!r}; valid surfaces are: {', '.join(SURFACES)}")
+    return SURFACES[SURFACES.canonical(surface)]
 
 
 def _check_steps(steps: int) -> int:
