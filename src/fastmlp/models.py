@@ -21,7 +21,7 @@ from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
                           check_classes, check_dtype, check_feature_name_list,
                           check_feature_names, check_fraction, check_int, check_weights,
                           feature_names_of)
-from .backend._contract import NetSpec, NormSpec
+from .backend._contract import NetSpec, NormSpec, fp_quiet
 from .callbacks import Callback, History, _epoch_line, _finish_progress_bar, _format_value
 from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization, _Normalization
 from .saving import _register_model_class, save_model
@@ -425,10 +425,7 @@ class Sequential:
             engine = self._engine(inference=True)
         else:  # an engine exists only for a built model: just the input checks
             X = as_features(x, self.dtype, engine.n_inputs)
-        if name == "numpy":
-            with np.errstate(all="ignore"):
-                out = engine.predict(X)
-        else:  # compiled code raises no NumPy floating-point warnings
+        with fp_quiet(engine):   # a non-finite output is reported once, below
             out = engine.predict(X)
         if not all_finite(out):
             _warn_not_finite(out)
@@ -454,7 +451,7 @@ class Sequential:
             for row0 in range(0, X.shape[0], group):
                 for cb in callbacks:
                     cb.on_predict_batch_begin(row0 // batch_size)
-                with np.errstate(all="ignore"):   # an overflow is reported once, below
+                with fp_quiet(engine):   # a non-finite output is reported once, below
                     parts.append(engine.predict(X[row0:row0 + group]))
                 last = -(-min(row0 + group, X.shape[0]) // batch_size) - 1
                 for cb in callbacks:

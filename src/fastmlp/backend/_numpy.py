@@ -467,6 +467,9 @@ def norm_update(norm, mean, var):
 class Engine:
     """Reference implementation of the backend contract (see ``_contract``)."""
 
+    #: NumPy warns on overflow and invalid values; callers report those themselves.
+    raises_fp_warnings = True
+
     def __init__(self, spec: NetSpec) -> None:
         self.spec = spec
         self.n_inputs = spec.sizes[0]
