@@ -43,7 +43,7 @@ def test_gradients_match_finite_differences(backend, norm, kw):
     model = _model(norm, backend, **kw)
     _perturb(model)
     loss, grads = model.compute_gradients(X, y)
-    params = model._flat_params()
+    params = model.trainable_weights
     assert [g.shape for g in grads] == [p.shape for p in params]
     h = 1e-6
     for p, g in zip(params, grads):

@@ -3,6 +3,7 @@ has none; :class:`BatchNormalization` and :class:`LayerNormalization` normalize 
 preceding Dense layer's output and own ``gamma``, ``beta`` (and moving statistics)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,54 @@ class _Weights:
         ``beta`` and the moving statistics for normalization); editing them in place
         edits the model. Empty until the layer is built."""
         return [*self.params, *self.state]
+
+    def param_shapes(self, n_in: int) -> list[tuple[int, ...]]:
+        """The shapes of :attr:`weights` for ``n_in`` inputs: the one statement of the
+        layer's parameter layout, which building, :meth:`count_params` and the model
+        file's reader all use.
+
+        Parameters
+        ----------
+        n_in : int
+            The number of inputs (the previous layer's units).
+
+        Returns
+        -------
+        list of tuple of int
+            One shape per array, in the order of :attr:`weights`.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.Dense(3, activation="prelu").param_shapes(2)
+        [(2, 3), (3,), (3,)]
+        """
+        return []
+
+    def count_params(self, n_in: int | None = None) -> int:
+        """The number of weights (trainable or not); for ``n_in`` inputs (default: the
+        layer's ``input_dim``) when the layer is not built yet, else 0 when that is unknown.
+
+        Parameters
+        ----------
+        n_in : int, optional
+            The number of inputs, for a layer not built yet.
+
+        Returns
+        -------
+        int
+            The number of values in :attr:`weights`.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.Dense(3).count_params(2)
+        9
+        """
+        if self.weights:
+            return int(sum(p.size for p in self.weights))
+        n_in = getattr(self, "input_dim", None) if n_in is None else n_in
+        return 0 if n_in is None else sum(math.prod(s) for s in self.param_shapes(n_in))
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the layer's parameters, in the order of :attr:`weights`.
@@ -183,12 +232,11 @@ class Dense(_Weights):
             raise ValueError(f"layer {self.name!r} expects input_dim={self.input_dim}, "
                              f"but receives {n_in} inputs")
         self.input_dim = n_in
-        W = initializers.initialize(self.kernel_initializer, rng, n_in, self.units, dtype)
-        b = initializers.initialize(self.bias_initializer, rng, 1, self.units, dtype)[0]
-        self.params = [W, np.ascontiguousarray(b)]
-        if self.activation == "prelu":
-            n_alpha = 1 if self.prelu_shared else self.units
-            self.params.append(np.full(n_alpha, activations.PRELU_INIT, dtype=dtype))
+        (_, units), _, *alpha = self.param_shapes(n_in)
+        W = initializers.initialize(self.kernel_initializer, rng, n_in, units, dtype)
+        b = initializers.initialize(self.bias_initializer, rng, 1, units, dtype)[0]
+        self.params = [W, np.ascontiguousarray(b),
+                       *(np.full(shape, activations.PRELU_INIT, dtype=dtype) for shape in alpha)]
 
     @property
     def W(self) -> np.ndarray:
@@ -202,15 +250,29 @@ class Dense(_Weights):
     def alpha(self) -> np.ndarray | None:
         return self.params[2] if len(self.params) > 2 else None
 
-    def count_params(self, n_in: int | None = None) -> int:
-        """Number of parameters (for ``n_in`` inputs when the layer is not built yet)."""
-        if self.built:
-            return int(sum(p.size for p in self.params))
-        n_in = self.input_dim if n_in is None else n_in
-        if n_in is None:
-            return 0
-        n_alpha = (1 if self.prelu_shared else self.units) if self.activation == "prelu" else 0
-        return n_in * self.units + self.units + n_alpha
+    def param_shapes(self, n_in: int) -> list[tuple[int, ...]]:
+        """``W (n_in, units)``, ``b (units,)``, and for ``prelu`` ``alpha``: ``(units,)``,
+        or ``(1,)`` with ``prelu_shared`` (see :meth:`_Weights.param_shapes`).
+
+        Parameters
+        ----------
+        n_in : int
+            The number of inputs.
+
+        Returns
+        -------
+        list of tuple of int
+            The shapes of ``W``, ``b`` and (for ``prelu``) ``alpha``.
+
+        Examples
+        --------
+        >>> Dense(4, activation="prelu", prelu_shared=True).param_shapes(3)
+        [(3, 4), (4,), (1,)]
+        """
+        shapes: list[tuple[int, ...]] = [(n_in, self.units), (self.units,)]
+        if self.activation == "prelu":
+            shapes.append((1 if self.prelu_shared else self.units,))
+        return shapes
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this layer (without its weights)."""
@@ -266,9 +328,6 @@ class Dropout(_Weights):
 
     built = True
 
-    def count_params(self, n_in: int | None = None) -> int:
-        return 0
-
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this layer."""
         return {"rate": self.rate, "name": self.name}
@@ -318,12 +377,27 @@ class _Normalization(_Weights):
     def beta(self) -> np.ndarray | None:
         return self.params[-1] if self.center and self.params else None
 
-    def count_params(self, n_in: int | None = None) -> int:
-        """Number of weights (trainable and not) for ``n_in`` features."""
-        n = self.units if self.units is not None else n_in
-        if n is None:
-            return 0
-        return n * (int(self.scale) + int(self.center) + 2 * (self.kind == NORM_BATCH))
+    def param_shapes(self, n_in: int) -> list[tuple[int, ...]]:
+        """``gamma`` (with ``scale``), ``beta`` (with ``center``) and, for batch
+        normalization, the moving mean and variance: each ``(n_in,)``.
+
+        Parameters
+        ----------
+        n_in : int
+            The number of features normalized (the preceding Dense layer's units).
+
+        Returns
+        -------
+        list of tuple of int
+            The shapes of :attr:`weights`.
+
+        Examples
+        --------
+        >>> BatchNormalization().param_shapes(3)
+        [(3,), (3,), (3,), (3,)]
+        """
+        n = int(self.scale) + int(self.center) + 2 * (self.kind == NORM_BATCH)
+        return [(n_in,)] * n
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this layer (without its weights)."""

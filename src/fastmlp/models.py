@@ -194,7 +194,7 @@ class Sequential:
             elif isinstance(layer, _Normalization):
                 layer.build(n_in, self.dtype)
         if self.optimizer is not None:
-            self.optimizer.build(self._flat_params())
+            self.optimizer.build(self.trainable_weights)
         self._engines.clear()
         return self
 
@@ -208,7 +208,11 @@ class Sequential:
                                    "model.build(input_dim))")
             self.build()
 
-    def _flat_params(self) -> list[np.ndarray]:
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The arrays the optimizer updates, themselves, in :meth:`get_weights` order
+        without the normalization layers' moving statistics (the order of the optimizer's
+        state slots and of ``compute_gradients``); empty before the model is built."""
         return [p for layer in self.layers for p in layer.params]
 
     def _norm_specs(self) -> tuple:
@@ -283,7 +287,7 @@ class Sequential:
         self.metrics = names
         self.steps_per_execution = steps_per_execution
         if self.built:
-            opt.build(self._flat_params())
+            opt.build(self.trainable_weights)
         self._engines.clear()
 
     # ------------------------------------------------------------------------------------
@@ -313,7 +317,7 @@ class Sequential:
             optimizer, loss = self.optimizer, self.loss
             if optimizer is None:  # predict / layer_outputs before compile: never trains
                 optimizer = optimizers.SGD()
-                optimizer.build(self._flat_params())
+                optimizer.build(self.trainable_weights)
             if loss is None:  # the same (fit and evaluate refuse a model without a loss)
                 loss = "mean_squared_error"
             spec = NetSpec(dtype=self.dtype,
@@ -860,7 +864,7 @@ class Sequential:
             widths = (self.input_dim, *[layer.units for layer in self._dense_layers()])
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
-        runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
+        runner = EpochRunner(engine, self.trainable_weights + self._state_arrays(), self.optimizer,
                              min(chunk, max_chunk), max_chunk=max_chunk,
                              buffers=self._guard_buffers)
 
@@ -917,7 +921,7 @@ class Sequential:
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
         work = 6.0 * bs * self.count_params()
         chunk = int(max(1, _CHUNK_FLOPS // max(work, 1.0)))
-        runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
+        runner = EpochRunner(engine, self.trainable_weights + self._state_arrays(), self.optimizer,
                              min(chunk, max_chunk or chunk), max_chunk=max_chunk,
                              buffers=self._guard_buffers)
         return self._train(engine, runner, callbacks, initial_epoch, epochs, verbose,
@@ -1206,9 +1210,13 @@ class Sequential:
         layer's ``gamma, beta`` and moving statistics after its Dense layer's, as Keras).
         ``compute_gradients`` follows this order without the moving statistics."""
         self._ensure_built()
-        return [p.copy() for p in self._all_weights()]
+        return [p.copy() for p in self.weights]
 
-    def _all_weights(self) -> list[np.ndarray]:
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every layer's arrays themselves, in :meth:`get_weights` order (editing them
+        edits the model; the model file is written from them); empty before the model is
+        built."""
         return [a for layer in self.layers for a in layer.weights]
 
     def set_weights(self, weights: list[Any]) -> None:
@@ -1219,7 +1227,7 @@ class Sequential:
         the model unchanged.
         """
         self._ensure_built()
-        params = self._all_weights()
+        params = self.weights
         for p, c in zip(params, check_weights(weights, params)):
             np.copyto(p, c)
 
