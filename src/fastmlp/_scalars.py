@@ -11,8 +11,10 @@ In the spirit of scikit-learn's ``Interval`` and ``check_scalar``: a parameter h
 * a value of the right type that is out of range, not finite or not among the choices
   raises ``ValueError``.
 
-Messages name the parameter and the value: ``units must be an integer >= 1, got 0``,
-``beta_1 must be < 1, got 1.5``. Booleans are not numbers here (``True`` is refused where
+Messages name the parameter, the condition that fails and the value:
+``units must be an integer >= 1, got 0``, ``beta_1 must be < 1.0, got 1.5``,
+``learning_rate must be a real number, got '0.1'``, ``shuffle must be True or False,
+got 1`` (the violated bound, as scikit-learn's ``check_scalar`` reports it). Booleans are not numbers here (``True`` is refused where
 an integer or a real number is expected).
 
 A leaf module: it imports nothing of the package.
@@ -38,14 +40,15 @@ class Interval:
     Parameters
     ----------
     low, high : float or None
-        The bounds.
+        The bounds (write them as floats for real parameters: messages show them as
+        given).
     closed : {"left", "right", "both", "neither"}, default "left"
         Which bounds belong to the interval.
 
     Examples
     --------
-    >>> str(Interval(0, 1)), 1 in Interval(0, 1), str(Interval(0, None, "neither"))
-    ('in [0, 1)', False, '> 0')
+    >>> 1.0 in Interval(0.0, 1.0), Interval(0.0, 1.0).violated(1.0)
+    (False, '< 1.0')
     """
 
     low: float | None = None
@@ -53,26 +56,40 @@ class Interval:
     closed: str = "left"
 
     def __contains__(self, value: float) -> bool:
-        left = self.closed in ("left", "both")
-        right = self.closed in ("right", "both")
-        return ((self.low is None or value > self.low or (left and value == self.low))
-                and (self.high is None or value < self.high
-                     or (right and value == self.high)))
+        return not self.violated(value)
 
-    def __str__(self) -> str:
+    def violated(self, value: float) -> str:
+        """The bound ``value`` breaks, as text (``">= 0.0"``), or ``""`` if none.
+
+        Parameters
+        ----------
+        value : float
+            A number (not NaN).
+
+        Returns
+        -------
+        str
+            The condition that fails, for a message.
+
+        Examples
+        --------
+        >>> Interval(0, None, "neither").violated(0)
+        '> 0'
+        """
         left = self.closed in ("left", "both")
         right = self.closed in ("right", "both")
-        if self.high is None:
-            return "" if self.low is None else f"{'>=' if left else '>'} {self.low}"
-        if self.low is None:
+        if self.low is not None and (value < self.low or (not left and value == self.low)):
+            return f"{'>=' if left else '>'} {self.low}"
+        if self.high is not None and (value > self.high or (not right and value == self.high)):
             return f"{'<=' if right else '<'} {self.high}"
-        return f"in {'[' if left else '('}{self.low}, {self.high}{']' if right else ')'}"
+        return ""
 
 
 #: Intervals used across the package.
-POSITIVE = Interval(0, None, "neither")
-NON_NEGATIVE = Interval(0, None)
-FRACTION = Interval(0, 1)                       # [0, 1): a dropout rate, a share held out
+POSITIVE = Interval(0.0, None, "neither")
+NON_NEGATIVE = Interval(0.0, None)
+FRACTION = Interval(0.0, 1.0)                   # [0, 1): a dropout rate, a share held out
+OPEN_FRACTION = Interval(0.0, 1.0, "neither")   # (0, 1): a factor that must shrink
 
 
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
@@ -108,11 +125,13 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
     ...
     ValueError: units must be an integer >= 1, got 0
     """
-    interval = Interval(low, high, "both")
+    bounds = " and ".join(text for text in (
+        "" if low is None else f">= {low}", "" if high is None else f"<= {high}") if text)
+    wanted = f"{name} must be an integer{' ' + bounds if bounds else ''}, got {value!r}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ParamTypeError(f"{name} must be an integer{_after(interval)}, got {value!r}")
-    if value not in interval:
-        raise ValueError(f"{name} must be an integer{_after(interval)}, got {value!r}")
+        raise ParamTypeError(wanted)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(wanted)
     return int(value)
 
 
@@ -147,15 +166,16 @@ def check_real(name: str, value: Any, interval: Interval = Interval()) -> float:
     >>> check_real("epsilon", 0, POSITIVE)
     Traceback (most recent call last):
     ...
-    ValueError: epsilon must be > 0, got 0
+    ValueError: epsilon must be > 0.0, got 0
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ParamTypeError(f"{name} must be a real number, got {value!r}")
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    if number not in interval:
-        raise ValueError(f"{name} must be {interval}, got {value!r}")
+    bound = interval.violated(number)
+    if bound:
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
     return number
 
 
@@ -220,8 +240,3 @@ def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> Any:
         raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, "
                          f"got {value!r}")
     return value
-
-
-def _after(interval: Interval) -> str:
-    text = str(interval)
-    return f" {text}" if text else ""

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from . import activations, initializers, regularizers
-from ._validation import check_fraction, check_weights
+from ._scalars import FRACTION, POSITIVE, check_flag, check_int, check_real
+from ._validation import check_weights
 from .backend._contract import NORM_BATCH, NORM_LAYER
 
 
@@ -151,12 +152,6 @@ class Input:
         return f"Input(shape={self.shape})"
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 class Dense(_Weights):
     """A fully connected layer: ``A = activation(A_prev @ W + b)``.
 
@@ -203,7 +198,7 @@ class Dense(_Weights):
                  bias_initializer: str = "zeros", prelu_shared: bool = False,
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  name: str | None = None, input_shape: Any = None) -> None:
-        self.units = _check_positive_int("units", units)
+        self.units = check_int("units", units, 1)
         if input_shape is not None:
             shape_dim = _input_dim_from_shape(input_shape, "input_shape")
             if input_dim is not None and input_dim != shape_dim:
@@ -211,8 +206,7 @@ class Dense(_Weights):
                                  "disagree; give one of them")
             input_dim = shape_dim
         self.activation = activations.get(activation)
-        self.input_dim = None if input_dim is None else _check_positive_int("input_dim",
-                                                                            input_dim)
+        self.input_dim = None if input_dim is None else check_int("input_dim", input_dim, 1)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.prelu_shared = bool(prelu_shared)
@@ -227,7 +221,7 @@ class Dense(_Weights):
 
     def build(self, n_in: int, rng: np.random.Generator, dtype: np.dtype) -> None:
         """Draw the parameters for ``n_in`` inputs."""
-        n_in = _check_positive_int("input_dim", n_in)
+        n_in = check_int("input_dim", n_in, 1)
         if self.input_dim is not None and self.input_dim != n_in:
             raise ValueError(f"layer {self.name!r} expects input_dim={self.input_dim}, "
                              f"but receives {n_in} inputs")
@@ -322,7 +316,7 @@ class Dropout(_Weights):
     """
 
     def __init__(self, rate: float, name: str | None = None) -> None:
-        self.rate = check_fraction("Dropout rate", rate)
+        self.rate = check_real("Dropout rate", rate, FRACTION)
         self.name = name
         self.params: list[np.ndarray] = []
 
@@ -344,15 +338,9 @@ class _Normalization(_Weights):
 
     def __init__(self, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                  name: str | None = None) -> None:
-        if (isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating))
-                or not np.isfinite(epsilon) or epsilon <= 0):
-            raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
-        for flag, value in (("center", center), ("scale", scale)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{flag} must be True or False, got {value!r}")
-        self.epsilon = float(epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
+        self.epsilon = check_real("epsilon", epsilon, POSITIVE)
+        self.center = check_flag("center", center)
+        self.scale = check_flag("scale", scale)
         self.name = name
         self.units: int | None = None
         self.params: list[np.ndarray] = []
@@ -364,7 +352,7 @@ class _Normalization(_Weights):
 
     def build(self, units: int, dtype: np.dtype) -> None:
         """Create ``gamma`` (ones) and ``beta`` (zeros) for ``units`` features, as Keras."""
-        self.units = _check_positive_int("units", units)
+        self.units = check_int("units", units, 1)
         self.params = ([np.ones(units, dtype=dtype)] if self.scale else []) + \
             ([np.zeros(units, dtype=dtype)] if self.center else [])
         self.state = []
@@ -452,10 +440,7 @@ class BatchNormalization(_Normalization):
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, name: str | None = None) -> None:
         super().__init__(epsilon, center, scale, name)
-        if (isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.floating))
-                or not 0 <= momentum < 1):
-            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = check_real("momentum", momentum, FRACTION)
 
     def build(self, units: int, dtype: np.dtype) -> None:
         """``gamma`` ones, ``beta`` zeros, moving mean zeros, moving variance ones."""

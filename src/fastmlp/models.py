@@ -17,9 +17,10 @@ from .backend import check_name as check_backend_name
 from .backend import get as get_backend
 from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
 from . import _streams
+from ._scalars import FRACTION, check_flag, check_int, check_real
 from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
                           check_classes, check_dtype, check_feature_name_list,
-                          check_feature_names, check_fraction, check_int, check_weights,
+                          check_feature_names, check_weights,
                           feature_names_of)
 from .backend._contract import NetSpec, NormSpec, fp_quiet
 from .callbacks import Callback, History, _epoch_line, _finish_progress_bar, _format_value
@@ -558,7 +559,7 @@ class Sequential:
         >>> sorted(model.evaluate(X, y, return_dict=True))
         ['loss', 'mae']
         """
-        return_dict = _check_flag("return_dict", return_dict)
+        return_dict = check_flag("return_dict", return_dict)
         if verbose == "auto":
             verbose = 1
         if isinstance(verbose, bool) or verbose not in (0, 1, 2):
@@ -618,7 +619,7 @@ class Sequential:
         >>> model(np.zeros((5, 2))).shape
         (5, 3)
         """
-        if _check_flag("training", training):
+        if check_flag("training", training):
             raise ValueError("model(x, training=True) is not supported: dropout is active "
                              "only inside fit; use model(x) or model.predict(x)")
         return self.predict(x)
@@ -797,7 +798,7 @@ class Sequential:
         initial_epoch = check_int("initial_epoch", initial_epoch, 0)
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, 1)
-        validation_split = check_fraction("validation_split", validation_split)
+        validation_split = check_real("validation_split", validation_split, FRACTION)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if on_divergence not in ("raise", "warn"):
@@ -1513,12 +1514,6 @@ def _metric_names(metrics: Any) -> list[str]:
             raise ValueError(f"metric {name!r} is listed twice")
         names.append(name)
     return names
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _check_callbacks(callbacks: Any) -> list[Callback]:

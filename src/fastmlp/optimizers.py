@@ -44,13 +44,14 @@ Common to every optimizer, applied in this order at each update :math:`t = 1, 2,
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ._registry import Registry
+from ._scalars import (FRACTION, NON_NEGATIVE, POSITIVE, Interval, check_choice, check_flag,
+                       check_int, check_real)
 
 from ._ids import (
     OPT_SGD, OPT_MOMENTUM, OPT_ADAGRAD, OPT_ADADELTA, OPT_RMSPROP, OPT_ADAM, OPT_ADAMAX,
@@ -66,43 +67,11 @@ EPSILON_MODES = ("torch", "keras")
 VELOCITY_MODES = ("torch", "keras")
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """Return ``value`` after checking it is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
-def _check_number(name: str, value: Any, *, low: float = 0.0, low_inclusive: bool = True,
-                  high: float | None = None, high_inclusive: bool = False) -> float:
-    """Return ``value`` as a float after checking it is finite and in range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if value < low or (not low_inclusive and value == low):
-        bound = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {bound} {low}, got {value!r}")
-    if high is not None and (value > high or (not high_inclusive and value == high)):
-        bound = "<=" if high_inclusive else "<"
-        raise ValueError(f"{name} must be {bound} {high}, got {value!r}")
-    return value
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 class _Hyper:
     """A float hyper-parameter checked on every assignment (in ``__init__`` and later)."""
 
-    def __init__(self, low: float = 0.0, low_inclusive: bool = True, high: float | None = None,
-                 high_inclusive: bool = False) -> None:
-        self.bounds = {"low": low, "low_inclusive": low_inclusive, "high": high,
-                       "high_inclusive": high_inclusive}
+    def __init__(self, interval: Interval = NON_NEGATIVE) -> None:
+        self.interval = interval
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -111,7 +80,7 @@ class _Hyper:
         return self if obj is None else obj.__dict__[self.name]
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.name] = _check_number(self.name, value, **self.bounds)
+        obj.__dict__[self.name] = check_real(self.name, value, self.interval)
 
 
 class _Fixed:
@@ -152,7 +121,7 @@ class LearningRateSchedule:
 
     kind: ClassVar[int]
 
-    initial_learning_rate = _Hyper(low_inclusive=False)
+    initial_learning_rate = _Hyper(POSITIVE)
 
     def _pack(self) -> tuple[float, float, float, float, float]:
         """``(kind, decay_steps, decay_rate, power, staircase)`` for the hyper vector."""
@@ -169,10 +138,7 @@ class LearningRateSchedule:
         """Learning rate of the update after ``iteration`` (>= 0) completed updates."""
         from .backend._numpy import learning_rate_at
 
-        if isinstance(iteration, bool) or not isinstance(iteration, (int, np.integer)) \
-                or iteration < 0:
-            raise ValueError(f"iteration must be an integer >= 0, got {iteration!r}")
-        return learning_rate_at(self.hyper(), int(iteration))
+        return learning_rate_at(self.hyper(), check_int("iteration", iteration, 0))
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this schedule (JSON-serialisable)."""
@@ -237,15 +203,15 @@ class ExponentialDecay(LearningRateSchedule):
     """
 
     kind = SCHEDULE_EXPONENTIAL
-    decay_steps = _Hyper(low_inclusive=False)
-    decay_rate = _Hyper(low_inclusive=False)
+    decay_steps = _Hyper(POSITIVE)
+    decay_rate = _Hyper(POSITIVE)
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False) -> None:
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
-        self.staircase = _check_flag("staircase", staircase)
+        self.staircase = check_flag("staircase", staircase)
 
     def _pack(self):
         return (SCHEDULE_EXPONENTIAL, self.decay_steps, self.decay_rate, 0.0,
@@ -282,8 +248,8 @@ class StepDecay(LearningRateSchedule):
     """
 
     kind = SCHEDULE_EXPONENTIAL
-    decay_steps = _Hyper(low_inclusive=False)
-    decay_rate = _Hyper(low_inclusive=False)
+    decay_steps = _Hyper(POSITIVE)
+    decay_rate = _Hyper(POSITIVE)
 
     def __init__(self, initial_learning_rate: float, decay_steps: float,
                  decay_rate: float = 0.5) -> None:
@@ -329,7 +295,7 @@ class InverseScaling(LearningRateSchedule):
     """
 
     kind = SCHEDULE_INVERSE
-    decay_steps = _Hyper(low_inclusive=False)
+    decay_steps = _Hyper(POSITIVE)
     decay_rate = _Hyper()
     power = _Hyper()
 
@@ -339,7 +305,7 @@ class InverseScaling(LearningRateSchedule):
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.power = power
-        self.staircase = _check_flag("staircase", staircase)
+        self.staircase = check_flag("staircase", staircase)
 
     def _pack(self):
         return (SCHEDULE_INVERSE, self.decay_steps, self.decay_rate, self.power,
@@ -382,10 +348,7 @@ class Warmup(LearningRateSchedule):
         if isinstance(base, Warmup):
             raise ValueError("a Warmup cannot wrap another Warmup")
         self.schedule = base if isinstance(base, LearningRateSchedule) else Constant(base)
-        if (isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer))
-                or warmup_steps < 1):
-            raise ValueError(f"warmup_steps must be an integer >= 1, got {warmup_steps!r}")
-        self.warmup_steps = int(warmup_steps)
+        self.warmup_steps = check_int("warmup_steps", warmup_steps, 1)
 
     @property  # type: ignore[override]
     def initial_learning_rate(self) -> float:
@@ -444,7 +407,7 @@ def _as_learning_rate(value: Any) -> float | LearningRateSchedule:
         return value
     if isinstance(value, dict):
         return deserialize_schedule(value)
-    return _check_number("learning_rate", value, low_inclusive=False)
+    return check_real("learning_rate", value, POSITIVE)
 
 
 # =========================================================================================
@@ -526,7 +489,7 @@ class Optimizer:
     @clipnorm.setter
     def clipnorm(self, value: float | None) -> None:
         if value is not None:
-            value = _check_number("clipnorm", value, low_inclusive=False)
+            value = check_real("clipnorm", value, POSITIVE)
             if getattr(self, "_clipvalue", None) is not None:
                 raise ValueError("set at most one of clipnorm and clipvalue (clipvalue is "
                                  f"{self._clipvalue!r})")
@@ -539,7 +502,7 @@ class Optimizer:
     @clipvalue.setter
     def clipvalue(self, value: float | None) -> None:
         if value is not None:
-            value = _check_number("clipvalue", value, low_inclusive=False)
+            value = check_real("clipvalue", value, POSITIVE)
             if getattr(self, "_clipnorm", None) is not None:
                 raise ValueError("set at most one of clipnorm and clipvalue (clipnorm is "
                                  f"{self._clipnorm!r})")
@@ -781,8 +744,8 @@ class Momentum(Optimizer):
     name = "momentum"
     _args = ("momentum", "dampening", "nesterov")
 
-    momentum = _Hyper(high=1.0)
-    dampening = _Hyper(high=1.0, high_inclusive=True)
+    momentum = _Hyper(FRACTION)
+    dampening = _Hyper(Interval(0.0, 1.0, "both"))
     nesterov = _Fixed()
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
@@ -791,7 +754,7 @@ class Momentum(Optimizer):
                  clipvalue: float | None = None, velocity_mode: str = "torch") -> None:
         self.momentum = momentum
         self.dampening = dampening
-        self.nesterov = _check_flag("nesterov", nesterov)
+        self.nesterov = check_flag("nesterov", nesterov)
         self.velocity_mode = velocity_mode
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening == 0, got "
@@ -817,7 +780,7 @@ class Momentum(Optimizer):
 
     @velocity_mode.setter
     def velocity_mode(self, value: str) -> None:
-        self._velocity_mode = _check_choice("velocity_mode", value, VELOCITY_MODES)
+        self._velocity_mode = check_choice("velocity_mode", value, VELOCITY_MODES)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -894,7 +857,7 @@ class Adagrad(Optimizer):
 
     lr_decay = _Hyper()
     initial_accumulator_value = _Hyper()
-    epsilon = _Hyper(low_inclusive=False)
+    epsilon = _Hyper(POSITIVE)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
                  lr_decay: float = 0.0, initial_accumulator_value: float = 0.0,
@@ -947,8 +910,8 @@ class Adadelta(Optimizer):
     name = "adadelta"
     _args = ("rho", "epsilon")
 
-    rho = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    rho = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 1.0, rho: float = 0.9,
                  epsilon: float = 1e-6, weight_decay: float = 0.0,
@@ -1004,8 +967,8 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     _args = ("rho", "epsilon", "momentum", "centered")
 
-    rho = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    rho = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
     momentum = _Fixed()
     centered = _Fixed()
 
@@ -1015,8 +978,8 @@ class RMSprop(Optimizer):
                  clipvalue: float | None = None) -> None:
         self.rho = rho
         self.epsilon = epsilon
-        self.momentum = _check_number("momentum", momentum, high=1.0)
-        self.centered = _check_flag("centered", centered)
+        self.momentum = check_real("momentum", momentum, FRACTION)
+        self.centered = check_flag("centered", centered)
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue)
 
     @property
@@ -1075,9 +1038,9 @@ class Adam(Optimizer):
     name = "adam"
     _args = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
-    beta_1 = _Hyper(high=1.0)
-    beta_2 = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    beta_1 = _Hyper(FRACTION)
+    beta_2 = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
     amsgrad = _Fixed()
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
@@ -1088,7 +1051,7 @@ class Adam(Optimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
-        self.amsgrad = _check_flag("amsgrad", amsgrad)
+        self.amsgrad = check_flag("amsgrad", amsgrad)
         self.epsilon_mode = epsilon_mode
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue)
 
@@ -1099,7 +1062,7 @@ class Adam(Optimizer):
 
     @epsilon_mode.setter
     def epsilon_mode(self, value: str) -> None:
-        self._epsilon_mode = _check_choice("epsilon_mode", value, EPSILON_MODES)
+        self._epsilon_mode = check_choice("epsilon_mode", value, EPSILON_MODES)
 
     @property
     def n_slots(self) -> int:
@@ -1184,9 +1147,9 @@ class AdaMax(Optimizer):
     name = "adamax"
     _args = ("beta_1", "beta_2", "epsilon")
 
-    beta_1 = _Hyper(high=1.0)
-    beta_2 = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    beta_1 = _Hyper(FRACTION)
+    beta_2 = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.002,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
@@ -1240,9 +1203,9 @@ class Nadam(Optimizer):
     name = "nadam"
     _args = ("beta_1", "beta_2", "epsilon", "momentum_decay")
 
-    beta_1 = _Hyper(high=1.0)
-    beta_2 = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    beta_1 = _Hyper(FRACTION)
+    beta_2 = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
     momentum_decay = _Hyper()
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.002,
@@ -1319,8 +1282,6 @@ class LBFGS(Optimizer):
 
     def __init__(self, max_iter: int = 20, max_fun: int = 15000, tol: float = 1e-5,
                  ftol: float = 2.220446049250313e-09, history_size: int = 10) -> None:
-        from ._validation import check_int
-
         self.max_iter = check_int("max_iter", max_iter, 1)
         self.max_fun = check_int("max_fun", max_fun, 1)
         self.tol = tol

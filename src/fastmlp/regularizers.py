@@ -28,23 +28,11 @@ L1L2(l1=0.0, l2=0.001)
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from ._registry import Registry
-from ._scalars import ParamTypeError
-
-
-def _coefficient(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-            value, "__float__"):
-        raise ValueError(f"regularization factor {name} must be a number >= 0, got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"regularization factor {name} must be finite and >= 0, "
-                         f"got {value!r}")
-    return value
+from ._scalars import NON_NEGATIVE, ParamTypeError, check_real
 
 
 class L1L2:
@@ -62,8 +50,8 @@ class L1L2:
     """
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1 = _coefficient("l1", l1)
-        self.l2 = _coefficient("l2", l2)
+        self.l1 = check_real("regularization factor l1", l1, NON_NEGATIVE)
+        self.l2 = check_real("regularization factor l2", l2, NON_NEGATIVE)
 
     @property
     def active(self) -> bool:

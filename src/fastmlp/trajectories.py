@@ -32,6 +32,7 @@ import numpy as np
 
 from . import optimizers
 from ._registry import Registry
+from ._scalars import check_int
 
 __all__ = ["SURFACES", "Surface", "plot_trajectories", "run_trajectories", "tune_learning_rate"]
 
@@ -96,12 +97,6 @@ def _surface(surface: str | Surface) -> Surface:
     return SURFACES[SURFACES.canonical(surface)]
 
 
-def _check_steps(steps: int) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    return int(steps)
-
-
 def _run(optimizer: optimizers.Optimizer, surface: Surface, steps: int,
          start: tuple[float, float]) -> np.ndarray:
     """The path ``(steps + 1, 2)`` of ``optimizer`` from ``start``; stops (NaN-padded)
@@ -140,7 +135,7 @@ def tune_learning_rate(name: str, surface: str | Surface = "ravine", steps: int 
     True
     """
     surf = _surface(surface)
-    steps = _check_steps(steps)
+    steps = check_int("steps", steps, 1)
     cls = optimizers.OPTIMIZERS[name]
     costs = [_path_cost(_run(cls(learning_rate=lr), surf, steps, surf.start), surf)
              for lr in grid]
@@ -190,7 +185,7 @@ class _Paths(dict):
 
 def _trajectories(surface, steps, learning_rates, start):
     surf = _surface(surface)
-    steps = _check_steps(steps)
+    steps = check_int("steps", steps, 1)
     if start is None:
         start = surf.start
     start = tuple(float(v) for v in start)
@@ -250,7 +245,7 @@ def plot_trajectories(path: str | Path, steps: int = 100, surface: str | Surface
     if not out.parent.exists():
         raise ValueError(f"cannot write {out}: the folder {out.parent} does not exist")
     paths, surf = _trajectories(surface, steps, learning_rates, None)
-    steps = _check_steps(steps)
+    steps = check_int("steps", steps, 1)
 
     xs = np.linspace(*surf.xlim, 300)
     ys = np.linspace(*surf.ylim, 300)
