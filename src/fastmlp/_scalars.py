@@ -14,8 +14,8 @@ In the spirit of scikit-learn's ``Interval`` and ``check_scalar``: a parameter h
 Messages name the parameter, the condition that fails and the value:
 ``units must be an integer >= 1, got 0``, ``beta_1 must be < 1.0, got 1.5``,
 ``learning_rate must be a real number, got '0.1'``, ``shuffle must be True or False,
-got 1`` (the violated bound, as scikit-learn's ``check_scalar`` reports it). Booleans are not numbers here (``True`` is refused where
-an integer or a real number is expected).
+got 1`` (the bound broken, as scikit-learn's ``check_scalar`` reports it). Booleans are
+not numbers here: ``True`` is refused where an integer or a real number is expected.
 
 A leaf module: it imports nothing of the package.
 """

@@ -48,8 +48,6 @@ def small_uniform(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
-
-from ._registry import Registry
     >>> small_uniform(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -62,8 +60,6 @@ def scaled_uniform(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
-
-from ._registry import Registry
     >>> scaled_uniform(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -76,8 +72,6 @@ def glorot_uniform(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
-
-from ._registry import Registry
     >>> glorot_uniform(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -91,8 +85,6 @@ def glorot_normal(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
-
-from ._registry import Registry
     >>> glorot_normal(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -105,8 +97,6 @@ def he_uniform(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
-
-from ._registry import Registry
     >>> he_uniform(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -120,8 +110,6 @@ def he_normal(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
-
-from ._registry import Registry
     >>> he_normal(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -134,8 +122,6 @@ def lecun_normal(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
-
-from ._registry import Registry
     >>> lecun_normal(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """
@@ -148,8 +134,6 @@ def zeros(rng, n_in, n_out):
     Examples
     --------
     >>> import numpy as np
-
-from ._registry import Registry
     >>> zeros(np.random.default_rng(0), 3, 2).shape
     (3, 2)
     """

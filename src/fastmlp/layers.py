@@ -246,7 +246,7 @@ class Dense(_Weights):
 
     def param_shapes(self, n_in: int) -> list[tuple[int, ...]]:
         """``W (n_in, units)``, ``b (units,)``, and for ``prelu`` ``alpha``: ``(units,)``,
-        or ``(1,)`` with ``prelu_shared`` (see :meth:`_Weights.param_shapes`).
+        or ``(1,)`` with ``prelu_shared``: the one statement of the PReLU shape rule.
 
         Parameters
         ----------
