@@ -22,7 +22,7 @@ from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
                           check_classes, check_dtype, check_feature_name_list,
                           check_feature_names, check_weights,
                           feature_names_of)
-from .backend._contract import NetSpec, NormSpec, fp_quiet
+from .backend._contract import NetSpec, NormSpec, fp_quiet, raises_fp_warnings
 from .callbacks import Callback, History, _epoch_line, _finish_progress_bar, _format_value
 from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization, _Normalization
 from .saving import _register_model_class, save_model
@@ -430,7 +430,10 @@ class Sequential:
             engine = self._engine(inference=True)
         else:  # an engine exists only for a built model: just the input checks
             X = as_features(x, self.dtype, engine.n_inputs)
-        with fp_quiet(engine):   # a non-finite output is reported once, below
+        if raises_fp_warnings(engine):   # a non-finite output is reported once, below
+            with np.errstate(all="ignore"):
+                out = engine.predict(X)
+        else:  # (no context at all: this is the latency path of small predictions)
             out = engine.predict(X)
         if not all_finite(out):
             _warn_not_finite(out)

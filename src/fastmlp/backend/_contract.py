@@ -53,8 +53,8 @@ masks=None, input_mask=None) -> int``
     report non-finite results themselves (``predict``'s warning, the training guard)
     silence them with :func:`fp_quiet` rather than asking which engine they hold.
 
-Callers read the optional attributes through :func:`checks_state` and :func:`fp_quiet`,
-which hold their defaults.
+Callers read the optional attributes through :func:`checks_state`,
+:func:`raises_fp_warnings` and :func:`fp_quiet`, which hold their defaults.
 """
 from __future__ import annotations
 
@@ -89,6 +89,35 @@ def checks_state(engine: Any) -> bool:
     return bool(getattr(engine, "checks_state", False))
 
 
+def raises_fp_warnings(engine: Any) -> bool:
+    """Whether calls into ``engine`` may emit NumPy floating-point warnings (the contract's
+    ``raises_fp_warnings``), remembered per engine class: predict asks it on every call.
+
+    Parameters
+    ----------
+    engine : Engine
+        An engine of either backend.
+
+    Returns
+    -------
+    bool
+        The class attribute ``raises_fp_warnings``, False where there is none.
+
+    Examples
+    --------
+    >>> raises_fp_warnings(object())
+    False
+    """
+    cls = type(engine)
+    known = _RAISES_FP_WARNINGS.get(cls)
+    if known is None:
+        known = _RAISES_FP_WARNINGS[cls] = bool(getattr(cls, "raises_fp_warnings", False))
+    return known
+
+
+_RAISES_FP_WARNINGS: dict[type, bool] = {}
+
+
 def fp_quiet(engine: Any) -> contextlib.AbstractContextManager:
     """A context in which calls into ``engine`` raise no NumPy floating-point warnings.
 
@@ -108,7 +137,7 @@ def fp_quiet(engine: Any) -> contextlib.AbstractContextManager:
     >>> with fp_quiet(object()):
     ...     pass
     """
-    if getattr(engine, "raises_fp_warnings", False):
+    if raises_fp_warnings(engine):
         return np.errstate(all="ignore")
     return contextlib.nullcontext()
 
