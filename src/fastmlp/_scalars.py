@@ -130,9 +130,10 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
     wanted = f"{name} must be an integer{' ' + bounds if bounds else ''}, got {value!r}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ParamTypeError(wanted)
-    if (low is not None and value < low) or (high is not None and value > high):
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
         raise ValueError(wanted)
-    return int(value)
+    return number
 
 
 def check_real(name: str, value: Any, interval: Interval = Interval()) -> float:

@@ -130,7 +130,8 @@ def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
 
 def _optimizer_class_name(opt: Any) -> str:
     name = type(opt).__name__
-    if _optimizers.OPTIMIZERS.get(getattr(opt, "name", None)) is not type(opt):
+    registered = getattr(opt, "name", None)
+    if not isinstance(registered, str) or _optimizers.OPTIMIZERS.get(registered) is not type(opt):
         raise TypeError(f"cannot save optimizer {name}: only the optimizers of "
                         f"fastmlp.optimizers.OPTIMIZERS ({', '.join(_optimizers.OPTIMIZERS)}) "
                         "can be saved")
