@@ -57,7 +57,7 @@ def test_string_optimizer_and_float32_model():
     (lambda: fm.Dense(3, activation="relux"), "unknown activation 'relux'; valid activations "
                                               "are: linear, sigmoid, tanh, relu"),
     (lambda: fm.Dense(3, kernel_initializer="nope"), "valid initializers are: small_uniform"),
-    (lambda: fm.Dense(0), "units must be a positive integer"),
+    (lambda: fm.Dense(0), "units must be an integer >= 1"),
     (lambda: _model().compile(loss="kld"), "valid losses are: mean_squared_error"),
     (lambda: _model().compile(optimizer="adamw"), "valid optimizers are: sgd"),
     (lambda: _model().compile(metrics=["auc2"]), "valid metrics are: accuracy"),
@@ -80,7 +80,7 @@ def test_fit_arguments_are_checked():
     model.compile(loss="binary_crossentropy")
     for kwargs, match in [({"batch_size": 0}, "batch_size must be an integer >= 1"),
                           ({"epochs": -1}, "epochs must be an integer >= 0"),
-                          ({"validation_split": 1.0}, r"validation_split must be in \[0, 1\)"),
+                          ({"validation_split": 1.0}, r"validation_split must be < 1.0"),
                           ({"verbose": 3}, "verbose must be 0, 1 or 2")]:
         with pytest.raises(ValueError, match=match):
             model.fit(X, y, **kwargs)

@@ -217,7 +217,7 @@ def test_switch_while_training_in_another_thread(dtype):
     def train():
         try:
             fast.fit(X, y, epochs=4, batch_size=16, shuffle=False, verbose=0)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             done.set()

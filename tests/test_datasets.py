@@ -377,20 +377,21 @@ def test_make_regression_drawn_coef_and_noise() -> None:
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: make_moons(n_samples=0), ValueError, r"n_samples must be >= 1, got 0"),
-    (lambda: make_moons(n_samples=2.5), TypeError, r"n_samples must be an integer, got float 2.5"),
+    (lambda: make_moons(n_samples=0), ValueError, r"n_samples must be an integer >= 1, got 0"),
+    (lambda: make_moons(n_samples=2.5), TypeError, r"n_samples must be an integer >= 1, got 2.5"),
     (lambda: make_circles(noise=-0.1), ValueError, r"noise must be >= 0.0, got -0.1"),
-    (lambda: make_circles(factor=1.0), ValueError, r"0 <= factor < 1, got 1.0"),
+    (lambda: make_circles(factor=1.0), ValueError, r"factor must be < 1.0, got 1.0"),
     (lambda: make_xor(noise=float("nan")), ValueError, r"noise must be finite, got nan"),
-    (lambda: make_spirals(n_classes=1), ValueError, r"n_classes must be >= 2, got 1"),
-    (lambda: make_blobs(centers=0), ValueError, r"centers must be >= 1, got 0"),
+    (lambda: make_spirals(n_classes=1), ValueError, r"n_classes must be an integer >= 2, got 1"),
+    (lambda: make_blobs(centers=0), ValueError, r"centers must be an integer >= 1, got 0"),
     (lambda: make_blobs(centers=[1.0, 2.0]), ValueError, r"got shape \(2,\)"),
     (lambda: make_blobs(centers=2, cluster_std=[1.0]), ValueError,
      r"one value per center \(2\), got shape \(1,\)"),
     (lambda: make_blobs(cluster_std=-1.0), ValueError, r"cluster_std must be >= 0.0, got -1.0"),
     (lambda: make_regression(n_features=1, coef=[1.0, 2.0]), ValueError,
      r"coef has 2 values but n_features=1; pass n_features=2"),
-    (lambda: make_regression(n_features=0), ValueError, r"n_features must be >= 1, got 0"),
+    (lambda: make_regression(n_features=0), ValueError,
+     r"n_features must be an integer >= 1, got 0"),
     (lambda: make_moons(seed=-1), ValueError, r"seed must be a non-negative integer, got -1"),
     (lambda: make_moons(seed="abc"), TypeError, r"seed must be an int, None or a "),
 ])

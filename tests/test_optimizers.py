@@ -10,6 +10,7 @@ from conftest import BACKENDS, TOL
 
 import fastmlp as fm
 from fastmlp import optimizers as O
+from fastmlp._ids import HYPER_RULE
 
 NAMES = ["sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamax",
          "nadam", "amsgrad"]
@@ -290,15 +291,6 @@ def test_names_classes_and_torch_defaults():
     assert all(O.get(n).weight_decay == 0 for n in NAMES)
 
 
-def test_compiled_kernels_use_the_same_ids_and_layout():
-    if "cython" not in BACKENDS:
-        pytest.skip("the compiled backend is not built")
-    from fastmlp.backend import _kernels
-
-    for key, value in _kernels.optimizer_constants().items():
-        assert getattr(O, key) == value, key
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_docstring_states_the_update_formula(name):
     doc = O.OPTIMIZERS[name].__doc__
@@ -456,7 +448,7 @@ def test_assignments_are_checked_and_layout_options_are_fixed():
     with pytest.raises(ValueError, match="learning_rate must be > 0"):
         adam.learning_rate = -1
     adam.beta_1 = 0.5
-    assert adam.hyper()[O.H_RULE] == 0.5
+    assert adam.hyper()[HYPER_RULE] == 0.5
     with pytest.raises(AttributeError, match="cannot change after construction"):
         adam.amsgrad = True
     with pytest.raises(AttributeError, match="cannot change after construction"):

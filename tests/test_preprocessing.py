@@ -205,7 +205,7 @@ def test_one_hot() -> None:
     ([0.5], {}, ValueError, r"whole numbers, got .*0.5"),
     ([[0, 1]], {}, ValueError, r"must be 1-D \(n_samples,\), got shape \(1, 2\)"),
     ([], {}, ValueError, r"cannot infer n_classes"),
-    ([0], {"n_classes": 0}, ValueError, r"n_classes must be >= 1, got 0"),
+    ([0], {"n_classes": 0}, ValueError, r"n_classes must be an integer >= 1, got 0"),
     (["a"], {}, TypeError, r"labels must be integers"),
 ])
 def test_one_hot_errors(labels, kwargs, error, message) -> None:

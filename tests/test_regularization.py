@@ -191,11 +191,11 @@ def test_regularizer_lookup_config_and_errors():
     rebuilt = fm.Dense(**config)
     assert rebuilt.kernel_regularizer == layer.kernel_regularizer
     assert rebuilt.bias_regularizer == layer.bias_regularizer
-    with pytest.raises(ValueError, match="valid names are: l1, l2, l1_l2"):
+    with pytest.raises(ValueError, match="valid regularizers are: l1, l2, l1_l2"):
         fm.regularizers.get("l3")
-    with pytest.raises(ValueError, match="finite and >= 0"):
+    with pytest.raises(ValueError, match=r"regularization factor l2 must be >= 0\.0, got -1"):
         fm.regularizers.l2(-1)
-    with pytest.raises(ValueError, match="finite and >= 0"):
+    with pytest.raises(ValueError, match="regularization factor l1 must be finite, got inf"):
         fm.regularizers.l1(float("inf"))
     with pytest.raises(ValueError, match="unknown keys"):
         fm.regularizers.get({"l3": 1})

@@ -520,3 +520,24 @@ def test_steps_per_execution_is_saved_and_old_files_load_with_1(tmp_path):
     assert fm.load_model(old).steps_per_execution == 1
     legacy = fm.load_model(pathlib.Path(__file__).parent / "data" / "iris_before_labels.fmlp")
     assert legacy.steps_per_execution == 1
+
+
+@pytest.mark.parametrize("layer", [
+    fm.Dense(3), fm.Dense(3, activation="prelu"), fm.Dense(3, activation="prelu",
+                                                         prelu_shared=True),
+    fm.Dropout(0.5), fm.BatchNormalization(), fm.LayerNormalization(center=False),
+    fm.BatchNormalization(scale=False, center=False)], ids=repr)
+def test_param_shapes_state_the_layout_that_build_count_and_files_use(layer, tmp_path):
+    first = fm.Dense(4, input_dim=2, activation="prelu")
+    model = fm.Sequential([first, layer, fm.Dense(1)], seed=0)
+    expected = layer.param_shapes(4)
+    assert layer.count_params(4) == sum(int(np.prod(s)) for s in expected)
+    model.build()
+    assert [w.shape for w in layer.weights] == expected
+    assert layer.count_params() == sum(int(np.prod(s)) for s in expected)
+    assert [w.shape for w in first.weights] == first.param_shapes(2) == [(2, 4), (4,), (4,)]
+    model.save(tmp_path / "m.fastmlp")
+    loaded = fm.load_model(tmp_path / "m.fastmlp")
+    assert [w.shape for w in loaded.layers[1].weights] == expected
+    for a, b in zip(loaded.weights, model.weights):
+        np.testing.assert_array_equal(a, b)

@@ -222,9 +222,9 @@ def test_model_with_known_input_dim_predicts_without_fit(backend):
     ({"epochs": -1}, r"epochs must be an integer >= 0, got -1"),
     ({"epochs": 1.0}, r"epochs must be an integer >= 0, got 1.0"),
     ({"initial_epoch": -1}, r"initial_epoch must be an integer >= 0"),
-    ({"validation_split": 1.0}, r"validation_split must be in \[0, 1\), got 1.0"),
-    ({"validation_split": -0.1}, r"validation_split must be in \[0, 1\)"),
-    ({"validation_split": float("nan")}, r"validation_split must be in \[0, 1\), got nan"),
+    ({"validation_split": 1.0}, r"validation_split must be < 1.0, got 1.0"),
+    ({"validation_split": -0.1}, r"validation_split must be >= 0.0, got -0.1"),
+    ({"validation_split": float("nan")}, r"validation_split must be finite, got nan"),
     ({"validation_split": 0.1}, r"validation_split=0.1 leaves 0 validation"),
     ({"verbose": 3}, r"verbose must be 0, 1 or 2, got 3"),
     ({"on_divergence": "ignore"}, r"on_divergence must be 'raise' or 'warn', got 'ignore'"),
@@ -296,9 +296,9 @@ def test_unknown_names_list_the_valid_ones(backend):
 def test_bad_model_settings():
     with pytest.raises(ValueError, match=r"dtype must be 'float32' or 'float64', got 'float16'"):
         fm.Sequential(dtype="float16")
-    with pytest.raises(ValueError, match=r"units must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"units must be an integer >= 1, got 0"):
         fm.Dense(0)
-    with pytest.raises(ValueError, match=r"input_dim must be a positive integer, got -2"):
+    with pytest.raises(ValueError, match=r"input_dim must be an integer >= 1, got -2"):
         fm.Dense(2, input_dim=-2)
     with pytest.raises(TypeError, match=r"Sequential takes Dense and Dropout layers, got str"):
         fm.Sequential(["dense"])

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .backend import _load_compiled
+from .backend._contract import checks_state, fp_quiet
 
 # one C call per check or copy of the whole state (see _engine.pyx); None when the
 # extension is not built or not usable here
@@ -141,13 +142,8 @@ class EpochRunner:
     def __init__(self, engine: Any, params: list[np.ndarray], optimizer: Any,
                  first_chunk: int, max_chunk: int | None = None,
                  buffers: dict | None = None) -> None:
-        from .backend import _numpy
-
         self.engine = engine
-        # the NumPy engine would warn on overflow while diverging; divergence is reported
-        # by the runner instead (the compiled engine never warns)
-        self._quiet = isinstance(engine, _numpy.Engine)
-        self._checks_state = bool(getattr(engine, "checks_state", False))
+        self._checks_state = checks_state(engine)
         self.state = [*params, *(s for slot in optimizer.slots for s in slot),
                       optimizer.scalars]
         if not self._finite():
@@ -250,11 +246,8 @@ class EpochRunner:
             out = losses if b == 0 and stop == n_batches else losses[b:stop]
             start = time.perf_counter()
             kwargs = extras(b, stop) if extras is not None else {}
-            if not self._quiet:
+            with fp_quiet(self.engine):   # divergence is reported by the runner
                 done = self.engine.train(X, Y, order, batch_size, b, stop, out, **kwargs)
-            else:
-                with np.errstate(all="ignore"):
-                    done = self.engine.train(X, Y, order, batch_size, b, stop, out, **kwargs)
             if group is None:
                 self._adapt(stop - b, time.perf_counter() - start)
             if self._checks_state:      # the engine stops at a non-finite update itself
@@ -296,7 +289,7 @@ class EpochRunner:
         for b in range(first, last + 1):
             self._save(self._scratch)
             kwargs = self._extras(b, b + 1) if self._extras is not None else {}
-            with np.errstate(all="ignore"):
+            with fp_quiet(self.engine):
                 done = self.engine.train(X, Y, order, batch_size, b, b + 1, loss, **kwargs)
             if done == 0:
                 return Divergence(b, float(loss[0]), "loss")

@@ -11,7 +11,7 @@ the process (PyTorch, scikit-learn) keep theirs.
 """
 from __future__ import annotations
 
-from ._validation import check_int
+from ._scalars import check_int
 
 _requested: int | None = None
 

@@ -421,23 +421,6 @@ def _class_weights(class_weight: Any, y: Any, loss: str | None, n_out: int,
     return out
 
 
-def check_int(name: str, value: Any, low: int) -> int:
-    """An integer ``>= low`` (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def check_fraction(name: str, value: Any) -> float:
-    """A float in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and 0 <= value < 1):
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return value
-
-
 def check_dtype(dtype: Any) -> np.dtype:
     """float32 or float64."""
     try:

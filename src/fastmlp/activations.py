@@ -41,33 +41,30 @@ their corners (PyTorch's open intervals).
 """
 from __future__ import annotations
 
-LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, PRELU, ELU, SOFTPLUS, SOFTMAX = range(9)
-GELU, SILU, SELU, MISH, HARD_SIGMOID, RELU6 = range(9, 15)
-EXPONENTIAL = 15
-SOFTSIGN = 16
+from . import _ids
+from ._registry import Registry
 
-#: Public name -> integer id shared by both backends.
-ACTIVATIONS: dict[str, int] = {
-    "linear": LINEAR,
-    "sigmoid": SIGMOID,
-    "tanh": TANH,
-    "relu": RELU,
-    "leaky_relu": LEAKY_RELU,
-    "prelu": PRELU,
-    "elu": ELU,
-    "softplus": SOFTPLUS,
-    "softmax": SOFTMAX,
-    "gelu": GELU,
-    "silu": SILU,
-    "selu": SELU,
-    "mish": MISH,
-    "hard_sigmoid": HARD_SIGMOID,
-    "relu6": RELU6,
-    "exponential": EXPONENTIAL,
-    "softsign": SOFTSIGN,
-}
-_ALIASES = {None: "linear", "identity": "linear", "logistic": "sigmoid", "swish": "silu",
-            "exp": "exponential"}
+#: Public name -> integer id shared by both backends (the ids: :mod:`fastmlp._ids`).
+ACTIVATIONS: Registry[int] = Registry("activation", {
+    "linear": _ids.ACT_LINEAR,
+    "sigmoid": _ids.ACT_SIGMOID,
+    "tanh": _ids.ACT_TANH,
+    "relu": _ids.ACT_RELU,
+    "leaky_relu": _ids.ACT_LEAKY_RELU,
+    "prelu": _ids.ACT_PRELU,
+    "elu": _ids.ACT_ELU,
+    "softplus": _ids.ACT_SOFTPLUS,
+    "softmax": _ids.ACT_SOFTMAX,
+    "gelu": _ids.ACT_GELU,
+    "silu": _ids.ACT_SILU,
+    "selu": _ids.ACT_SELU,
+    "mish": _ids.ACT_MISH,
+    "hard_sigmoid": _ids.ACT_HARD_SIGMOID,
+    "relu6": _ids.ACT_RELU6,
+    "exponential": _ids.ACT_EXPONENTIAL,
+    "softsign": _ids.ACT_SOFTSIGN,
+}, aliases={None: "linear", "identity": "linear", "logistic": "sigmoid", "swish": "silu",
+            "exp": "exponential"})
 
 #: Slope of ``leaky_relu`` for negative inputs, and scale of ``elu`` (fixed, as in Keras).
 LEAKY_RELU_SLOPE = 0.01
@@ -85,8 +82,14 @@ def get(name: str | None) -> str:
     Parameters
     ----------
     name : str or None
-        One of :data:`ACTIVATIONS` (``None`` and ``"identity"`` mean ``"linear"``,
-        ``"logistic"`` means ``"sigmoid"``, ``"swish"`` means ``"silu"``).
+        One of :data:`ACTIVATIONS`, in any case, with or without underscores (``"ReLU"``,
+        ``"LeakyReLU"``); ``None`` and ``"identity"`` mean ``"linear"``, ``"logistic"``
+        ``"sigmoid"``, ``"swish"`` ``"silu"``, ``"exp"`` ``"exponential"``.
+
+    Returns
+    -------
+    str
+        The canonical name.
 
     Raises
     ------
@@ -98,9 +101,4 @@ def get(name: str | None) -> str:
     >>> get("relu")
     'relu'
     """
-    key = _ALIASES.get(name.lower() if isinstance(name, str) else name, name)
-    if not isinstance(key, str) or key.lower() not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {name!r}; valid activations are: {', '.join(ACTIVATIONS)}"
-        )
-    return key.lower()
+    return ACTIVATIONS.canonical(name)

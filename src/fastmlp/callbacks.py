@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ._scalars import NON_NEGATIVE, OPEN_FRACTION, check_flag, check_int, check_real
 from .metrics import HIGHER_IS_BETTER
 from .metrics import get as _metric_key
 
@@ -315,11 +316,9 @@ class _Monitor(Callback):
     def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"monitor must be the name of a logged quantity, got {monitor!r}")
-        if not (isinstance(min_delta, (int, float)) and math.isfinite(min_delta)):
-            raise ValueError(f"min_delta must be a finite number, got {min_delta!r}")
         self.monitor = monitor
         self.mode = _resolve_mode(monitor, mode)
-        self.min_delta = abs(float(min_delta))
+        self.min_delta = abs(check_real("min_delta", min_delta))
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def _current(self, logs: dict | None) -> float:
@@ -395,8 +394,8 @@ class EarlyStopping(_Monitor):
                  restore_best_weights: bool = False, start_from_epoch: int = 0,
                  verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta)
-        self.patience = _check_count("patience", patience)
-        self.start_from_epoch = _check_count("start_from_epoch", start_from_epoch)
+        self.patience = check_int("patience", patience, 0)
+        self.start_from_epoch = check_int("start_from_epoch", start_from_epoch, 0)
         self.baseline = None if baseline is None else float(baseline)
         self.restore_best_weights = bool(restore_best_weights)
         self.verbose = verbose
@@ -544,14 +543,10 @@ class ReduceLROnPlateau(_Monitor):
                  mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
                  min_lr: float = 0.0, verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta)
-        if not (isinstance(factor, (int, float)) and 0 < factor < 1):
-            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-        if not (isinstance(min_lr, (int, float)) and min_lr >= 0):
-            raise ValueError(f"min_lr must be >= 0, got {min_lr!r}")
-        self.factor = float(factor)
-        self.patience = _check_count("patience", patience)
-        self.cooldown = _check_count("cooldown", cooldown)
-        self.min_lr = float(min_lr)
+        self.factor = check_real("factor", factor, OPEN_FRACTION)
+        self.patience = check_int("patience", patience, 0)
+        self.cooldown = check_int("cooldown", cooldown, 0)
+        self.min_lr = check_real("min_lr", min_lr, NON_NEGATIVE)
         self.verbose = verbose
         self.wait = 0
         self.cooldown_counter = 0
@@ -710,11 +705,9 @@ class CSVLogger(Callback):
                  append: bool = False) -> None:
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(f"separator must be one character, got {separator!r}")
-        if not isinstance(append, (bool, np.bool_)):
-            raise ValueError(f"append must be True or False, got {append!r}")
         self.filename = os.fspath(filename)
         self.separator = separator
-        self.append = bool(append)
+        self.append = check_flag("append", append)
         self.keys: list[str] | None = None
         self._file: Any = None
         self._writer: Any = None
@@ -745,12 +738,6 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = self._writer = None
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------------------

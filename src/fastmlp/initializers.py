@@ -23,9 +23,12 @@ stated one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import DTypeLike
+
+from ._registry import Registry
 
 _TRUNC_STD = 0.87962566103423978  # std of N(0,1) truncated to [-2, 2] (Keras)
 
@@ -250,9 +253,10 @@ def zeros(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     return np.zeros((n_in, n_out))
 
 
-INITIALIZERS = {f.__name__: f for f in (small_uniform, scaled_uniform, glorot_uniform,
-                                         glorot_normal, he_uniform, he_normal, lecun_normal,
-                                         zeros)}
+#: Initializer name -> function ``(rng, n_in, n_out) -> array`` (lookups: :func:`get`).
+INITIALIZERS: Registry[Callable[..., np.ndarray]] = Registry("initializer", (
+    (f.__name__, f) for f in (small_uniform, scaled_uniform, glorot_uniform, glorot_normal,
+                              he_uniform, he_normal, lecun_normal, zeros)))
 
 
 def get(name: str) -> str:
@@ -261,22 +265,20 @@ def get(name: str) -> str:
     Parameters
     ----------
     name : str
-        An initializer's name, in any case (``"he_normal"``, ``"He_Normal"``).
+        One of :data:`INITIALIZERS`, in any case, with or without underscores
+        (``"GlorotUniform"``, Keras' class name).
 
     Returns
     -------
     str
-        The name in lower case, a key of ``INITIALIZERS``.
+        The canonical name.
 
     Examples
     --------
     >>> get("he_normal")
     'he_normal'
     """
-    if not isinstance(name, str) or name.lower() not in INITIALIZERS:
-        raise ValueError(f"unknown initializer {name!r}; valid initializers are: "
-                         f"{', '.join(INITIALIZERS)}")
-    return name.lower()
+    return INITIALIZERS.canonical(name)
 
 
 def initialize(name: str, rng: np.random.Generator, n_in: int, n_out: int,

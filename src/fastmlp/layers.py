@@ -3,12 +3,14 @@ has none; :class:`BatchNormalization` and :class:`LayerNormalization` normalize 
 preceding Dense layer's output and own ``gamma``, ``beta`` (and moving statistics)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from . import activations, initializers, regularizers
-from ._validation import check_fraction, check_weights
+from ._scalars import FRACTION, POSITIVE, check_flag, check_int, check_real
+from ._validation import check_weights
 from .backend._contract import NORM_BATCH, NORM_LAYER
 
 
@@ -36,6 +38,54 @@ class _Weights:
         ``beta`` and the moving statistics for normalization); editing them in place
         edits the model. Empty until the layer is built."""
         return [*self.params, *self.state]
+
+    def param_shapes(self, n_in: int) -> list[tuple[int, ...]]:
+        """The shapes of :attr:`weights` for ``n_in`` inputs: the one statement of the
+        layer's parameter layout, which building, :meth:`count_params` and the model
+        file's reader all use.
+
+        Parameters
+        ----------
+        n_in : int
+            The number of inputs (the previous layer's units).
+
+        Returns
+        -------
+        list of tuple of int
+            One shape per array, in the order of :attr:`weights`.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.Dense(3, activation="prelu").param_shapes(2)
+        [(2, 3), (3,), (3,)]
+        """
+        return []
+
+    def count_params(self, n_in: int | None = None) -> int:
+        """The number of weights (trainable or not); for ``n_in`` inputs (default: the
+        layer's ``input_dim``) when the layer is not built yet, else 0 when that is unknown.
+
+        Parameters
+        ----------
+        n_in : int, optional
+            The number of inputs, for a layer not built yet.
+
+        Returns
+        -------
+        int
+            The number of values in :attr:`weights`.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.Dense(3).count_params(2)
+        9
+        """
+        if self.weights:
+            return int(sum(p.size for p in self.weights))
+        n_in = getattr(self, "input_dim", None) if n_in is None else n_in
+        return 0 if n_in is None else sum(math.prod(s) for s in self.param_shapes(n_in))
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the layer's parameters, in the order of :attr:`weights`.
@@ -110,12 +160,6 @@ class Input:
         return f"Input(shape={self.shape})"
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 class Dense(_Weights):
     """A fully connected layer: ``A = activation(A_prev @ W + b)``.
 
@@ -164,7 +208,7 @@ class Dense(_Weights):
                  bias_initializer: str = "zeros", prelu_shared: bool = False,
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  name: str | None = None, input_shape: Any = None) -> None:
-        self.units = _check_positive_int("units", units)
+        self.units = check_int("units", units, 1)
         if input_shape is not None:
             shape_dim = _input_dim_from_shape(input_shape, "input_shape")
             if input_dim is not None and input_dim != shape_dim:
@@ -172,8 +216,7 @@ class Dense(_Weights):
                                  "disagree; give one of them")
             input_dim = shape_dim
         self.activation = activations.get(activation)
-        self.input_dim = None if input_dim is None else _check_positive_int("input_dim",
-                                                                            input_dim)
+        self.input_dim = None if input_dim is None else check_int("input_dim", input_dim, 1)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.prelu_shared = bool(prelu_shared)
@@ -199,17 +242,16 @@ class Dense(_Weights):
         dtype : numpy.dtype
             The model's dtype, float32 or float64.
         """
-        n_in = _check_positive_int("input_dim", n_in)
+        n_in = check_int("input_dim", n_in, 1)
         if self.input_dim is not None and self.input_dim != n_in:
             raise ValueError(f"layer {self.name!r} expects input_dim={self.input_dim}, "
                              f"but receives {n_in} inputs")
         self.input_dim = n_in
-        W = initializers.initialize(self.kernel_initializer, rng, n_in, self.units, dtype)
-        b = initializers.initialize(self.bias_initializer, rng, 1, self.units, dtype)[0]
-        self.params = [W, np.ascontiguousarray(b)]
-        if self.activation == "prelu":
-            n_alpha = 1 if self.prelu_shared else self.units
-            self.params.append(np.full(n_alpha, activations.PRELU_INIT, dtype=dtype))
+        (_, units), _, *alpha = self.param_shapes(n_in)
+        W = initializers.initialize(self.kernel_initializer, rng, n_in, units, dtype)
+        b = initializers.initialize(self.bias_initializer, rng, 1, units, dtype)[0]
+        self.params = [W, np.ascontiguousarray(b),
+                       *(np.full(shape, activations.PRELU_INIT, dtype=dtype) for shape in alpha)]
 
     @property
     def W(self) -> np.ndarray:
@@ -223,27 +265,29 @@ class Dense(_Weights):
     def alpha(self) -> np.ndarray | None:
         return self.params[2] if len(self.params) > 2 else None
 
-    def count_params(self, n_in: int | None = None) -> int:
-        """Number of parameters (for ``n_in`` inputs when the layer is not built yet).
+    def param_shapes(self, n_in: int) -> list[tuple[int, ...]]:
+        """``W (n_in, units)``, ``b (units,)``, and for ``prelu`` ``alpha``: ``(units,)``,
+        or ``(1,)`` with ``prelu_shared``: the one statement of the PReLU shape rule.
 
         Parameters
         ----------
-        n_in : int, optional
-            The inputs to count for when the layer is not built; by default its
-            ``input_dim`` (0 parameters when that is unknown too).
+        n_in : int
+            The number of inputs.
 
         Returns
         -------
-        int
-            ``W``, ``b`` and the PReLU slopes, if any.
+        list of tuple of int
+            The shapes of ``W``, ``b`` and (for ``prelu``) ``alpha``.
+
+        Examples
+        --------
+        >>> Dense(4, activation="prelu", prelu_shared=True).param_shapes(3)
+        [(3, 4), (4,), (1,)]
         """
-        if self.built:
-            return int(sum(p.size for p in self.params))
-        n_in = self.input_dim if n_in is None else n_in
-        if n_in is None:
-            return 0
-        n_alpha = (1 if self.prelu_shared else self.units) if self.activation == "prelu" else 0
-        return n_in * self.units + self.units + n_alpha
+        shapes: list[tuple[int, ...]] = [(n_in, self.units), (self.units,)]
+        if self.activation == "prelu":
+            shapes.append((1 if self.prelu_shared else self.units,))
+        return shapes
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this layer (without its weights)."""
@@ -295,26 +339,11 @@ class Dropout(_Weights):
     """
 
     def __init__(self, rate: float, name: str | None = None) -> None:
-        self.rate = check_fraction("Dropout rate", rate)
+        self.rate = check_real("Dropout rate", rate, FRACTION)
         self.name = name
         self.params: list[np.ndarray] = []
 
     built = True
-
-    def count_params(self, n_in: int | None = None) -> int:
-        """Number of parameters: none (dropout has no weights).
-
-        Parameters
-        ----------
-        n_in : int, optional
-            Ignored; kept so that every layer counts the same way.
-
-        Returns
-        -------
-        int
-            0.
-        """
-        return 0
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this layer."""
@@ -332,15 +361,9 @@ class _Normalization(_Weights):
 
     def __init__(self, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                  name: str | None = None) -> None:
-        if (isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating))
-                or not np.isfinite(epsilon) or epsilon <= 0):
-            raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
-        for flag, value in (("center", center), ("scale", scale)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{flag} must be True or False, got {value!r}")
-        self.epsilon = float(epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
+        self.epsilon = check_real("epsilon", epsilon, POSITIVE)
+        self.center = check_flag("center", center)
+        self.scale = check_flag("scale", scale)
         self.name = name
         self.units: int | None = None
         self.params: list[np.ndarray] = []
@@ -360,7 +383,7 @@ class _Normalization(_Weights):
         dtype : numpy.dtype
             The model's dtype, float32 or float64.
         """
-        self.units = _check_positive_int("units", units)
+        self.units = check_int("units", units, 1)
         self.params = ([np.ones(units, dtype=dtype)] if self.scale else []) + \
             ([np.zeros(units, dtype=dtype)] if self.center else [])
         self.state = []
@@ -373,24 +396,27 @@ class _Normalization(_Weights):
     def beta(self) -> np.ndarray | None:
         return self.params[-1] if self.center and self.params else None
 
-    def count_params(self, n_in: int | None = None) -> int:
-        """Number of weights (trainable and not) for ``n_in`` features.
+    def param_shapes(self, n_in: int) -> list[tuple[int, ...]]:
+        """``gamma`` (with ``scale``), ``beta`` (with ``center``) and, for batch
+        normalization, the moving mean and variance: each ``(n_in,)``.
 
         Parameters
         ----------
-        n_in : int, optional
-            The features to count for when the layer is not built yet.
+        n_in : int
+            The number of features normalized (the preceding Dense layer's units).
 
         Returns
         -------
-        int
-            ``gamma`` and ``beta`` (those the layer has), and for batch normalization the
-            moving mean and variance.
+        list of tuple of int
+            The shapes of :attr:`weights`.
+
+        Examples
+        --------
+        >>> BatchNormalization().param_shapes(3)
+        [(3,), (3,), (3,), (3,)]
         """
-        n = self.units if self.units is not None else n_in
-        if n is None:
-            return 0
-        return n * (int(self.scale) + int(self.center) + 2 * (self.kind == NORM_BATCH))
+        n = int(self.scale) + int(self.center) + 2 * (self.kind == NORM_BATCH)
+        return [(n_in,)] * n
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this layer (without its weights)."""
@@ -448,10 +474,7 @@ class BatchNormalization(_Normalization):
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, name: str | None = None) -> None:
         super().__init__(epsilon, center, scale, name)
-        if (isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.floating))
-                or not 0 <= momentum < 1):
-            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = check_real("momentum", momentum, FRACTION)
 
     def build(self, units: int, dtype: np.dtype) -> None:
         """``gamma`` ones, ``beta`` zeros, moving mean zeros, moving variance ones.

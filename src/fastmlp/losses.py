@@ -44,26 +44,26 @@ and ``_kernels.pyx``); this module maps names to ids and states the contract.
 """
 from __future__ import annotations
 
-MSE, BCE, CCE, MAE, HUBER, HINGE = range(6)
-POISSON = 6
+from . import _ids
+from ._registry import Registry
 
 #: ``delta`` of the Huber loss (Keras' default).
 HUBER_DELTA = 1.0
 
-#: Public name -> (engine id, required output activation or None).
-LOSSES: dict[str, tuple[int, str | None]] = {
-    "mean_squared_error": (MSE, None),
-    "binary_crossentropy": (BCE, "sigmoid"),
-    "categorical_crossentropy": (CCE, "softmax"),
-    "sparse_categorical_crossentropy": (CCE, "softmax"),
-    "mean_absolute_error": (MAE, None),
-    "huber": (HUBER, None),
-    "hinge": (HINGE, None),
-    "poisson": (POISSON, "exponential"),
-}
-_ALIASES = {"mse": "mean_squared_error", "bce": "binary_crossentropy",
+#: Public name -> (engine id, required output activation or None); the ids:
+#: :mod:`fastmlp._ids`.
+LOSSES: Registry[tuple[int, str | None]] = Registry("loss", {
+    "mean_squared_error": (_ids.LOSS_MSE, None),
+    "binary_crossentropy": (_ids.LOSS_BCE, "sigmoid"),
+    "categorical_crossentropy": (_ids.LOSS_CCE, "softmax"),
+    "sparse_categorical_crossentropy": (_ids.LOSS_CCE, "softmax"),
+    "mean_absolute_error": (_ids.LOSS_MAE, None),
+    "huber": (_ids.LOSS_HUBER, None),
+    "hinge": (_ids.LOSS_HINGE, None),
+    "poisson": (_ids.LOSS_POISSON, "exponential"),
+}, aliases={"mse": "mean_squared_error", "bce": "binary_crossentropy",
             "log_loss": "binary_crossentropy", "cce": "categorical_crossentropy",
-            "mae": "mean_absolute_error", "huber_loss": "huber"}
+            "mae": "mean_absolute_error", "huber_loss": "huber"}, plural="losses")
 
 
 def get(name: str) -> str:
@@ -72,8 +72,14 @@ def get(name: str) -> str:
     Parameters
     ----------
     name : str
-        A key of ``LOSSES`` in any case, or an alias such as ``"mse"``, ``"mae"`` or
-        ``"bce"``.
+        One of :data:`LOSSES`, in any case, with or without underscores
+        (``"MeanSquaredError"``), or an alias: ``mse``, ``mae``, ``bce``, ``log_loss``,
+        ``cce``, ``huber_loss``.
+
+    Returns
+    -------
+    str
+        The canonical name.
 
     Raises
     ------
@@ -82,10 +88,7 @@ def get(name: str) -> str:
 
     Examples
     --------
-    >>> get("mse")
+    >>> get("MSE")
     'mean_squared_error'
     """
-    key = _ALIASES.get(name, name) if isinstance(name, str) else name
-    if not isinstance(key, str) or key.lower() not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; valid losses are: {', '.join(LOSSES)}")
-    return key.lower()
+    return LOSSES.canonical(name)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ._registry import Registry
+
 __all__ = ["METRICS", "accuracy", "binary_accuracy", "f1", "get", "mean_absolute_error",
            "mean_squared_error", "precision", "r2", "recall", "roc_auc"]
 
@@ -365,7 +367,8 @@ def r2(y_true: Any, y_pred: Any) -> float:
 # ----------------------------------------------------------------------------------------
 # registry
 # ----------------------------------------------------------------------------------------
-METRICS: dict[str, Callable[[Any, Any], float]] = {
+#: Metric name -> function ``(y_true, y_pred) -> float`` (lookups: :func:`get`'s policy).
+METRICS: Registry[Callable[[Any, Any], float]] = Registry("metric", {
     "accuracy": accuracy,
     "binary_accuracy": binary_accuracy,
     "precision": precision,
@@ -375,9 +378,8 @@ METRICS: dict[str, Callable[[Any, Any], float]] = {
     "mean_absolute_error": mean_absolute_error,
     "mean_squared_error": mean_squared_error,
     "r2": r2,
-}
-_ALIASES = {"acc": "accuracy", "mse": "mean_squared_error", "mae": "mean_absolute_error",
-            "f1_score": "f1", "auc": "roc_auc", "r2_score": "r2"}
+}, aliases={"acc": "accuracy", "mse": "mean_squared_error", "mae": "mean_absolute_error",
+            "f1_score": "f1", "auc": "roc_auc", "r2_score": "r2"})
 
 #: Metrics where larger is better (callbacks' ``mode="auto"`` maximises these).
 HIGHER_IS_BETTER = frozenset({"accuracy", "binary_accuracy", "precision", "recall", "f1",
@@ -390,15 +392,18 @@ def get(name: str) -> str:
     Parameters
     ----------
     name : str
-        A key of ``METRICS`` or an alias (``"acc"``, ``"mse"``, ``"mae"``, ``"f1_score"``,
-        ``"auc"``, ``"r2_score"``).
+        One of :data:`METRICS`, in any case, with or without underscores
+        (``"Accuracy"``, ``"BinaryAccuracy"``), or an alias: ``acc``, ``mse``, ``mae``,
+        ``f1_score``, ``auc``, ``r2_score``.
+
+    Returns
+    -------
+    str
+        The canonical name.
 
     Examples
     --------
     >>> get("acc")
     'accuracy'
     """
-    key = _ALIASES.get(name, name) if isinstance(name, str) else name
-    if not isinstance(key, str) or key not in METRICS:
-        raise ValueError(f"unknown metric {name!r}; valid metrics are: {', '.join(METRICS)}")
-    return key
+    return METRICS.canonical(name)

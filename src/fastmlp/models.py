@@ -18,11 +18,12 @@ from .backend import check_name as check_backend_name
 from .backend import get as get_backend
 from ._guard import Divergence, EpochRunner, InterruptGuard, exclusive_fit
 from . import _streams
+from ._scalars import FRACTION, check_flag, check_int, check_real
 from ._validation import (all_finite, as_features, as_sample_weight, as_targets,
                           check_classes, check_dtype, check_feature_name_list,
-                          check_feature_names, check_fraction, check_int, check_weights,
+                          check_feature_names, check_weights,
                           feature_names_of)
-from .backend._contract import NetSpec, NormSpec
+from .backend._contract import NetSpec, NormSpec, fp_quiet, raises_fp_warnings
 from .callbacks import Callback, History, _epoch_line, _finish_progress_bar, _format_value
 from .layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization, _Normalization
 from .saving import _register_model_class, save_model
@@ -230,7 +231,7 @@ class Sequential:
             elif isinstance(layer, _Normalization):
                 layer.build(n_in, self.dtype)
         if self.optimizer is not None:
-            self.optimizer.build(self._flat_params())
+            self.optimizer.build(self.trainable_weights)
         self._engines.clear()
         return self
 
@@ -244,7 +245,11 @@ class Sequential:
                                    "model.build(input_dim))")
             self.build()
 
-    def _flat_params(self) -> list[np.ndarray]:
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The arrays the optimizer updates, themselves, in :meth:`get_weights` order
+        without the normalization layers' moving statistics (the order of the optimizer's
+        state slots and of ``compute_gradients``); empty before the model is built."""
         return [p for layer in self.layers for p in layer.params]
 
     def _norm_specs(self) -> tuple:
@@ -321,7 +326,7 @@ class Sequential:
         self.metrics = names
         self.steps_per_execution = steps_per_execution
         if self.built:
-            opt.build(self._flat_params())
+            opt.build(self.trainable_weights)
         self._engines.clear()
 
     # ------------------------------------------------------------------------------------
@@ -351,7 +356,7 @@ class Sequential:
             optimizer, loss = self.optimizer, self.loss
             if optimizer is None:  # predict / layer_outputs before compile: never trains
                 optimizer = optimizers.SGD()
-                optimizer.build(self._flat_params())
+                optimizer.build(self.trainable_weights)
             if loss is None:  # the same (fit and evaluate refuse a model without a loss)
                 loss = "mean_squared_error"
             spec = NetSpec(dtype=self.dtype,
@@ -465,10 +470,10 @@ class Sequential:
             engine = self._engine(inference=True)
         else:  # an engine exists only for a built model: just the input checks
             X = as_features(x, self.dtype, engine.n_inputs)
-        if name == "numpy":
+        if raises_fp_warnings(engine):   # a non-finite output is reported once, below
             with np.errstate(all="ignore"):
                 out = engine.predict(X)
-        else:  # compiled code raises no NumPy floating-point warnings
+        else:  # (no context at all: this is the latency path of small predictions)
             out = engine.predict(X)
         if not all_finite(out):
             _warn_not_finite(out)
@@ -494,7 +499,7 @@ class Sequential:
             for row0 in range(0, X.shape[0], group):
                 for cb in callbacks:
                     cb.on_predict_batch_begin(row0 // batch_size)
-                with np.errstate(all="ignore"):   # an overflow is reported once, below
+                with fp_quiet(engine):   # a non-finite output is reported once, below
                     parts.append(engine.predict(X[row0:row0 + group]))
                 last = -(-min(row0 + group, X.shape[0]) // batch_size) - 1
                 for cb in callbacks:
@@ -618,7 +623,7 @@ class Sequential:
         >>> sorted(model.evaluate(X, y, return_dict=True))
         ['loss', 'mae']
         """
-        return_dict = _check_flag("return_dict", return_dict)
+        return_dict = check_flag("return_dict", return_dict)
         if verbose == "auto":
             verbose = 1
         if isinstance(verbose, bool) or verbose not in (0, 1, 2):
@@ -678,7 +683,7 @@ class Sequential:
         >>> model(np.zeros((5, 2))).shape
         (5, 3)
         """
-        if _check_flag("training", training):
+        if check_flag("training", training):
             raise ValueError("model(x, training=True) is not supported: dropout is active "
                              "only inside fit; use model(x) or model.predict(x)")
         return self.predict(x)
@@ -860,7 +865,7 @@ class Sequential:
         initial_epoch = check_int("initial_epoch", initial_epoch, 0)
         if batch_size is not None:
             batch_size = check_int("batch_size", batch_size, 1)
-        validation_split = check_fraction("validation_split", validation_split)
+        validation_split = check_real("validation_split", validation_split, FRACTION)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if on_divergence not in ("raise", "warn"):
@@ -927,7 +932,7 @@ class Sequential:
             widths = self._widths()
             dropped = sum(width for rate, width in zip(rates, widths) if rate > 0)
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
-        runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
+        runner = EpochRunner(engine, self.trainable_weights + self._state_arrays(), self.optimizer,
                              min(chunk, max_chunk), max_chunk=max_chunk,
                              buffers=self._guard_buffers)
 
@@ -984,7 +989,7 @@ class Sequential:
             max_chunk = max(1, _MASK_ELEMENTS // (bs * dropped))
         work = 6.0 * bs * self.count_params()
         chunk = int(max(1, _CHUNK_FLOPS // max(work, 1.0)))
-        runner = EpochRunner(engine, self._flat_params() + self._state_arrays(), self.optimizer,
+        runner = EpochRunner(engine, self.trainable_weights + self._state_arrays(), self.optimizer,
                              min(chunk, max_chunk or chunk), max_chunk=max_chunk,
                              buffers=self._guard_buffers)
         return self._train(engine, runner, callbacks, initial_epoch, epochs, verbose,
@@ -1285,9 +1290,13 @@ class Sequential:
         layer's ``gamma, beta`` and moving statistics after its Dense layer's, as Keras).
         ``compute_gradients`` follows this order without the moving statistics."""
         self._ensure_built()
-        return [p.copy() for p in self._all_weights()]
+        return [p.copy() for p in self.weights]
 
-    def _all_weights(self) -> list[np.ndarray]:
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every layer's arrays themselves, in :meth:`get_weights` order (editing them
+        edits the model; the model file is written from them); empty before the model is
+        built."""
         return [a for layer in self.layers for a in layer.weights]
 
     def set_weights(self, weights: list[Any]) -> None:
@@ -1304,7 +1313,7 @@ class Sequential:
             converted to the model's dtype.
         """
         self._ensure_built()
-        params = self._all_weights()
+        params = self.weights
         for p, c in zip(params, check_weights(weights, params)):
             np.copyto(p, c)
 
@@ -1615,12 +1624,6 @@ def _metric_names(metrics: Any) -> list[str]:
             raise ValueError(f"metric {name!r} is listed twice")
         names.append(name)
     return names
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _check_callbacks(callbacks: Any) -> list[Callback]:

@@ -44,57 +44,34 @@ Common to every optimizer, applied in this order at each update :math:`t = 1, 2,
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ._optlayout import (  # noqa: F401 - the layout, re-exported as part of this module
-    SGD_KIND, MOMENTUM_KIND, ADAGRAD_KIND, ADADELTA_KIND, RMSPROP_KIND, ADAM_KIND,
-    ADAMAX_KIND, NADAM_KIND, H_LR, H_WEIGHT_DECAY, H_RULE, H_SCHEDULE, H_DECAY_STEPS,
-    H_DECAY_RATE, H_POWER, H_STAIRCASE, H_CLIPNORM, H_CLIPVALUE, H_WARMUP, N_HYPER,
-    SCHEDULE_CONSTANT, SCHEDULE_EXPONENTIAL, SCHEDULE_INVERSE, N_SCALARS, MAX_SLOTS,
-    EPSILON_MODES, VELOCITY_MODES)
+from ._registry import Registry
+from ._scalars import (FRACTION, NON_NEGATIVE, POSITIVE, Interval, check_choice, check_flag,
+                       check_int, check_real)
 
+from ._ids import (
+    OPT_SGD, OPT_MOMENTUM, OPT_ADAGRAD, OPT_ADADELTA, OPT_RMSPROP, OPT_ADAM, OPT_ADAMAX,
+    OPT_NADAM, HYPER_LR, HYPER_WEIGHT_DECAY, HYPER_RULE, HYPER_SCHEDULE, HYPER_STAIRCASE,
+    HYPER_DECAY_STEPS, HYPER_CLIPNORM, HYPER_CLIPVALUE, HYPER_WARMUP, N_HYPER,
+    SCHEDULE_CONSTANT, SCHEDULE_EXPONENTIAL, SCHEDULE_INVERSE, N_SCALARS)
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """Return ``value`` after checking it is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
-def _check_number(name: str, value: Any, *, low: float = 0.0, low_inclusive: bool = True,
-                  high: float | None = None, high_inclusive: bool = False) -> float:
-    """Return ``value`` as a float after checking it is finite and in range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if value < low or (not low_inclusive and value == low):
-        bound = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {bound} {low}, got {value!r}")
-    if high is not None and (value > high or (not high_inclusive and value == high)):
-        bound = "<=" if high_inclusive else "<"
-        raise ValueError(f"{name} must be {bound} {high}, got {value!r}")
-    return value
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+#: Where Adam adds epsilon: after the bias correction of v (PyTorch) or to sqrt(v) with
+#: the corrections in the step size (Keras, scikit-learn).
+EPSILON_MODES = ("torch", "keras")
+#: What a momentum velocity holds: gradients (PyTorch) or learning rate times gradients
+#: (Keras, scikit-learn).
+VELOCITY_MODES = ("torch", "keras")
 
 
 class _Hyper:
     """A float hyper-parameter checked on every assignment (in ``__init__`` and later)."""
 
-    def __init__(self, low: float = 0.0, low_inclusive: bool = True, high: float | None = None,
-                 high_inclusive: bool = False) -> None:
-        self.bounds: dict[str, Any] = {"low": low, "low_inclusive": low_inclusive, "high": high,
-                       "high_inclusive": high_inclusive}
+    def __init__(self, interval: Interval = NON_NEGATIVE) -> None:
+        self.interval = interval
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -103,7 +80,7 @@ class _Hyper:
         return self if obj is None else obj.__dict__[self.name]
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.name] = _check_number(self.name, value, **self.bounds)
+        obj.__dict__[self.name] = check_real(self.name, value, self.interval)
 
 
 class _Fixed:
@@ -144,7 +121,7 @@ class LearningRateSchedule:
 
     kind: ClassVar[int]
 
-    initial_learning_rate = _Hyper(low_inclusive=False)
+    initial_learning_rate = _Hyper(POSITIVE)
 
     def _pack(self) -> tuple[float, float, float, float, float]:
         """``(kind, decay_steps, decay_rate, power, staircase)`` for the hyper vector."""
@@ -153,18 +130,15 @@ class LearningRateSchedule:
     def hyper(self) -> np.ndarray:
         """The hyper vector of a constant-rate optimizer using this schedule."""
         out = np.zeros(N_HYPER, dtype=np.float64)
-        out[H_LR] = self.initial_learning_rate
-        out[H_SCHEDULE:H_STAIRCASE + 1] = self._pack()
+        out[HYPER_LR] = self.initial_learning_rate
+        out[HYPER_SCHEDULE:HYPER_STAIRCASE + 1] = self._pack()
         return out
 
     def __call__(self, iteration: int) -> float:
         """Learning rate of the update after ``iteration`` (>= 0) completed updates."""
         from .backend._numpy import learning_rate_at
 
-        if isinstance(iteration, bool) or not isinstance(iteration, (int, np.integer)) \
-                or iteration < 0:
-            raise ValueError(f"iteration must be an integer >= 0, got {iteration!r}")
-        return learning_rate_at(self.hyper(), int(iteration))
+        return learning_rate_at(self.hyper(), check_int("iteration", iteration, 0))
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this schedule (JSON-serialisable)."""
@@ -234,15 +208,15 @@ class ExponentialDecay(LearningRateSchedule):
     """
 
     kind = SCHEDULE_EXPONENTIAL
-    decay_steps = _Hyper(low_inclusive=False)
-    decay_rate = _Hyper(low_inclusive=False)
+    decay_steps = _Hyper(POSITIVE)
+    decay_rate = _Hyper(POSITIVE)
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False) -> None:
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
-        self.staircase = _check_flag("staircase", staircase)
+        self.staircase = check_flag("staircase", staircase)
 
     def _pack(self):
         return (SCHEDULE_EXPONENTIAL, self.decay_steps, self.decay_rate, 0.0,
@@ -279,8 +253,8 @@ class StepDecay(LearningRateSchedule):
     """
 
     kind = SCHEDULE_EXPONENTIAL
-    decay_steps = _Hyper(low_inclusive=False)
-    decay_rate = _Hyper(low_inclusive=False)
+    decay_steps = _Hyper(POSITIVE)
+    decay_rate = _Hyper(POSITIVE)
 
     def __init__(self, initial_learning_rate: float, decay_steps: float,
                  decay_rate: float = 0.5) -> None:
@@ -327,7 +301,7 @@ class InverseScaling(LearningRateSchedule):
     """
 
     kind = SCHEDULE_INVERSE
-    decay_steps = _Hyper(low_inclusive=False)
+    decay_steps = _Hyper(POSITIVE)
     decay_rate = _Hyper()
     power = _Hyper()
 
@@ -337,7 +311,7 @@ class InverseScaling(LearningRateSchedule):
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.power = power
-        self.staircase = _check_flag("staircase", staircase)
+        self.staircase = check_flag("staircase", staircase)
 
     def _pack(self):
         return (SCHEDULE_INVERSE, self.decay_steps, self.decay_rate, self.power,
@@ -380,10 +354,7 @@ class Warmup(LearningRateSchedule):
         if isinstance(base, Warmup):
             raise ValueError("a Warmup cannot wrap another Warmup")
         self.schedule = base if isinstance(base, LearningRateSchedule) else Constant(base)
-        if (isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer))
-                or warmup_steps < 1):
-            raise ValueError(f"warmup_steps must be an integer >= 1, got {warmup_steps!r}")
-        self.warmup_steps = int(warmup_steps)
+        self.warmup_steps = check_int("warmup_steps", warmup_steps, 1)
 
     @property
     def initial_learning_rate(self) -> float:
@@ -398,7 +369,7 @@ class Warmup(LearningRateSchedule):
 
     def hyper(self) -> np.ndarray:
         out = self.schedule.hyper()
-        out[H_WARMUP] = self.warmup_steps
+        out[HYPER_WARMUP] = self.warmup_steps
         return out
 
     def get_config(self) -> dict[str, Any]:
@@ -406,9 +377,10 @@ class Warmup(LearningRateSchedule):
                 "warmup_steps": self.warmup_steps}
 
 
-SCHEDULES: dict[str, type[LearningRateSchedule]] = {
-    cls.__name__: cls for cls in (Constant, ExponentialDecay, StepDecay, InverseScaling,
-                                  Warmup)}
+#: Schedule class name -> class, for :func:`deserialize_schedule` (model files).
+SCHEDULES: Registry[type[LearningRateSchedule]] = Registry(
+    "learning-rate schedule", ((cls.__name__, cls) for cls in (
+        Constant, ExponentialDecay, StepDecay, InverseScaling, Warmup)), plural="schedules")
 
 
 def serialize_schedule(schedule: LearningRateSchedule) -> dict[str, Any]:
@@ -444,11 +416,7 @@ def deserialize_schedule(config: dict[str, Any]) -> LearningRateSchedule:
     if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
         raise ValueError("a serialized schedule is a dict {'class_name': ..., 'config': "
                          f"{{...}}}}, got {config!r}")
-    name = config["class_name"]
-    if name not in SCHEDULES:
-        raise ValueError(f"unknown learning-rate schedule {name!r}; valid schedules are: "
-                         f"{', '.join(SCHEDULES)}")
-    return SCHEDULES[name](**config["config"])
+    return SCHEDULES[SCHEDULES.canonical(config["class_name"])](**config["config"])
 
 
 def _as_learning_rate(value: Any) -> float | LearningRateSchedule:
@@ -456,7 +424,7 @@ def _as_learning_rate(value: Any) -> float | LearningRateSchedule:
         return value
     if isinstance(value, dict):
         return deserialize_schedule(value)
-    return _check_number("learning_rate", value, low_inclusive=False)
+    return check_real("learning_rate", value, POSITIVE)
 
 
 # =========================================================================================
@@ -542,7 +510,7 @@ class Optimizer:
     @clipnorm.setter
     def clipnorm(self, value: float | None) -> None:
         if value is not None:
-            value = _check_number("clipnorm", value, low_inclusive=False)
+            value = check_real("clipnorm", value, POSITIVE)
             if getattr(self, "_clipvalue", None) is not None:
                 raise ValueError("set at most one of clipnorm and clipvalue (clipvalue is "
                                  f"{self._clipvalue!r})")
@@ -555,7 +523,7 @@ class Optimizer:
     @clipvalue.setter
     def clipvalue(self, value: float | None) -> None:
         if value is not None:
-            value = _check_number("clipvalue", value, low_inclusive=False)
+            value = check_real("clipvalue", value, POSITIVE)
             if getattr(self, "_clipnorm", None) is not None:
                 raise ValueError("set at most one of clipnorm and clipvalue (clipnorm is "
                                  f"{self._clipnorm!r})")
@@ -660,7 +628,7 @@ class Optimizer:
 
     # -- what the backends read -----------------------------------------------------------
     def _rule_hyper(self) -> list[float]:
-        """The rule-specific values at ``H_RULE ..`` of :meth:`hyper`."""
+        """The rule-specific values at ``HYPER_RULE ..`` of :meth:`hyper`."""
         return []
 
     def hyper(self) -> np.ndarray:
@@ -672,13 +640,13 @@ class Optimizer:
         lr = self._learning_rate
         out = lr.hyper() if isinstance(lr, LearningRateSchedule) else np.zeros(N_HYPER)
         if not isinstance(lr, LearningRateSchedule):
-            out[H_LR] = lr
-            out[H_DECAY_STEPS] = 1.0
-        out[H_WEIGHT_DECAY] = self.weight_decay
+            out[HYPER_LR] = lr
+            out[HYPER_DECAY_STEPS] = 1.0
+        out[HYPER_WEIGHT_DECAY] = self.weight_decay
         rule = self._rule_hyper()
-        out[H_RULE:H_RULE + len(rule)] = rule
-        out[H_CLIPNORM] = self._clipnorm or 0.0
-        out[H_CLIPVALUE] = self._clipvalue or 0.0
+        out[HYPER_RULE:HYPER_RULE + len(rule)] = rule
+        out[HYPER_CLIPNORM] = self._clipnorm or 0.0
+        out[HYPER_CLIPVALUE] = self._clipvalue or 0.0
         return out
 
     def apply_gradients(self, grads_and_params: Iterable[tuple[Any, np.ndarray]]) -> None:
@@ -773,7 +741,7 @@ class SGD(Optimizer):
     SGD(learning_rate=0.1, weight_decay=0.0)
     """
 
-    kind = SGD_KIND
+    kind = OPT_SGD
     name = "sgd"
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
@@ -823,12 +791,12 @@ class Momentum(Optimizer):
     Momentum(learning_rate=0.01, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0)
     """
 
-    kind = MOMENTUM_KIND
+    kind = OPT_MOMENTUM
     name = "momentum"
     _args: ClassVar[tuple[str, ...]] = ("momentum", "dampening", "nesterov")
 
-    momentum = _Hyper(high=1.0)
-    dampening = _Hyper(high=1.0, high_inclusive=True)
+    momentum = _Hyper(FRACTION)
+    dampening = _Hyper(Interval(0.0, 1.0, "both"))
     nesterov = _Fixed()
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
@@ -837,7 +805,7 @@ class Momentum(Optimizer):
                  clipvalue: float | None = None, velocity_mode: str = "torch") -> None:
         self.momentum = momentum
         self.dampening = dampening
-        self.nesterov = _check_flag("nesterov", nesterov)
+        self.nesterov = check_flag("nesterov", nesterov)
         self.velocity_mode = velocity_mode
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening == 0, got "
@@ -863,7 +831,7 @@ class Momentum(Optimizer):
 
     @velocity_mode.setter
     def velocity_mode(self, value: str) -> None:
-        self._velocity_mode = _check_choice("velocity_mode", value, VELOCITY_MODES)
+        self._velocity_mode = check_choice("velocity_mode", value, VELOCITY_MODES)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -940,13 +908,13 @@ class Adagrad(Optimizer):
     1e-10
     """
 
-    kind = ADAGRAD_KIND
+    kind = OPT_ADAGRAD
     name = "adagrad"
     _args = ("lr_decay", "initial_accumulator_value", "epsilon")
 
     lr_decay = _Hyper()
     initial_accumulator_value = _Hyper()
-    epsilon = _Hyper(low_inclusive=False)
+    epsilon = _Hyper(POSITIVE)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
                  lr_decay: float = 0.0, initial_accumulator_value: float = 0.0,
@@ -998,12 +966,12 @@ class Adadelta(Optimizer):
     1.0
     """
 
-    kind = ADADELTA_KIND
+    kind = OPT_ADADELTA
     name = "adadelta"
     _args = ("rho", "epsilon")
 
-    rho = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    rho = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 1.0, rho: float = 0.9,
                  epsilon: float = 1e-6, weight_decay: float = 0.0,
@@ -1060,12 +1028,12 @@ class RMSprop(Optimizer):
     3
     """
 
-    kind = RMSPROP_KIND
+    kind = OPT_RMSPROP
     name = "rmsprop"
     _args = ("rho", "epsilon", "momentum", "centered")
 
-    rho = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    rho = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
     momentum = _Fixed()
     centered = _Fixed()
 
@@ -1075,8 +1043,8 @@ class RMSprop(Optimizer):
                  clipvalue: float | None = None) -> None:
         self.rho = rho
         self.epsilon = epsilon
-        self.momentum = _check_number("momentum", momentum, high=1.0)
-        self.centered = _check_flag("centered", centered)
+        self.momentum = check_real("momentum", momentum, FRACTION)
+        self.centered = check_flag("centered", centered)
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue)
 
     @property
@@ -1135,13 +1103,13 @@ class Adam(Optimizer):
          amsgrad=False, weight_decay=0.0)
     """
 
-    kind = ADAM_KIND
+    kind = OPT_ADAM
     name = "adam"
     _args: ClassVar[tuple[str, ...]] = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
-    beta_1 = _Hyper(high=1.0)
-    beta_2 = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    beta_1 = _Hyper(FRACTION)
+    beta_2 = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
     amsgrad = _Fixed()
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
@@ -1152,7 +1120,7 @@ class Adam(Optimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
-        self.amsgrad = _check_flag("amsgrad", amsgrad)
+        self.amsgrad = check_flag("amsgrad", amsgrad)
         self.epsilon_mode = epsilon_mode
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue)
 
@@ -1163,7 +1131,7 @@ class Adam(Optimizer):
 
     @epsilon_mode.setter
     def epsilon_mode(self, value: str) -> None:
-        self._epsilon_mode = _check_choice("epsilon_mode", value, EPSILON_MODES)
+        self._epsilon_mode = check_choice("epsilon_mode", value, EPSILON_MODES)
 
     @property
     def n_slots(self) -> int:
@@ -1250,13 +1218,13 @@ class AdaMax(Optimizer):
     0.002
     """
 
-    kind = ADAMAX_KIND
+    kind = OPT_ADAMAX
     name = "adamax"
     _args = ("beta_1", "beta_2", "epsilon")
 
-    beta_1 = _Hyper(high=1.0)
-    beta_2 = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    beta_1 = _Hyper(FRACTION)
+    beta_2 = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.002,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
@@ -1310,13 +1278,13 @@ class Nadam(Optimizer):
     1.0
     """
 
-    kind = NADAM_KIND
+    kind = OPT_NADAM
     name = "nadam"
     _args = ("beta_1", "beta_2", "epsilon", "momentum_decay")
 
-    beta_1 = _Hyper(high=1.0)
-    beta_2 = _Hyper(high=1.0)
-    epsilon = _Hyper(low_inclusive=False)
+    beta_1 = _Hyper(FRACTION)
+    beta_2 = _Hyper(FRACTION)
+    epsilon = _Hyper(POSITIVE)
     momentum_decay = _Hyper()
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.002,
@@ -1340,21 +1308,11 @@ class Nadam(Optimizer):
         return [self.beta_1, self.beta_2, self.epsilon, self.momentum_decay]
 
 
-class _Registry(dict):
-    """Name -> class, looked up case-insensitively (``"adam"``, ``"Adam"``, ``"AMSGrad"``)."""
-
-    def __getitem__(self, key: str) -> type[Optimizer]:
-        return super().__getitem__(key.lower() if isinstance(key, str) else key)
-
-    def __contains__(self, key: object) -> bool:
-        return super().__contains__(key.lower() if isinstance(key, str) else key)
-
-
 #: The ten optimizers by name: ``OPTIMIZERS[type(opt).__name__](**opt.get_config())``
-#: rebuilds ``opt`` (lookups ignore case).
-OPTIMIZERS: dict[str, type[Optimizer]] = _Registry(
+#: rebuilds ``opt`` (lookups follow :func:`get`'s policy: ``"Adam"``, ``"AMSGrad"``).
+OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer", (
     (cls.name, cls) for cls in (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam,
-                                AdaMax, Nadam, AMSGrad))
+                                AdaMax, Nadam, AMSGrad)))
 
 
 class LBFGS(Optimizer):
@@ -1403,8 +1361,6 @@ class LBFGS(Optimizer):
 
     def __init__(self, max_iter: int = 20, max_fun: int = 15000, tol: float = 1e-5,
                  ftol: float = 2.220446049250313e-09, history_size: int = 10) -> None:
-        from ._validation import check_int
-
         self.max_iter = check_int("max_iter", max_iter, 1)
         self.max_fun = check_int("max_fun", max_fun, 1)
         self.tol = tol
@@ -1426,8 +1382,13 @@ def get(identifier: str | Optimizer) -> Optimizer:
     Parameters
     ----------
     identifier : str or Optimizer
-        A name of ``OPTIMIZERS`` (or ``"lbfgs"``) for a new optimizer with default settings,
-        or an optimizer, returned as it is.
+        A name of :data:`OPTIMIZERS` or ``"lbfgs"``, in any case, with or without
+        underscores; an instance is returned as it is.
+
+    Returns
+    -------
+    Optimizer
+        The optimizer.
 
     Raises
     ------
@@ -1443,11 +1404,10 @@ def get(identifier: str | Optimizer) -> Optimizer:
     """
     if isinstance(identifier, Optimizer):
         return identifier
-    if isinstance(identifier, str) and identifier in OPTIMIZERS:
-        make: Callable[[], Optimizer] = OPTIMIZERS[identifier]   # each has defaults
-        return make()
-    if isinstance(identifier, str) and identifier.lower() == LBFGS.name:
-        return LBFGS()
-    raise ValueError(f"unknown optimizer {identifier!r}; valid optimizers are: "
-                     f"{', '.join(OPTIMIZERS)}, lbfgs (or an fastmlp.optimizers.Optimizer "
-                     "instance)")
+    return _BY_NAME[_BY_NAME.canonical(identifier)]()
+
+
+#: :data:`OPTIMIZERS` and ``"lbfgs"``: every name :func:`get` takes.
+_BY_NAME: Registry[type[Optimizer]] = Registry(
+    "optimizer", {**OPTIMIZERS, LBFGS.name: LBFGS},
+    hint=" (or a fastmlp.optimizers.Optimizer instance)")

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ._scalars import check_int
+
 __all__ = ["decision_boundary", "learning_curves"]
 
 _INSTALL_HINT = ('fastmlp.plot needs matplotlib, an optional extra: '
@@ -162,8 +164,7 @@ def decision_boundary(model: Any, X: Any, y: Any | None = None, ax: Any = None,
     if getattr(model, "input_dim", None) not in (None, 2):
         raise ValueError(f"decision_boundary needs a model with 2 inputs; this one takes "
                          f"{model.input_dim}")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    resolution = check_int("resolution", resolution, 2)
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.5))

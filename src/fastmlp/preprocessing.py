@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ._scalars import check_int
 from ._validation import check_matrix_shape
 from .datasets._generators import SeedLike, as_generator
 
@@ -385,11 +386,8 @@ def one_hot(labels: Any, n_classes: int | None = None) -> np.ndarray:
         if arr.size == 0:
             raise ValueError("cannot infer n_classes from empty labels; pass n_classes")
         n_classes = int(arr.max()) + 1
-    elif isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
-        raise TypeError(f"n_classes must be an integer, got {type(n_classes).__name__} "
-                        f"{n_classes!r}")
-    elif n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    else:
+        n_classes = check_int("n_classes", n_classes, 1)
     if arr.size and arr.min() < 0:
         raise ValueError(f"labels must be >= 0, got {int(arr.min())}")
     if arr.size and arr.max() >= n_classes:

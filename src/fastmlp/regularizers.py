@@ -28,19 +28,11 @@ L1L2(l1=0.0, l2=0.001)
 """
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from typing import Any
 
-
-def _coefficient(name: str, value: Any) -> float:
-    if isinstance(value, bool) or (not isinstance(value, (int, float)) and not hasattr(
-            value, "__float__")):
-        raise ValueError(f"regularization factor {name} must be a number >= 0, got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"regularization factor {name} must be finite and >= 0, "
-                         f"got {value!r}")
-    return value
+from ._registry import Registry
+from ._scalars import NON_NEGATIVE, ParamTypeError, check_real
 
 
 class L1L2:
@@ -58,8 +50,8 @@ class L1L2:
     """
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1 = _coefficient("l1", l1)
-        self.l2 = _coefficient("l2", l2)
+        self.l1 = check_real("regularization factor l1", l1, NON_NEGATIVE)
+        self.l2 = check_real("regularization factor l2", l2, NON_NEGATIVE)
 
     @property
     def active(self) -> bool:
@@ -133,7 +125,10 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     return L1L2(l1=l1, l2=l2)
 
 
-_BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
+#: Regularizer name -> factory with Keras' default factors (lookups: :func:`get`'s policy).
+REGULARIZERS: Registry[Callable[[], L1L2]] = Registry(
+    "regularizer", {"l1": l1, "l2": l2, "l1_l2": l1_l2},
+    hint=" (or fastmlp.regularizers.L1L2(...))")
 
 
 def get(identifier: Any) -> L1L2 | None:
@@ -152,6 +147,8 @@ def get(identifier: Any) -> L1L2 | None:
     ------
     ValueError
         For an unknown name or a negative, non-finite factor.
+    ParamTypeError
+        For an identifier of another type (also a ``ValueError``).
 
     Examples
     --------
@@ -161,16 +158,13 @@ def get(identifier: Any) -> L1L2 | None:
     if identifier is None or isinstance(identifier, L1L2):
         return identifier
     if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _BY_NAME:
-            raise ValueError(f"unknown regularizer {identifier!r}; valid names are: "
-                             f"{', '.join(_BY_NAME)} (or fastmlp.regularizers.L1L2(...))")
-        return _BY_NAME[key]()
+        return REGULARIZERS[REGULARIZERS.canonical(identifier)]()
     if isinstance(identifier, dict):
         unknown = set(identifier) - {"l1", "l2"}
         if unknown:
             raise ValueError(f"regularizer config has unknown keys {sorted(unknown)}; "
                              "expected 'l1' and/or 'l2'")
         return L1L2(**identifier)
-    raise ValueError(f"a regularizer must be None, a name ({', '.join(_BY_NAME)}), a dict or "
-                     f"fastmlp.regularizers.L1L2, got {type(identifier).__name__}")
+    raise ParamTypeError(f"a regularizer must be None, a name ({', '.join(REGULARIZERS)}), "
+                         f"a dict or fastmlp.regularizers.L1L2, got "
+                         f"{type(identifier).__name__}")

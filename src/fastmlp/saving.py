@@ -130,7 +130,8 @@ def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
 
 def _optimizer_class_name(opt: Any) -> str:
     name = type(opt).__name__
-    if _optimizers.OPTIMIZERS.get(getattr(opt, "name", "")) is not type(opt):
+    registered = getattr(opt, "name", None)
+    if not isinstance(registered, str) or _optimizers.OPTIMIZERS.get(registered) is not type(opt):
         raise TypeError(f"cannot save optimizer {name}: only the optimizers of "
                         f"fastmlp.optimizers.OPTIMIZERS ({', '.join(_optimizers.OPTIMIZERS)}) "
                         "can be saved")
@@ -422,8 +423,6 @@ def _restore_rng(state: Any, reader: _Reader) -> np.random.Generator:
 
 def _read_labels(m: dict[str, Any], model: Any, reader: _Reader) -> None:
     """Set the model's optional class labels and feature names from the header."""
-    from ._validation import check_classes, check_feature_name_list
-
     if "classes" in m:
         entry = reader.get(m, "classes", dict, "model")
         dt = reader.get(entry, "dtype", str, "model.classes")
@@ -439,7 +438,7 @@ def _read_labels(m: dict[str, Any], model: Any, reader: _Reader) -> None:
             raise reader.fail(f"class labels of dtype {dt} hold values of another type")
         try:
             classes = np.array(values, dtype=dtype)
-            model.classes = check_classes(classes, model._n_classes())
+            model.classes = classes   # the setter checks them against the output layer
         except (TypeError, ValueError, OverflowError) as exc:
             raise reader.fail(f"invalid class labels: {exc}") from None
         if classes.tolist() != values:
@@ -449,7 +448,7 @@ def _read_labels(m: dict[str, Any], model: Any, reader: _Reader) -> None:
         if not all(isinstance(n, str) for n in names):
             raise reader.fail("the feature names are not all strings")
         try:
-            model.feature_names = check_feature_name_list(names, model.input_dim)
+            model.feature_names = names   # the setter checks them against input_dim
         except (TypeError, ValueError) as exc:
             raise reader.fail(f"invalid feature names: {exc}") from None
 
@@ -508,33 +507,23 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
             raise reader.fail("the model is marked built but its first Dense layer has no "
                               "input_dim")
         for i, (layer, entry) in enumerate(zip(layers, layer_entries)):
-            if isinstance(layer, Dropout):
-                if reader.get(entry, "params", list, f"layer {i}"):
-                    raise reader.fail(f"layer {i} (Dropout) has parameter arrays")
-                continue
-            if isinstance(layer, _Normalization):  # gamma, beta, moving statistics
-                layer.build(n_in, np.dtype(dtype))
-                names = reader.get(entry, "params", list, f"layer {i}")
-                arrays = layer.weights
-                if len(names) != len(arrays):
-                    raise reader.fail(f"layer {i} has {len(names)} arrays, its configuration "
-                                      f"needs {len(arrays)}")
-                for nm, a in zip(names, arrays):
-                    np.copyto(a, reader.array(nm, dtype, a.shape))
-                continue
-            if layer.input_dim is not None and layer.input_dim != n_in:
+            if isinstance(layer, Dense) and layer.input_dim not in (None, n_in):
                 raise reader.fail(f"layer {i} has input_dim {layer.input_dim} but the previous "
                                   f"layer gives {n_in}")
-            shapes = [(n_in, layer.units), (layer.units,)]
-            if layer.activation == "prelu":
-                shapes.append((1 if layer.prelu_shared else layer.units,))
+            shapes = layer.param_shapes(n_in)
             names = reader.get(entry, "params", list, f"layer {i}")
             if len(names) != len(shapes):
                 raise reader.fail(f"layer {i} has {len(names)} parameter arrays, its "
                                   f"configuration needs {len(shapes)}")
-            layer.input_dim = n_in
-            layer.params = [reader.array(nm, dtype, shape) for nm, shape in zip(names, shapes)]
-            n_in = layer.units
+            arrays = [reader.array(nm, dtype, shape) for nm, shape in zip(names, shapes)]
+            if isinstance(layer, _Normalization):  # gamma, beta, moving statistics
+                layer.build(n_in, np.dtype(dtype))
+                for a, value in zip(layer.weights, arrays):
+                    np.copyto(a, value)
+            elif isinstance(layer, Dense):
+                layer.input_dim = n_in
+                layer.params = arrays
+                n_in = layer.units
     elif any(reader.get(entry, "params", list, f"layer {i}")
              for i, entry in enumerate(layer_entries)):
         raise reader.fail("the model is marked unbuilt but has parameter arrays")
@@ -563,7 +552,7 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
                                opt.scalars.shape)
         slot_names = reader.get(o, "slots", list, "compile.optimizer")
         if built:
-            params = model._flat_params()
+            params = model.trainable_weights
             if len(slot_names) != len(params) or any(
                     not isinstance(names, list) or len(names) != len(slot)
                     for names, slot in zip(slot_names, opt.slots)):
@@ -578,7 +567,7 @@ def _decode(reader: _Reader, backend: str | None) -> Any:
         if not np.isfinite(scalars).all():
             raise reader.fail("the optimizer scalars are not finite")
         np.copyto(opt.scalars, scalars)
-    for i, p in enumerate(model._all_weights() if built else []):
+    for i, p in enumerate(model.weights if built else []):
         if not np.isfinite(p).all():
             raise reader.fail(f"weights[{i}] holds non-finite values")
     _read_labels(m, model, reader)

@@ -98,7 +98,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import math
 import numbers
 import warnings
 from collections.abc import Callable
@@ -124,7 +123,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
 
 from . import activations, optimizers, regularizers
 from ._lbfgs import FlatObjective
-from ._validation import as_sample_weight, check_counts, check_int
+from ._scalars import (FRACTION, NON_NEGATIVE, OPEN_FRACTION, POSITIVE, Interval, check_flag,
+                       check_int, check_real)
+from ._validation import as_sample_weight, check_counts
 from .callbacks import Callback
 from .layers import Dense
 from .models import Sequential, TrainingDivergedError
@@ -167,27 +168,6 @@ class _SklearnOrder:
         self.random_state.shuffle(indices)
         self.sample_idx = self.sample_idx[indices]
         return self.sample_idx
-
-
-def _check_real(name: str, value: Any, low: float, *, low_open: bool = False,
-                high: float | None = None, high_open: bool = True) -> float:
-    """A finite real number in the given interval (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    bad = (not math.isfinite(value) or value < low or (low_open and value == low)
-           or (high is not None and (value > high or (high_open and value == high))))
-    if bad:
-        interval = (("(" if low_open else "[") + f"{low}, "
-                    + ("inf)" if high is None else f"{high}" + (")" if high_open else "]")))
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return value
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 class _EpochRules(Callback):
@@ -331,34 +311,34 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("activation='softmax' is only used for the output layer; choose "
                              "a hidden activation such as 'relu', 'tanh' or 'logistic'")
         self._solver_name()
-        _check_real("alpha", self.alpha, 0.0)
+        check_real("alpha", self.alpha, NON_NEGATIVE)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
             check_int("batch_size", self.batch_size, 1)
         if self.learning_rate not in _LEARNING_RATES:
             raise ValueError(f"learning_rate must be one of {', '.join(_LEARNING_RATES)}, "
                              f"got {self.learning_rate!r}")
-        _check_real("learning_rate_init", self.learning_rate_init, 0.0, low_open=True)
-        _check_real("power_t", self.power_t, 0.0)
+        check_real("learning_rate_init", self.learning_rate_init, POSITIVE)
+        check_real("power_t", self.power_t, NON_NEGATIVE)
         check_int("max_iter", self.max_iter, 1)
-        _check_real("tol", self.tol, 0.0)
+        check_real("tol", self.tol, NON_NEGATIVE)
         for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
-            _check_bool(name, getattr(self, name))
-        _check_real("validation_fraction", self.validation_fraction, 0.0, low_open=True,
-                    high=1.0)
+            check_flag(name, getattr(self, name))
+        check_real("validation_fraction", self.validation_fraction, OPEN_FRACTION)
         if self.n_iter_no_change != np.inf:
             check_int("n_iter_no_change", self.n_iter_no_change, 1)
-        _check_real("momentum", self.momentum, 0.0, high=1.0, high_open=False)
+        check_real("momentum", self.momentum, Interval(0.0, 1.0, "both"))
         check_int("max_fun", self.max_fun, 1)
         for name in ("beta_1", "beta_2"):
-            _check_real(name, getattr(self, name), 0.0, high=1.0)
-        _check_real("epsilon", self.epsilon, 0.0, low_open=True)
+            check_real(name, getattr(self, name), FRACTION)
+        check_real("epsilon", self.epsilon, POSITIVE)
 
     def _solver_name(self) -> str:
         if isinstance(self.solver, optimizers.Optimizer):
             return self.solver.name
-        if isinstance(self.solver, str) and (self.solver in optimizers.OPTIMIZERS
-                                             or self.solver.lower() == "lbfgs"):
-            return self.solver.lower()
+        if isinstance(self.solver, str) and self.solver in optimizers.OPTIMIZERS:
+            return optimizers.OPTIMIZERS.canonical(self.solver)
+        if isinstance(self.solver, str) and self.solver.lower() == "lbfgs":
+            return "lbfgs"
         raise ValueError(f"unknown solver {self.solver!r}; valid solvers are: lbfgs, "
                          f"{', '.join(optimizers.OPTIMIZERS)} (or a "
                          f"fastmlp.optimizers.Optimizer instance)")

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from . import optimizers
+from ._registry import Registry
+from ._scalars import check_int
 
 __all__ = ["SURFACES", "Surface", "plot_trajectories", "run_trajectories", "tune_learning_rate"]
 
@@ -97,7 +99,7 @@ def _rosenbrock_gradient(p):
     return np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
 
 
-SURFACES: dict[str, Surface] = {
+SURFACES: Registry[Surface] = Registry("surface", {
     "ravine": Surface("ravine", r"$f(x, y) = x^2/20 + y^2$", _ravine_value, _ravine_gradient,
                       start=(-9.0, 2.5), minimum=(0.0, 0.0), xlim=(-10.0, 4.0),
                       ylim=(-3.5, 3.5), levels=tuple(np.geomspace(0.01, 30, 14))),
@@ -105,21 +107,13 @@ SURFACES: dict[str, Surface] = {
                           _rosenbrock_value, _rosenbrock_gradient, start=(-1.5, 2.0),
                           minimum=(1.0, 1.0), xlim=(-2.0, 2.0), ylim=(-1.0, 3.0),
                           levels=tuple(np.geomspace(0.05, 2000, 16))),
-}
+})
 
 
 def _surface(surface: str | Surface) -> Surface:
     if isinstance(surface, Surface):
         return surface
-    if isinstance(surface, str) and surface in SURFACES:
-        return SURFACES[surface]
-    raise ValueError(f"unknown surface {surface!r}; valid surfaces are: {', '.join(SURFACES)}")
-
-
-def _check_steps(steps: int) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    return int(steps)
+    return SURFACES[SURFACES.canonical(surface)]
 
 
 def _run(optimizer: optimizers.Optimizer, surface: Surface, steps: int,
@@ -171,7 +165,7 @@ def tune_learning_rate(name: str, surface: str | Surface = "ravine", steps: int 
     True
     """
     surf = _surface(surface)
-    steps = _check_steps(steps)
+    steps = check_int("steps", steps, 1)
     cls = optimizers.OPTIMIZERS[name]
     costs = [_path_cost(_run(cls(learning_rate=lr), surf, steps, surf.start), surf)
              for lr in grid]
@@ -221,7 +215,7 @@ class _Paths(dict):
 
 def _trajectories(surface, steps, learning_rates, start):
     surf = _surface(surface)
-    steps = _check_steps(steps)
+    steps = check_int("steps", steps, 1)
     if start is None:
         start = surf.start
     start = tuple(float(v) for v in start)
@@ -294,7 +288,7 @@ def plot_trajectories(path: str | Path, steps: int = 100, surface: str | Surface
     if not out.parent.exists():
         raise ValueError(f"cannot write {out}: the folder {out.parent} does not exist")
     paths, surf = _trajectories(surface, steps, learning_rates, None)
-    steps = _check_steps(steps)
+    steps = check_int("steps", steps, 1)
 
     xs = np.linspace(surf.xlim[0], surf.xlim[1], 300)
     ys = np.linspace(surf.ylim[0], surf.ylim[1], 300)

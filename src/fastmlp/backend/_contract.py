@@ -47,16 +47,99 @@ masks=None, input_mask=None) -> int``
     One optimizer step on every parameter with the given gradients (in
     :meth:`Sequential.get_weights` order): the same update ``train`` runs after each
     batch, for custom loops and for tests.
+``raises_fp_warnings`` (optional class attribute, default False)
+    True for an engine whose arithmetic may emit NumPy floating-point warnings (overflow,
+    invalid values) while predicting or training, as the NumPy engine does. Callers that
+    report non-finite results themselves (``predict``'s warning, the training guard)
+    silence them with :func:`fp_quiet` rather than asking which engine they hold.
+
+Callers read the optional attributes through :func:`checks_state`,
+:func:`raises_fp_warnings` and :func:`fp_quiet`, which hold their defaults.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:  # annotations only: the engines do not import the optimizers
     from ..optimizers import Optimizer
+
+
+def checks_state(engine: Any) -> bool:
+    """Whether ``engine`` checks the state ``train`` writes (the contract's ``checks_state``).
+
+    Parameters
+    ----------
+    engine : Engine
+        An engine of either backend.
+
+    Returns
+    -------
+    bool
+        The engine's ``checks_state`` attribute, False where it has none.
+
+    Examples
+    --------
+    >>> checks_state(object())
+    False
+    """
+    return bool(getattr(engine, "checks_state", False))
+
+
+def raises_fp_warnings(engine: Any) -> bool:
+    """Whether calls into ``engine`` may emit NumPy floating-point warnings (the contract's
+    ``raises_fp_warnings``), remembered per engine class: predict asks it on every call.
+
+    Parameters
+    ----------
+    engine : Engine
+        An engine of either backend.
+
+    Returns
+    -------
+    bool
+        The class attribute ``raises_fp_warnings``, False where there is none.
+
+    Examples
+    --------
+    >>> raises_fp_warnings(object())
+    False
+    """
+    cls = type(engine)
+    known = _RAISES_FP_WARNINGS.get(cls)
+    if known is None:
+        known = _RAISES_FP_WARNINGS[cls] = bool(getattr(cls, "raises_fp_warnings", False))
+    return known
+
+
+_RAISES_FP_WARNINGS: dict[type, bool] = {}
+
+
+def fp_quiet(engine: Any) -> contextlib.AbstractContextManager:
+    """A context in which calls into ``engine`` raise no NumPy floating-point warnings.
+
+    Parameters
+    ----------
+    engine : Engine
+        An engine of either backend.
+
+    Returns
+    -------
+    context manager
+        ``numpy.errstate(all="ignore")`` for an engine with ``raises_fp_warnings``, a
+        context that does nothing for the others.
+
+    Examples
+    --------
+    >>> with fp_quiet(object()):
+    ...     pass
+    """
+    if raises_fp_warnings(engine):
+        return np.errstate(all="ignore")
+    return contextlib.nullcontext()
 
 
 @dataclass

@@ -1477,18 +1477,3 @@ def regularize_py(floating[::1] p, double l1, double l2):
 def learning_rate_at_py(const double[::1] hyper, double iteration):
     """The compiled schedule: learning rate after ``iteration`` completed updates."""
     return learning_rate_at(&hyper[0], iteration)
-
-
-def optimizer_constants():
-    """The rule ids and hyper-vector layout the kernels were compiled with."""
-    return {"SGD_KIND": OPT_SGD, "MOMENTUM_KIND": OPT_MOMENTUM, "ADAGRAD_KIND": OPT_ADAGRAD,
-            "ADADELTA_KIND": OPT_ADADELTA, "RMSPROP_KIND": OPT_RMSPROP,
-            "ADAM_KIND": OPT_ADAM, "ADAMAX_KIND": OPT_ADAMAX, "NADAM_KIND": OPT_NADAM,
-            "H_LR": HYPER_LR, "H_WEIGHT_DECAY": HYPER_WEIGHT_DECAY, "H_RULE": HYPER_RULE,
-            "H_SCHEDULE": HYPER_SCHEDULE, "H_DECAY_STEPS": HYPER_DECAY_STEPS,
-            "H_DECAY_RATE": HYPER_DECAY_RATE, "H_POWER": HYPER_POWER,
-            "H_STAIRCASE": HYPER_STAIRCASE, "H_CLIPNORM": HYPER_CLIPNORM,
-            "H_CLIPVALUE": HYPER_CLIPVALUE, "H_WARMUP": HYPER_WARMUP, "N_HYPER": N_HYPER,
-            "SCHEDULE_CONSTANT": SCHEDULE_CONSTANT,
-            "SCHEDULE_EXPONENTIAL": SCHEDULE_EXPONENTIAL,
-            "SCHEDULE_INVERSE": SCHEDULE_INVERSE, "MAX_SLOTS": MAX_SLOTS}

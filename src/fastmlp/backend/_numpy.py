@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import activations as act
 from .. import losses as lo
-from .. import _optlayout as opt
+from .. import _ids as ids
 from ._contract import NORM_BATCH, NetSpec
 
 NAME = "numpy"
@@ -59,40 +59,40 @@ _INV_SQRT_2PI = 0.39894228040143267794   # 1 / sqrt(2 pi)
 
 def activation_forward(kind, z, alpha=None):
     """A = f(Z) for activation id ``kind`` (``alpha``: the prelu slopes)."""
-    if kind == act.LINEAR:
+    if kind == ids.ACT_LINEAR:
         return z
-    if kind == act.SIGMOID:
+    if kind == ids.ACT_SIGMOID:
         return sigmoid(z)
-    if kind == act.TANH:
+    if kind == ids.ACT_TANH:
         return np.tanh(z)
-    if kind == act.RELU:
+    if kind == ids.ACT_RELU:
         return np.where(z > 0, z, 0).astype(z.dtype)
-    if kind == act.LEAKY_RELU:
+    if kind == ids.ACT_LEAKY_RELU:
         return np.where(z > 0, z, z.dtype.type(act.LEAKY_RELU_SLOPE) * z)
-    if kind == act.PRELU:
+    if kind == ids.ACT_PRELU:
         return np.where(z > 0, z, alpha * z)
-    if kind == act.ELU:
+    if kind == ids.ACT_ELU:
         return np.where(z > 0, z, z.dtype.type(act.ELU_ALPHA) * np.expm1(np.minimum(z, 0)))
-    if kind == act.SOFTPLUS:
+    if kind == ids.ACT_SOFTPLUS:
         return softplus(z)
-    if kind == act.SOFTMAX:
+    if kind == ids.ACT_SOFTMAX:
         return softmax(z)
-    if kind == act.GELU:
+    if kind == ids.ACT_GELU:
         return z * gelu_cdf(z)
-    if kind == act.SILU:
+    if kind == ids.ACT_SILU:
         return z * sigmoid(z)
-    if kind == act.SELU:
+    if kind == ids.ACT_SELU:
         scale, alpha_ = z.dtype.type(act.SELU_SCALE), z.dtype.type(act.SELU_ALPHA)
         return np.where(z > 0, scale * z, scale * (alpha_ * np.expm1(np.minimum(z, 0))))
-    if kind == act.MISH:
+    if kind == ids.ACT_MISH:
         return z * np.tanh(softplus(z))
-    if kind == act.HARD_SIGMOID:
+    if kind == ids.ACT_HARD_SIGMOID:
         return np.minimum(np.maximum(z + 3, 0), 6) / 6
-    if kind == act.RELU6:
+    if kind == ids.ACT_RELU6:
         return np.minimum(np.maximum(z, 0), 6)
-    if kind == act.EXPONENTIAL:
+    if kind == ids.ACT_EXPONENTIAL:
         return np.exp(z)
-    if kind == act.SOFTSIGN:
+    if kind == ids.ACT_SOFTSIGN:
         return z / (1 + np.abs(z))
     raise ValueError(f"unknown activation id {kind}")
 
@@ -102,45 +102,45 @@ def activation_backward(kind, z, a, da, alpha=None):
 
     ``a`` is f(Z). The derivative at exactly 0 of the piecewise functions is the left one.
     """
-    if kind == act.LINEAR:
+    if kind == ids.ACT_LINEAR:
         return da, None
-    if kind == act.SIGMOID:
+    if kind == ids.ACT_SIGMOID:
         return da * a * (1 - a), None
-    if kind == act.TANH:
+    if kind == ids.ACT_TANH:
         return da * (1 - a * a), None
-    if kind == act.RELU:
+    if kind == ids.ACT_RELU:
         return np.where(z > 0, da, 0).astype(z.dtype), None
-    if kind == act.LEAKY_RELU:
+    if kind == ids.ACT_LEAKY_RELU:
         return np.where(z > 0, da, z.dtype.type(act.LEAKY_RELU_SLOPE) * da), None
-    if kind == act.PRELU:
+    if kind == ids.ACT_PRELU:
         negative = np.where(z > 0, 0, da * z).astype(z.dtype)  # d f / d alpha = z for z <= 0
         dalpha = negative.sum(axis=0) if alpha.shape[0] > 1 else negative.sum().reshape(1)
         return np.where(z > 0, da, alpha * da), dalpha
-    if kind == act.ELU:
+    if kind == ids.ACT_ELU:
         return np.where(z > 0, da, da * (a + z.dtype.type(act.ELU_ALPHA))), None
-    if kind == act.SOFTPLUS:
+    if kind == ids.ACT_SOFTPLUS:
         return da * sigmoid(z), None
-    if kind == act.SOFTMAX:
+    if kind == ids.ACT_SOFTMAX:
         return a * (da - (da * a).sum(axis=1, keepdims=True)), None
-    if kind == act.GELU:  # Phi(z) + z phi(z)
+    if kind == ids.ACT_GELU:  # Phi(z) + z phi(z)
         pdf = z.dtype.type(_INV_SQRT_2PI) * np.exp(-(z * z) / 2)
         return da * (gelu_cdf(z) + z * pdf), None
-    if kind == act.SILU:  # s (1 + z (1 - s))
+    if kind == ids.ACT_SILU:  # s (1 + z (1 - s))
         s = sigmoid(z)
         return da * (s * (1 + z * (1 - s))), None
-    if kind == act.SELU:  # scale for z > 0, f + scale alpha below
+    if kind == ids.ACT_SELU:  # scale for z > 0, f + scale alpha below
         scale, alpha_ = z.dtype.type(act.SELU_SCALE), z.dtype.type(act.SELU_ALPHA)
         return np.where(z > 0, da * scale, da * (a + scale * alpha_)), None
-    if kind == act.MISH:  # t + z sigmoid(z) (1 - t^2), t = tanh(softplus(z))
+    if kind == ids.ACT_MISH:  # t + z sigmoid(z) (1 - t^2), t = tanh(softplus(z))
         t = np.tanh(softplus(z))
         return da * (t + z * sigmoid(z) * (1 - t * t)), None
-    if kind == act.HARD_SIGMOID:
+    if kind == ids.ACT_HARD_SIGMOID:
         return np.where((z > -3) & (z < 3), da / 6, 0).astype(z.dtype), None
-    if kind == act.RELU6:
+    if kind == ids.ACT_RELU6:
         return np.where((z > 0) & (z < 6), da, 0).astype(z.dtype), None
-    if kind == act.EXPONENTIAL:
+    if kind == ids.ACT_EXPONENTIAL:
         return da * a, None
-    if kind == act.SOFTSIGN:  # (1 / (1 + |z|))^2, squared after the division: no overflow
+    if kind == ids.ACT_SOFTSIGN:  # (1 / (1 + |z|))^2, squared after the division: no overflow
         r = 1 / (1 + np.abs(z))
         return da * (r * r), None
     raise ValueError(f"unknown activation id {kind}")
@@ -151,21 +151,21 @@ def activation_backward(kind, z, a, da, alpha=None):
 # ---------------------------------------------------------------------------------------
 def row_losses(kind, z, a, y):
     """Each row's loss ``l_i`` of outputs ``a = f(z)`` against targets ``y``."""
-    if kind == lo.MSE:
+    if kind == ids.LOSS_MSE:
         return ((a - y) ** 2).mean(axis=1)
-    if kind == lo.BCE:  # from the logits z of the sigmoid output
+    if kind == ids.LOSS_BCE:  # from the logits z of the sigmoid output
         return (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean(axis=1)
-    if kind == lo.CCE:  # from the logits z of the softmax output
+    if kind == ids.LOSS_CCE:  # from the logits z of the softmax output
         return -(y * log_softmax(z)).sum(axis=1)
-    if kind == lo.MAE:
+    if kind == ids.LOSS_MAE:
         return np.abs(a - y).mean(axis=1)
-    if kind == lo.HUBER:
+    if kind == ids.LOSS_HUBER:
         delta = a.dtype.type(lo.HUBER_DELTA)
         e = np.abs(a - y)
         return np.where(e <= delta, e * e / 2, delta * (e - delta / 2)).mean(axis=1)
-    if kind == lo.HINGE:  # y in {-1, 1}
+    if kind == ids.LOSS_HINGE:  # y in {-1, 1}
         return np.maximum(1 - y * a, 0).mean(axis=1)
-    if kind == lo.POISSON:  # a = exp(z), the log link: a - y log(a)
+    if kind == ids.LOSS_POISSON:  # a = exp(z), the log link: a - y log(a)
         return (a - y * z).mean(axis=1)
     raise ValueError(f"unknown loss id {kind}")
 
@@ -184,20 +184,20 @@ def loss_delta(kind, out_activation, z, a, y, w=None, alpha=None):
     Row ``i`` is scaled by its weight ``w_i`` when weights are given.
     """
     size = y.size
-    if kind == lo.BCE or kind == lo.POISSON:
+    if kind == ids.LOSS_BCE or kind == ids.LOSS_POISSON:
         dz = (a - y) / size
         return (dz if w is None else dz * w[:, None]), None
-    if kind == lo.CCE:
+    if kind == ids.LOSS_CCE:
         dz = (a - y) / y.shape[0]
         return (dz if w is None else dz * w[:, None]), None
-    if kind == lo.MSE:
+    if kind == ids.LOSS_MSE:
         da = 2 * (a - y) / size
-    elif kind == lo.MAE:
+    elif kind == ids.LOSS_MAE:
         da = np.sign(a - y) / size
-    elif kind == lo.HUBER:
+    elif kind == ids.LOSS_HUBER:
         delta = a.dtype.type(lo.HUBER_DELTA)
         da = np.clip(a - y, -delta, delta) / size
-    elif kind == lo.HINGE:
+    elif kind == ids.LOSS_HINGE:
         da = np.where(1 - y * a > 0, -y, 0).astype(a.dtype) / size
     else:
         raise ValueError(f"unknown loss id {kind}")
@@ -228,25 +228,25 @@ def learning_rate_at(hyper, iteration):
 
     constant: lr ; exponential: lr * r^e ; inverse: lr / (1 + r e)^power, where
     e = iteration / decay_steps (floored with staircase); times (iteration + 1) / w during
-    a linear warm-up of w updates (w = hyper[H_WARMUP] > 0).
+    a linear warm-up of w updates (w = hyper[HYPER_WARMUP] > 0).
     """
-    lr = float(hyper[opt.H_LR])
-    if hyper[opt.H_WARMUP] > iteration:
-        lr = lr * (iteration + 1) / float(hyper[opt.H_WARMUP])
-    kind = int(hyper[opt.H_SCHEDULE])
-    if kind == opt.SCHEDULE_CONSTANT:
+    lr = float(hyper[ids.HYPER_LR])
+    if hyper[ids.HYPER_WARMUP] > iteration:
+        lr = lr * (iteration + 1) / float(hyper[ids.HYPER_WARMUP])
+    kind = int(hyper[ids.HYPER_SCHEDULE])
+    if kind == ids.SCHEDULE_CONSTANT:
         return lr
-    e = float(iteration) / float(hyper[opt.H_DECAY_STEPS])
-    if hyper[opt.H_STAIRCASE] != 0:
+    e = float(iteration) / float(hyper[ids.HYPER_DECAY_STEPS])
+    if hyper[ids.HYPER_STAIRCASE] != 0:
         e = float(math.floor(e))
-    if kind == opt.SCHEDULE_EXPONENTIAL:
-        return lr * float(hyper[opt.H_DECAY_RATE]) ** e
-    return lr / (1 + float(hyper[opt.H_DECAY_RATE]) * e) ** float(hyper[opt.H_POWER])
+    if kind == ids.SCHEDULE_EXPONENTIAL:
+        return lr * float(hyper[ids.HYPER_DECAY_RATE]) ** e
+    return lr / (1 + float(hyper[ids.HYPER_DECAY_RATE]) * e) ** float(hyper[ids.HYPER_POWER])
 
 
 def clip_gradients(grads, hyper):
     """Global-norm clipping (g * c / ||g|| when ||g|| > c) or element clipping to [-c, c]."""
-    clipnorm, clipvalue = hyper[opt.H_CLIPNORM], hyper[opt.H_CLIPVALUE]
+    clipnorm, clipvalue = hyper[ids.HYPER_CLIPNORM], hyper[ids.HYPER_CLIPVALUE]
     if clipnorm > 0:
         norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
         if norm > clipnorm:
@@ -267,7 +267,7 @@ def momentum_update(params, grads, slots, hyper, lr, scalars):
     """b <- g (first step) or rec b + (1 - dampening) g; p <- p - lr (nesterov ? g + mu b : b)
     with rec = mu, or with velocity_mode "keras" rec = mu (lr_prev / lr) (b = -v / lr;
     lr_prev kept in scalars[1])."""
-    mu, dampening, nesterov, keras_velocity = hyper[opt.H_RULE:opt.H_RULE + 4]
+    mu, dampening, nesterov, keras_velocity = hyper[ids.HYPER_RULE:ids.HYPER_RULE + 4]
     first = scalars[0] == 1
     rec = mu
     if keras_velocity:
@@ -285,7 +285,7 @@ def momentum_update(params, grads, slots, hyper, lr, scalars):
 
 def adagrad_update(params, grads, slots, hyper, lr, scalars):
     """G <- G + g^2 ; p <- p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(G) + eps)."""
-    lr_decay, eps = hyper[opt.H_RULE:opt.H_RULE + 2]
+    lr_decay, eps = hyper[ids.HYPER_RULE:ids.HYPER_RULE + 2]
     clr = lr / (1 + (float(scalars[0]) - 1) * lr_decay)
     for p, g, (G,) in zip(params, grads, slots):
         t = p.dtype.type
@@ -296,7 +296,7 @@ def adagrad_update(params, grads, slots, hyper, lr, scalars):
 def adadelta_update(params, grads, slots, hyper, lr, scalars):
     """v <- rho v + (1-rho) g^2 ; delta = sqrt(u + eps) / sqrt(v + eps) g ;
     u <- rho u + (1-rho) delta^2 ; p <- p - lr delta."""
-    rho, eps = hyper[opt.H_RULE:opt.H_RULE + 2]
+    rho, eps = hyper[ids.HYPER_RULE:ids.HYPER_RULE + 2]
     for p, g, (v, u) in zip(params, grads, slots):
         t = p.dtype.type
         v[...] = t(rho) * v + t(1 - rho) * g * g
@@ -309,7 +309,7 @@ def rmsprop_update(params, grads, slots, hyper, lr, scalars):
     """v <- rho v + (1-rho) g^2 ; d = sqrt(v) + eps, or centered sqrt(v - a^2) + eps with
     a <- rho a + (1-rho) g ; p <- p - lr g / d, or with momentum b <- mu b + g / d and
     p <- p - lr b. Slots: v, then a if centered, then b if momentum > 0."""
-    rho, eps, momentum, centered = hyper[opt.H_RULE:opt.H_RULE + 4]
+    rho, eps, momentum, centered = hyper[ids.HYPER_RULE:ids.HYPER_RULE + 4]
     for p, g, slot in zip(params, grads, slots):
         t = p.dtype.type
         v = slot[0]
@@ -332,7 +332,7 @@ def adam_update(params, grads, slots, hyper, lr, scalars):
     """m <- b1 m + (1-b1) g ; v <- b2 v + (1-b2) g^2 ; amsgrad: vmax <- max(vmax, v) ;
     p <- p - lr / (1 - b1^t) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps), or with
     epsilon_mode "keras": p <- p - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)."""
-    beta1, beta2, eps, amsgrad, keras_eps = hyper[opt.H_RULE:opt.H_RULE + 5]
+    beta1, beta2, eps, amsgrad, keras_eps = hyper[ids.HYPER_RULE:ids.HYPER_RULE + 5]
     step = float(scalars[0])
     if keras_eps:
         step_size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
@@ -354,7 +354,7 @@ def adam_update(params, grads, slots, hyper, lr, scalars):
 
 def adamax_update(params, grads, slots, hyper, lr, scalars):
     """m <- b1 m + (1-b1) g ; u <- max(b2 u, |g| + eps) ; p <- p - lr / (1 - b1^t) * m / u."""
-    beta1, beta2, eps = hyper[opt.H_RULE:opt.H_RULE + 3]
+    beta1, beta2, eps = hyper[ids.HYPER_RULE:ids.HYPER_RULE + 3]
     clr = lr / (1 - beta1 ** float(scalars[0]))
     for p, g, (m, u) in zip(params, grads, slots):
         t = p.dtype.type
@@ -367,7 +367,7 @@ def nadam_update(params, grads, slots, hyper, lr, scalars):
     """mu_t = b1 (1 - 0.96^(t psi) / 2) ; Pi <- Pi mu_t (scalars[1]) ; m, v as Adam ;
     d = sqrt(v / (1 - b2^t)) + eps ;
     p <- p - lr (1 - mu_t) / (1 - Pi) g / d - lr mu_{t+1} / (1 - Pi mu_{t+1}) m / d."""
-    beta1, beta2, eps, psi = hyper[opt.H_RULE:opt.H_RULE + 4]
+    beta1, beta2, eps, psi = hyper[ids.HYPER_RULE:ids.HYPER_RULE + 4]
     step = float(scalars[0])
     bias_correction2 = 1 - beta2 ** step
     mu = beta1 * (1 - 0.5 * 0.96 ** (step * psi))
@@ -385,10 +385,10 @@ def nadam_update(params, grads, slots, hyper, lr, scalars):
         p -= t(momentum_coef) * (m / d)
 
 
-UPDATES = {opt.SGD_KIND: sgd_update, opt.MOMENTUM_KIND: momentum_update,
-           opt.ADAGRAD_KIND: adagrad_update, opt.ADADELTA_KIND: adadelta_update,
-           opt.RMSPROP_KIND: rmsprop_update, opt.ADAM_KIND: adam_update,
-           opt.ADAMAX_KIND: adamax_update, opt.NADAM_KIND: nadam_update}
+UPDATES = {ids.OPT_SGD: sgd_update, ids.OPT_MOMENTUM: momentum_update,
+           ids.OPT_ADAGRAD: adagrad_update, ids.OPT_ADADELTA: adadelta_update,
+           ids.OPT_RMSPROP: rmsprop_update, ids.OPT_ADAM: adam_update,
+           ids.OPT_ADAMAX: adamax_update, ids.OPT_NADAM: nadam_update}
 
 
 def optimizer_step(optimizer, params, grads):
@@ -402,7 +402,7 @@ def optimizer_step(optimizer, params, grads):
     scalars[0] += 1
     lr = learning_rate_at(hyper, scalars[0] - 1)
     grads = clip_gradients(grads, hyper)
-    weight_decay = hyper[opt.H_WEIGHT_DECAY]
+    weight_decay = hyper[ids.HYPER_WEIGHT_DECAY]
     if weight_decay != 0:
         grads = [g + p.dtype.type(weight_decay) * p for p, g in zip(params, grads)]
     UPDATES[optimizer.kind](params, grads, optimizer.slots, hyper, lr, scalars)
@@ -466,6 +466,9 @@ def norm_update(norm, mean, var):
 # ---------------------------------------------------------------------------------------
 class Engine:
     """Reference implementation of the backend contract (see ``_contract``)."""
+
+    #: NumPy warns on overflow and invalid values; callers report those themselves.
+    raises_fp_warnings = True
 
     def __init__(self, spec: NetSpec) -> None:
         self.spec = spec

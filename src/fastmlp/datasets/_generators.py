@@ -9,12 +9,12 @@ Classification generators return the rows in shuffled order (drawn from the same
 """
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
+
+from .._scalars import FRACTION, NON_NEGATIVE, check_int, check_real
 
 __all__ = [
     "make_blobs",
@@ -48,25 +48,6 @@ def as_generator(seed: SeedLike, name: str = "seed") -> np.random.Generator:
         return np.random.default_rng(int(seed))
     raise TypeError(f"{name} must be an int, None or a numpy.random.Generator, got "
                     f"{type(seed).__name__} {seed!r}")
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_real(value: Any, name: str, minimum: float | None = None) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return value
 
 
 def _split_evenly(n_samples: int, n_groups: int) -> list[int]:
@@ -122,8 +103,8 @@ def make_moons(n_samples: int = 100, noise: float = 0.0,
     >>> X.shape, sorted(y.tolist())
     ((6, 2), [0, 0, 0, 1, 1, 1])
     """
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    noise = _check_real(noise, "noise", 0.0)
+    n_samples = check_int("n_samples", n_samples, 1)
+    noise = check_real("noise", noise, NON_NEGATIVE)
     rng = as_generator(seed)
     n_outer = n_samples // 2
     n_inner = n_samples - n_outer
@@ -168,11 +149,9 @@ def make_circles(n_samples: int = 100, noise: float = 0.0, factor: float = 0.5,
     >>> np.round(np.hypot(X[:, 0], X[:, 1])[np.argsort(y, kind="stable")], 6).tolist()
     [1.0, 1.0, 1.0, 1.0, 0.3, 0.3, 0.3, 0.3]
     """
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    noise = _check_real(noise, "noise", 0.0)
-    factor = _check_real(factor, "factor", 0.0)
-    if factor >= 1.0:
-        raise ValueError(f"factor must satisfy 0 <= factor < 1, got {factor!r}")
+    n_samples = check_int("n_samples", n_samples, 1)
+    noise = check_real("noise", noise, NON_NEGATIVE)
+    factor = check_real("factor", factor, FRACTION)
     rng = as_generator(seed)
     n_outer = n_samples // 2
     n_inner = n_samples - n_outer
@@ -231,8 +210,8 @@ def make_xor(n_samples: int = 200, noise: float = 0.0,
     >>> X.shape, y.tolist().count(1)
     ((200, 2), 100)
     """
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    noise = _check_real(noise, "noise", 0.0)
+    n_samples = check_int("n_samples", n_samples, 1)
+    noise = check_real("noise", noise, NON_NEGATIVE)
     rng = as_generator(seed)
     counts = _split_evenly(n_samples, 4)
     X = np.repeat(_XOR_CORNERS, counts, axis=0)
@@ -300,9 +279,9 @@ def make_spirals(n_samples: int = 200, n_classes: int = 2, noise: float = 0.0,
     >>> X.shape, np.bincount(y).tolist()
     ((300, 2), [100, 100, 100])
     """
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    n_classes = _check_int(n_classes, "n_classes", 2)
-    noise = _check_real(noise, "noise", 0.0)
+    n_samples = check_int("n_samples", n_samples, 1)
+    n_classes = check_int("n_classes", n_classes, 2)
+    noise = check_real("noise", noise, NON_NEGATIVE)
     rng = as_generator(seed)
     arms, labels = [], []
     for k, count in enumerate(_split_evenly(n_samples, n_classes)):
@@ -350,11 +329,11 @@ def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] | 
     >>> make_blobs(n_samples=7, centers=3, n_features=4, seed=0)[0].shape
     (7, 4)
     """
-    n_samples = _check_int(n_samples, "n_samples", 1)
+    n_samples = check_int("n_samples", n_samples, 1)
     rng = as_generator(seed)
     if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
-        n_centers = _check_int(centers, "centers", 1)
-        n_features = _check_int(n_features, "n_features", 1)
+        n_centers = check_int("centers", centers, 1)
+        n_features = check_int("n_features", n_features, 1)
         center_array = rng.uniform(-10.0, 10.0, size=(n_centers, n_features))
     else:
         try:
@@ -369,7 +348,7 @@ def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] | 
             raise ValueError("centers must be finite")
         n_centers, n_features = center_array.shape
     if isinstance(cluster_std, numbers.Real) and not isinstance(cluster_std, bool):
-        stds = np.full(n_centers, _check_real(cluster_std, "cluster_std", 0.0))
+        stds = np.full(n_centers, check_real("cluster_std", cluster_std, NON_NEGATIVE))
     else:
         stds = np.asarray(cluster_std, dtype=np.float64)
         if stds.shape != (n_centers,):
@@ -432,10 +411,10 @@ def make_regression(n_samples: int = 100, n_features: int = 1, noise: float = 0.
     >>> w.shape
     (3,)
     """
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    n_features = _check_int(n_features, "n_features", 1)
-    noise = _check_real(noise, "noise", 0.0)
-    bias = _check_real(bias, "bias")
+    n_samples = check_int("n_samples", n_samples, 1)
+    n_features = check_int("n_features", n_features, 1)
+    noise = check_real("noise", noise, NON_NEGATIVE)
+    bias = check_real("bias", bias)
     rng = as_generator(seed)
     if coef is not None:
         w = np.array(coef, dtype=np.float64, copy=True)
