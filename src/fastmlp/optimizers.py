@@ -44,7 +44,7 @@ Common to every optimizer, applied in this order at each update :math:`t = 1, 2,
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -1408,6 +1408,6 @@ def get(identifier: str | Optimizer) -> Optimizer:
 
 
 #: :data:`OPTIMIZERS` and ``"lbfgs"``: every name :func:`get` takes.
-_BY_NAME: Registry[type[Optimizer]] = Registry(
+_BY_NAME: Registry[Callable[[], Optimizer]] = Registry(   # each class has defaults
     "optimizer", {**OPTIMIZERS, LBFGS.name: LBFGS},
     hint=" (or a fastmlp.optimizers.Optimizer instance)")
