@@ -5,12 +5,11 @@ Fortran BLAS is column-major; a row-major matrix is the transpose of the same me
 column-major, so ``C = op(A) op(B)`` row-major is computed as ``C^T = op(B)^T op(A)^T``
 column-major by swapping the operands (no copies).
 
-OpenBLAS has fast paths for small products, but not for ``op(B) = B^T`` with a handful
-of outputs: there a BLAS call costs 0.1-0.3 us, more than the product itself. Those shapes
-(``m * n <= SMALL_OUTPUTS`` and ``m * n * k <= SMALL_WORK``, the backward products of a
-tiny network trained one sample at a time) run as plain loops (:c:func:`gemm_small`);
-every other product goes to BLAS. The bounds are measured
-(``benchmarks/test_bench_kernels.py``).
+A BLAS call costs more than a product with a handful of outputs (OpenBLAS has no fast
+path for ``op(B) = B^T`` there), so those shapes (``m * n <= SMALL_OUTPUTS`` and
+``m * n * k <= SMALL_WORK``: the backward products of a tiny network trained one sample at
+a time) run as plain loops (:c:func:`gemm_small`); every other product goes to BLAS. The
+bounds come from ``benchmarks/test_bench_kernels.py`` (figures in benchmarks/RESULTS.md).
 """
 cimport numpy as cnp
 from cython cimport floating
