@@ -32,7 +32,6 @@ takes each from about 2.5 MB to about 0.5 MB.
 """
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import textwrap
@@ -49,7 +48,10 @@ MODE = "debug" if DEBUG else "release"
 BACKEND = os.path.join("src", "fastmlp", "backend")
 #: Modules compiled once per level, and the sources they are built from.
 LEVEL_MODULES = ["_blas", "_kernels", "_engine"]
-LEVEL_SOURCES = ["_blas.pyx", "_blas.pxd", "_kernels.pyx", "_kernels.pxd", "_engine.pyx"]
+LEVEL_SOURCES = ["_blas.pyx", "_blas.pxd", "_kernels.pyx", "_kernels.pxd", "_math.h", "_team.h",
+                 "_engine.pyx", "_engine_threads.pxi", "_engine_passes.pxi",
+                 "_engine_net.pxi.tp", "_engine_team.pxi.tp", "_engine_class.pxi.tp",
+                 "_engine_testing.pxi"]
 #: Level name -> (GCC/Clang flags, MSVC flags); the order is the order of preference,
 #: worst first. The names and the CPU test behind each are in _cpuid.h.
 X86_64_LEVELS = {
@@ -176,8 +178,9 @@ class BuildExt(build_ext):
 
 
 def _level_sources(level: str) -> str:
-    """Copy the level modules' sources into ``build/levelsrc/fastmlp/backend/_<level>``
-    (rewritten only when changed, so that an unchanged level is not recompiled)."""
+    """Copy the level modules' sources into ``build/levelsrc/fastmlp/backend/_<level>``,
+    the Tempita templates (``.tp``) rendered, each rewritten only when changed, so that an
+    unchanged level is not recompiled."""
     root = os.path.join("build", "levelsrc")
     folder = os.path.join(root, "fastmlp", "backend", f"_{level}")
     os.makedirs(folder, exist_ok=True)
@@ -188,13 +191,19 @@ def _level_sources(level: str) -> str:
         source, target = os.path.join(BACKEND, name), os.path.join(folder, name)
         with open(source, "rb") as handle:
             text = handle.read()
+        if name.endswith(".tp"):  # a Tempita template: its rendering is the source
+            from Cython import Tempita
+
+            text = Tempita.sub(text.decode("utf-8")).encode("utf-8")
+            target = target[:-len(".tp")]
         try:
             with open(target, "rb") as handle:
                 same = handle.read() == text
         except OSError:
             same = False
         if not same:
-            shutil.copyfile(source, target)
+            with open(target, "wb") as handle:
+                handle.write(text)
     return folder
 
 
