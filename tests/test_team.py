@@ -163,6 +163,34 @@ def test_team_is_deterministic():
 
 
 @team
+@pytest.mark.parametrize("case", ["adam-softmax", "nadam-penalties", "sgd-clipnorm",
+                                  "adamax-dropout"])
+@pytest.mark.parametrize("columns", [(0, False), (9, True)], ids=["rows", "all-columns"])
+def test_team_tasks_give_the_same_bits_on_fewer_threads(case, columns):
+    """A team's work is a fixed set of tasks per phase, which any of its threads may take:
+    three tasks run by one thread (as when the others have lost their cores), by two
+    (one of them takes two) and by three give the same bits, and the losses, the
+    optimizer state and the penalties' and clipping's extra phase agree with them."""
+    from fastmlp.backend import _engine
+
+    runs = []
+    for threads in (1, 2, 3):
+        previous = _engine.testing.set_team_threads(threads)
+        try:
+            runs.append(_train(case, "float64", "cython", 3, 8, columns=columns))
+        finally:
+            _engine.testing.set_team_threads(previous)
+    for other in runs[1:]:
+        assert other.history.history["loss"] == runs[0].history.history["loss"]
+        for a, b in zip(_state(runs[0]), _state(other)):
+            np.testing.assert_array_equal(a, b)
+    serial = _train(case, "float64", "cython", 1, 8)
+    tol = TOL["float64"] * 100
+    for a, b in zip(_state(runs[0]), _state(serial)):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+@team
 def test_team_is_chosen_where_it_pays():
     """Large batches (rows split), and any batch whose first layer's weights outweigh
     its rows (that layer split by units); small networks never."""

@@ -31,7 +31,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport isfinite, sqrt
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import threading
 

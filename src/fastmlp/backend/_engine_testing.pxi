@@ -66,6 +66,20 @@ cdef class _Testing:
         _settings.force_backward = -1 if backward is None else <int> bool(backward)
         return previous
 
+    def set_team_threads(self, int threads):
+        """Start ``threads`` OpenMP threads for every team, whatever its number of tasks
+        (0: one per task); returns the previous count. One thread runs every task of a
+        phase, as when the other threads of a team have lost their cores.
+
+        Parameters
+        ----------
+        threads : int
+            Threads, >= 0.
+        """
+        previous = _settings.team_threads
+        _settings.team_threads = max(threads, 0)
+        return previous
+
     def team_size(self, engine, Py_ssize_t rows):
         """Threads a training call of ``engine`` on batches of ``rows`` rows would use.
 

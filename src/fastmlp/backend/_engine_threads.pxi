@@ -6,12 +6,16 @@
 
 cdef extern from "_team.h":
     ctypedef void (*fastmlp_team_fn)(void*) noexcept nogil
+    ctypedef int fastmlp_counter
     bint fastmlp_openmp_enabled() noexcept nogil
     int fastmlp_omp_max_threads() noexcept nogil
-    void fastmlp_barrier() noexcept nogil
-    int fastmlp_thread_num() noexcept nogil
-    int fastmlp_num_threads() noexcept nogil
     void fastmlp_run_team(int n, fastmlp_team_fn fn, void* arg) noexcept nogil
+    int fastmlp_load(fastmlp_counter* p) noexcept nogil
+    bint fastmlp_cas(fastmlp_counter* p, int expected, int desired) noexcept nogil
+    int fastmlp_fetch_add(fastmlp_counter* p, int v) noexcept nogil
+    void fastmlp_wait_for(fastmlp_counter* p, int target,
+                          fastmlp_counter* sleepers) noexcept nogil
+    void fastmlp_advance(fastmlp_counter* p, int value, fastmlp_counter* sleepers) noexcept nogil
 
 
 cdef enum:
@@ -36,6 +40,8 @@ cdef struct Threading:
     Py_ssize_t team_column_min_weights
     int force_forward                   # tests: forced column plan (-1: the rule)
     int force_backward
+    int team_threads                    # tests: threads that run a team's tasks (0: one
+                                        # per task)
 
 
 cdef Py_ssize_t TEAM_OFF = 1 << 60     # a team_min_work from here on turns team mode off
@@ -48,6 +54,7 @@ _settings.team_min_rows = 64
 _settings.team_column_min_weights = 1 << 17
 _settings.force_forward = -1
 _settings.force_backward = -1
+_settings.team_threads = 0
 
 
 cdef inline int _threads_for(const Threading* th, Py_ssize_t rows,
