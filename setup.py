@@ -49,7 +49,10 @@ MODE = "debug" if DEBUG else "release"
 BACKEND = os.path.join("src", "fastmlp", "backend")
 #: Modules compiled once per level, and the sources they are built from.
 LEVEL_MODULES = ["_blas", "_kernels", "_engine"]
-LEVEL_SOURCES = ["_blas.pyx", "_blas.pxd", "_kernels.pyx", "_kernels.pxd", "_engine.pyx"]
+LEVEL_SOURCES = ["_blas.pyx", "_blas.pxd", "_kernels.pyx", "_kernels.pxd", "_math.h", "_team.h",
+                 "_engine.pyx", "_engine_threads.pxi", "_engine_passes.pxi",
+                 "_engine_net.pxi.tp", "_engine_team.pxi.tp", "_engine_class.pxi.tp",
+                 "_engine_testing.pxi"]
 #: Level name -> (GCC/Clang flags, MSVC flags); the order is the order of preference,
 #: worst first. The names and the CPU test behind each are in _cpuid.h.
 X86_64_LEVELS = {
@@ -177,8 +180,8 @@ class BuildExt(build_ext):
 
 def _level_sources(level: str) -> str:
     """Copy the level modules' sources into ``build/levelsrc/fastmlp/backend/_<level>``,
-    with the generated ``_ids.pxi`` beside them (each rewritten only when changed, so that
-    an unchanged level is not recompiled)."""
+    with the Tempita templates (``.tp``) rendered and the generated ``_ids.pxi`` beside them
+    (each rewritten only when changed, so that an unchanged level is not recompiled)."""
     root = os.path.join("build", "levelsrc")
     folder = os.path.join(root, "fastmlp", "backend", f"_{level}")
     os.makedirs(folder, exist_ok=True)
@@ -186,8 +189,15 @@ def _level_sources(level: str) -> str:
                     folder):  # Cython finds a module's package from these files
         open(os.path.join(package, "__init__.py"), "a").close()
     for name in LEVEL_SOURCES:
+        target = os.path.join(folder, name)
         with open(os.path.join(BACKEND, name), "rb") as handle:
-            _write_if_changed(os.path.join(folder, name), handle.read())
+            text = handle.read()
+        if name.endswith(".tp"):  # a Tempita template: its rendering is the source
+            from Cython import Tempita
+
+            text = Tempita.sub(text.decode("utf-8")).encode("utf-8")
+            target = target[:-len(".tp")]
+        _write_if_changed(target, text)
     _write_if_changed(os.path.join(folder, "_ids.pxi"), _ids_pxi())
     return folder
 

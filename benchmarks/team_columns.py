@@ -31,11 +31,11 @@ PLAN_NAMES = list(PLANS)
 @contextlib.contextmanager
 def forced_plan(plan):
     """The engine's column plan forced to ``plan`` (None: its rule) meanwhile."""
-    saved = _engine.set_team_columns(*(plan or (None, None)))
+    saved = _engine.testing.set_team_columns(*(plan or (None, None)))
     try:
         yield
     finally:
-        _engine.set_team_columns(*saved)
+        _engine.testing.set_team_columns(*saved)
 
 
 def measure(regime: str, rounds: int, plans: list[str]) -> dict[str, list[float]]:

@@ -1,7 +1,7 @@
 """Where team mode starts to pay: one epoch of training on the serial path (one thread in
 the engine, BLAS's own threads for the products) and in team mode, over networks and
 batch sizes of growing size, with the multiply-adds of one batch (``rows x weights``) the
-engine compares with its threshold (``_engine.set_team_thresholds``), and networks whose
+engine compares with its threshold (``_engine.testing.set_team_thresholds``), and networks whose
 first layer runs in column mode at small batches (``Engine._team_size``).
 
     python benchmarks/team_threshold.py            # prints one line per setting
@@ -36,7 +36,7 @@ def epoch_seconds(d: int, width: int, batch: int, team: bool, repeats: int) -> l
                            fm.Dense(width, activation="relu"),
                            fm.Dense(10, activation="softmax")], seed=0, dtype="float32")
     model.compile(fm.optimizers.Adam(1e-3), "categorical_crossentropy")
-    saved = _engine.set_team_thresholds(min_work=0 if team else 2**62, min_rows=0)
+    saved = _engine.testing.set_team_thresholds(min_work=0 if team else 2**62, min_rows=0)
     try:
         model.fit(X, y, epochs=1, batch_size=batch, verbose=0)
         times = []
@@ -45,7 +45,7 @@ def epoch_seconds(d: int, width: int, batch: int, team: bool, repeats: int) -> l
             model.fit(X, y, epochs=1, batch_size=batch, verbose=0)
             times.append((time.perf_counter() - start) / (n // batch))
     finally:
-        _engine.set_team_thresholds(*saved)
+        _engine.testing.set_team_thresholds(*saved)
     return times
 
 

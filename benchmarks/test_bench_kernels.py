@@ -3,7 +3,7 @@
 * products: plain loops vs BLAS on the shapes of a tiny network trained one sample at a
   time, which set ``_blas.SMALL_OUTPUTS`` / ``_blas.SMALL_WORK``;
 * element-wise passes (bias + activation, derivative, bias gradient) serial vs OpenMP,
-  over a range of sizes, which sets ``_engine.PARALLEL_MIN``;
+  over a range of sizes, which sets ``_engine.testing.set_parallel_min``;
 * the compiled finiteness scan of validation vs ``np.isfinite(X).all()``;
 * one layer's element-wise passes per activation and dtype, compiled vs the NumPy
   backend's (NumPy's own vectorized exp and tanh).
@@ -59,13 +59,13 @@ def test_elementwise_passes(benchmark, record, rows, cols, mode):
     b = np.zeros(cols, dtype=np.float32)
     db = np.empty(cols, dtype=np.float32)
     relu = fm.activations.ACTIVATIONS["relu"]
-    previous = _engine.set_parallel_min(1 if mode == "openmp" else 1 << 62)
+    previous = _engine.testing.set_parallel_min(1 if mode == "openmp" else 1 << 62)
     try:
         record(f"relu passes {rows}x{cols} ({rows * cols} elements)", mode=mode,
                openmp_threads=_engine.get_num_threads())
-        benchmark(_engine.elementwise_passes_py, relu, z, b, d, db, 10)
+        benchmark(_engine.testing.elementwise_passes, relu, z, b, d, db, 10)
     finally:
-        _engine.set_parallel_min(previous)
+        _engine.testing.set_parallel_min(previous)
 
 
 @pytest.mark.parametrize("how", ["compiled", "numpy"])
@@ -99,11 +99,11 @@ def test_activation_passes(benchmark, record, kind, dtype, how):
     db = np.empty(256, dtype=dtype)
     record(f"{kind} passes 1024x256 (x10)", how=how, dtype=dtype)
     if how == "compiled":
-        previous = _engine.set_parallel_min(1 << 62)
+        previous = _engine.testing.set_parallel_min(1 << 62)
         try:
-            benchmark(_engine.elementwise_passes_py, code, z, b, d, db, 10)
+            benchmark(_engine.testing.elementwise_passes, code, z, b, d, db, 10)
         finally:
-            _engine.set_parallel_min(previous)
+            _engine.testing.set_parallel_min(previous)
         return
 
     def numpy_passes():

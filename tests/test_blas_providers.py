@@ -190,13 +190,13 @@ def test_switch_refused_while_a_team_holds_blas():
     if not others:
         pytest.skip("only one BLAS provider is installed")
     before = fm.get_blas()
-    _engine.hold_blas_py(True)
+    _engine.testing.hold_blas(True)
     try:
         with pytest.raises(RuntimeError, match="team mode"):
             fm.set_blas(others[0])
         assert fm.get_blas() == before
     finally:
-        _engine.hold_blas_py(False)
+        _engine.testing.hold_blas(False)
     assert fm.set_blas(others[0]) == before
     fm.set_blas(before)
 

@@ -105,8 +105,8 @@ def test_openmp_passes_match_serial_and_reference(dtype, hidden, out, k, loss):
         pytest.skip("built without OpenMP")
     results = {}
     threads = _engine.get_num_threads()
-    previous = _engine.set_parallel_min(1)          # every pass with >= 2 rows in parallel
-    team = _engine.set_team_thresholds(min_work=2**62)   # these passes, not team mode
+    previous = _engine.testing.set_parallel_min(1)          # every pass with >= 2 rows in parallel
+    team = _engine.testing.set_team_thresholds(min_work=2**62)   # these passes, not team mode
     try:
         for mode in ("parallel", "serial"):
             _engine.set_num_threads(3 if mode == "parallel" else 1)   # 3: uneven blocks
@@ -116,8 +116,8 @@ def test_openmp_passes_match_serial_and_reference(dtype, hidden, out, k, loss):
             results[mode] = (model.get_weights(), model.predict(X),
                              model.layer_outputs(X), loss_value, grads)
     finally:
-        _engine.set_parallel_min(previous)
-        _engine.set_team_thresholds(*team)
+        _engine.testing.set_parallel_min(previous)
+        _engine.testing.set_team_thresholds(*team)
         _engine.set_num_threads(threads)
     par, ser = results["parallel"], results["serial"]
     for a, b in zip(par[0], ser[0]):

@@ -40,19 +40,19 @@ class Mode:
 
         self.saved_threads = _engine.get_num_threads()
         if self.threads == 1:   # the serial path: team mode off
-            self.saved = _engine.set_team_thresholds(min_work=2**62)
+            self.saved = _engine.testing.set_team_thresholds(min_work=2**62)
         else:
-            self.saved = _engine.set_team_thresholds(min_work=0, min_rows=0)
+            self.saved = _engine.testing.set_team_thresholds(min_work=0, min_rows=0)
             _engine.set_num_threads(self.threads)
-        self.saved_columns = _engine.set_team_columns(*(self.columns or (None, None)))
+        self.saved_columns = _engine.testing.set_team_columns(*(self.columns or (None, None)))
         return self
 
     def __exit__(self, *exc):
         from fastmlp.backend import _engine
 
-        _engine.set_team_thresholds(*self.saved)
+        _engine.testing.set_team_thresholds(*self.saved)
         _engine.set_num_threads(self.saved_threads)
-        _engine.set_team_columns(*self.saved_columns)
+        _engine.testing.set_team_columns(*self.saved_columns)
 
 
 def _data(n, d, k, loss, seed=0):
@@ -116,10 +116,10 @@ def _train(case, dtype, backend, threads, batch_size, n=203, epochs=3, columns=N
         if backend == "cython":   # the mode asked for is the one that runs
             from fastmlp.backend import _engine
 
-            assert _engine.team_size(model._engine(), batch_size) == threads
+            assert _engine.testing.team_size(model._engine(), batch_size) == threads
             if columns is not None and threads > 1:
                 n_hidden = len(CASES[case][0])
-                assert _engine.team_plan(model._engine(), batch_size) == (
+                assert _engine.testing.team_plan(model._engine(), batch_size) == (
                     min(columns[0], n_hidden), columns[1])
         model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0, **fit_opts)
     return model
@@ -163,6 +163,34 @@ def test_team_is_deterministic():
 
 
 @team
+@pytest.mark.parametrize("case", ["adam-softmax", "nadam-penalties", "sgd-clipnorm",
+                                  "adamax-dropout"])
+@pytest.mark.parametrize("columns", [(0, False), (9, True)], ids=["rows", "all-columns"])
+def test_team_tasks_give_the_same_bits_on_fewer_threads(case, columns):
+    """A team's work is a fixed set of tasks per phase, which any of its threads may take:
+    three tasks run by one thread (as when the others have lost their cores), by two
+    (one of them takes two) and by three give the same bits, and the losses, the
+    optimizer state and the penalties' and clipping's extra phase agree with them."""
+    from fastmlp.backend import _engine
+
+    runs = []
+    for threads in (1, 2, 3):
+        previous = _engine.testing.set_team_threads(threads)
+        try:
+            runs.append(_train(case, "float64", "cython", 3, 8, columns=columns))
+        finally:
+            _engine.testing.set_team_threads(previous)
+    for other in runs[1:]:
+        assert other.history.history["loss"] == runs[0].history.history["loss"]
+        for a, b in zip(_state(runs[0]), _state(other)):
+            np.testing.assert_array_equal(a, b)
+    serial = _train(case, "float64", "cython", 1, 8)
+    tol = TOL["float64"] * 100
+    for a, b in zip(_state(runs[0]), _state(serial)):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+@team
 def test_team_is_chosen_where_it_pays():
     """Large batches (rows split), and any batch whose first layer's weights outweigh
     its rows (that layer split by units); small networks never."""
@@ -181,22 +209,22 @@ def test_team_is_chosen_where_it_pays():
     saved = _engine.get_num_threads()
     try:
         _engine.set_num_threads(2)
-        assert _engine.team_size(big._engine(), 128) == 2
-        assert _engine.team_size(tiny._engine(), 1) == 1       # one row: serial
-        assert _engine.team_size(tiny._engine(), 128) == 1     # 128 x 288 weights: serial
-        assert _engine.team_size(big._engine(), 1) == 2        # 784x256 in column mode
-        assert _engine.team_size(big._engine(), 257) == 2      # by rows: 52 M multiply-adds
-        assert _engine.team_plan(big._engine(), 257) == (0, False)   # 256 units < 257 rows
+        assert _engine.testing.team_size(big._engine(), 128) == 2
+        assert _engine.testing.team_size(tiny._engine(), 1) == 1       # one row: serial
+        assert _engine.testing.team_size(tiny._engine(), 128) == 1     # 128 x 288 weights: serial
+        assert _engine.testing.team_size(big._engine(), 1) == 2        # 784x256 in column mode
+        assert _engine.testing.team_size(big._engine(), 257) == 2      # by rows: 52 M multiply-adds
+        assert _engine.testing.team_plan(big._engine(), 257) == (0, False)   # 256 units < 257 rows
         square = _engine_of((256, 256, 256, 10), ("relu", "relu", "softmax"))
-        assert _engine.team_size(square, 64) == 1      # 65,536 weights: no column mode
-        assert _engine.team_size(square, 128) == 2     # 17 M multiply-adds by rows
-        previous = _engine.set_team_thresholds(min_work=2**60)
+        assert _engine.testing.team_size(square, 64) == 1      # 65,536 weights: no column mode
+        assert _engine.testing.team_size(square, 128) == 2     # 17 M multiply-adds by rows
+        previous = _engine.testing.set_team_thresholds(min_work=2**60)
         try:   # off altogether, column mode included
-            assert _engine.team_size(big._engine(), 1) == 1
+            assert _engine.testing.team_size(big._engine(), 1) == 1
         finally:
-            _engine.set_team_thresholds(*previous)
+            _engine.testing.set_team_thresholds(*previous)
         _engine.set_num_threads(1)
-        assert _engine.team_size(big._engine(), 128) == 1
+        assert _engine.testing.team_size(big._engine(), 128) == 1
     finally:
         _engine.set_num_threads(saved)
     prelu = fm.Sequential([fm.Dense(256, activation="prelu", input_dim=784),
@@ -205,7 +233,7 @@ def test_team_is_chosen_where_it_pays():
     prelu.compile("adam", "categorical_crossentropy")
     prelu.build()
     with Mode(2):   # prelu's alpha gradient sums over all rows: never split
-        assert _engine.team_size(prelu._engine(), 128) == 1
+        assert _engine.testing.team_size(prelu._engine(), 128) == 1
 
 
 def _engine_of(sizes, activations):
@@ -224,16 +252,16 @@ def test_column_plan_rule():
 
     mnist = _engine_of((784, 256, 128, 10), ("relu", "relu", "softmax"))
     wide = _engine_of((1024, 1024, 1024, 10), ("relu", "relu", "softmax"))
-    assert _engine.team_plan(mnist, 128) == (1, False)       # 784x256: yes, 256x128: no
-    assert _engine.team_plan(mnist, 256) == (0, False)       # 256 units, 256 rows
-    assert _engine.team_plan(wide, 512) == (2, True)
-    assert _engine.team_plan(wide, 1024) == (0, False)
+    assert _engine.testing.team_plan(mnist, 128) == (1, False)       # 784x256: yes, 256x128: no
+    assert _engine.testing.team_plan(mnist, 256) == (0, False)       # 256 units, 256 rows
+    assert _engine.testing.team_plan(wide, 512) == (2, True)
+    assert _engine.testing.team_plan(wide, 1024) == (0, False)
     soft = _engine_of((1024, 1024, 1024, 10), ("relu", "softmax", "softmax"))
-    assert _engine.team_plan(soft, 512) == (1, True)
+    assert _engine.testing.team_plan(soft, 512) == (1, True)
     soft = _engine_of((1024, 1024, 1024, 10), ("softmax", "relu", "softmax"))
-    assert _engine.team_plan(soft, 512) == (0, False)
+    assert _engine.testing.team_plan(soft, 512) == (0, False)
     with pytest.raises(TypeError):
-        _engine.team_plan(object(), 16)
+        _engine.testing.team_plan(object(), 16)
 
 
 @team
@@ -258,19 +286,19 @@ def test_set_num_threads_during_a_team_call_is_kept():
     before = fm.get_num_threads()
     try:
         fm.set_num_threads(2)
-        _engine.hold_blas_py(True)
+        _engine.testing.hold_blas(True)
         try:
             assert _blas.blas_threads() == 1
             fm.set_num_threads(3)
             assert _blas.blas_threads() == 1
             assert _engine.get_num_threads() == 3
         finally:
-            _engine.hold_blas_py(False)
+            _engine.testing.hold_blas(False)
         assert _blas.blas_threads() == 3
         assert fm.get_num_threads() == 3
-        _engine.hold_blas_py(True)
+        _engine.testing.hold_blas(True)
         fm.set_num_threads(1)
-        _engine.hold_blas_py(False)
+        _engine.testing.hold_blas(False)
         assert _blas.blas_threads() == 1
     finally:
         fm.set_num_threads(before)
