@@ -22,7 +22,8 @@ run() {  # run NAME COMMAND...: a tool, its findings, and its verdict on one lin
 run ruff "$PYTHON" -m ruff check --no-cache --output-format concise .
 cython_lint="$bin/cython-lint"
 [ -x "$cython_lint" ] || cython_lint=cython-lint   # e.g. a user install on PATH
-run cython-lint "$cython_lint" src/fastmlp/backend/*.pyx src/fastmlp/backend/*.pxd
+run cython-lint "$cython_lint" src/fastmlp/backend/*.pyx src/fastmlp/backend/*.pxd \
+    src/fastmlp/backend/*.pxi
 run mypy "$PYTHON" -m mypy --no-error-summary --no-pretty
 run numpydoc "$PYTHON" scripts/check_docstrings.py
 exit $status

@@ -25,28 +25,32 @@ inlines across them):
 The ``.tp`` files are Tempita templates (as scikit-learn's) that setup.py renders once for
 float (``Net32``, ``_train32`` ...) and once for double (``Net64`` ...).
 """
-cimport numpy as cnp
-from cpython.pyport cimport PY_SSIZE_T_MAX
-from cython cimport floating
-from cython.parallel cimport prange
-from libc.math cimport isfinite, sqrt
-from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, memset
+# The names below are used by the included parts; cython-lint reads this file alone,
+# hence the no-cython-lint marks.
+cimport numpy as cnp  # no-cython-lint
+from cpython.pyport cimport PY_SSIZE_T_MAX  # no-cython-lint
+from cython cimport floating  # no-cython-lint
+from cython.parallel cimport prange  # no-cython-lint
+from libc.math cimport isfinite, sqrt  # no-cython-lint
+from libc.stdlib cimport free, malloc  # no-cython-lint
+from libc.string cimport memcpy, memset  # no-cython-lint
 
-import threading
+import threading  # no-cython-lint
 
 import numpy as np
 
-from ._blas cimport blas_get_threads, blas_set_threads, gemm
+from ._blas cimport blas_get_threads, blas_set_threads, gemm  # no-cython-lint
 
-from ._blas import blas_thread_control
+from ._blas import blas_thread_control  # no-cython-lint
 from ._kernels import finite_status, set_scan_threads  # no-cython-lint (re-export)
-from ._kernels cimport (ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU, ACT_RELU, ACT_SIGMOID,
-                        ACT_SOFTMAX, ACT_TANH, HYPER_CLIPNORM, MAX_SLOTS,
-                        N_HYPER, activation_backward, all_finite as finite_scan,
-                        bias_activation_forward, column_sums, learning_rate_at, loss_delta,
-                        multiply, optimizer_coefficients, optimizer_update, regularize,
-                        squared_norm)
+from ._kernels cimport ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU  # no-cython-lint
+from ._kernels cimport ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH  # no-cython-lint
+from ._kernels cimport HYPER_CLIPNORM, MAX_SLOTS, N_HYPER  # no-cython-lint
+from ._kernels cimport activation_backward, all_finite as finite_scan  # no-cython-lint
+from ._kernels cimport bias_activation_forward, column_sums  # no-cython-lint
+from ._kernels cimport learning_rate_at, loss_delta, multiply  # no-cython-lint
+from ._kernels cimport optimizer_coefficients, optimizer_update  # no-cython-lint
+from ._kernels cimport regularize, squared_norm  # no-cython-lint
 
 cnp.import_array()
 
