@@ -11,6 +11,8 @@ from fastmlp.backend import cpu_levels
 
 SHARED = {name: value for name, value in vars(_ids).items()
           if name.isupper() and type(value) is int}
+CONSTANTS = {name: value for name, value in vars(_ids).items()
+             if name.isupper() and type(value) is float}
 _, BUILT = cpu_levels()
 
 
@@ -31,6 +33,12 @@ def test_every_compiled_level_was_built_from_the_definition(level):
     assert compiled == SHARED
 
 
+@pytest.mark.parametrize("level", BUILT)
+def test_every_compiled_level_has_the_constants_of_the_definition(level):
+    kernels = importlib.import_module(f"fastmlp.backend._{level}._kernels")
+    assert kernels.fixed_constants() == CONSTANTS
+
+
 def test_python_tables_use_the_definition():
     assert sorted(activations.ACTIVATIONS.values()) == sorted(
         v for k, v in SHARED.items() if k.startswith("ACT_"))
@@ -39,3 +47,6 @@ def test_python_tables_use_the_definition():
     assert {cls.kind for cls in optimizers.OPTIMIZERS.values()} == {
         v for k, v in SHARED.items() if k.startswith("OPT_")}
     assert optimizers.SGD().hyper().shape == (_ids.N_HYPER,)
+    assert activations.LEAKY_RELU_SLOPE == _ids.LEAKY_RELU_SLOPE
+    assert activations.SELU_SCALE == _ids.SELU_SCALE
+    assert losses.HUBER_DELTA == _ids.HUBER_DELTA

@@ -1,11 +1,15 @@
-"""Every integer the Python layer and the compiled kernels must agree on, defined once.
+"""Every number the Python layer and the compiled kernels must agree on, defined once.
 
 The activation, loss and optimizer-rule ids, the layout of ``Optimizer.hyper()``, the
 schedule kinds and the sizes of the optimizer state. Python reads this module; the build
 (``setup.py``, ``_write_ids``) writes each module-level integer below as a member of a
 ``cpdef enum`` in ``_ids.pxi``, which ``backend/_kernels.pxd`` includes, so the compiled
 code uses the same names with the same values (``_kernels.ACT_RELU`` from Python).
-``tests/test_ids.py`` checks that the compiled module was built from this file.
+Each module-level float below becomes a C macro ``FASTMLP_<NAME>`` in the generated header
+``_ids.h``, which ``backend/_math.h`` includes (macros, not module variables: a loop's
+stores could alias a global double, whose load would then keep the loop from
+vectorizing). ``tests/test_ids.py`` checks that the compiled module was built from this
+file.
 
 A leaf module (it imports nothing), so that setup.py can run it without importing the
 package and the NumPy engine can read it without importing the public API.
@@ -71,3 +75,10 @@ SCHEDULE_INVERSE = 2
 # -- optimizer state ----------------------------------------------------------------------
 N_SCALARS = 4           # the scalar state: step count, then up to three rule values
 MAX_SLOTS = 3           # state arrays per parameter at most (RMSprop centered, momentum)
+
+# -- fixed constants of the activations and losses (as in Keras / PyTorch) ----------------
+LEAKY_RELU_SLOPE = 0.01  # leaky_relu's slope for negative inputs (fixed, as in Keras)
+ELU_ALPHA = 1.0          # elu's scale for negative inputs
+SELU_ALPHA = 1.6732632423543772848170429916717  # selu (Klambauer et al. 2017, PyTorch)
+SELU_SCALE = 1.0507009873554804934193349852946
+HUBER_DELTA = 1.0        # the Huber loss's delta (Keras' default)

@@ -67,13 +67,13 @@ ACTIVATIONS: Registry[int] = Registry("activation", {
             "exp": "exponential"})
 
 #: Slope of ``leaky_relu`` for negative inputs, and scale of ``elu`` (fixed, as in Keras).
-LEAKY_RELU_SLOPE = 0.01
-ELU_ALPHA = 1.0
+LEAKY_RELU_SLOPE = _ids.LEAKY_RELU_SLOPE
+ELU_ALPHA = _ids.ELU_ALPHA
 #: Initial slope of ``prelu`` (as in PyTorch's ``nn.PReLU``).
 PRELU_INIT = 0.25
 #: ``selu`` constants (Klambauer et al. 2017, as in PyTorch's ``nn.SELU``).
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = _ids.SELU_ALPHA
+SELU_SCALE = _ids.SELU_SCALE
 
 
 def get(name: str | None) -> str:

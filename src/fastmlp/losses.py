@@ -48,7 +48,7 @@ from . import _ids
 from ._registry import Registry
 
 #: ``delta`` of the Huber loss (Keras' default).
-HUBER_DELTA = 1.0
+HUBER_DELTA = _ids.HUBER_DELTA
 
 #: Public name -> (engine id, required output activation or None); the ids:
 #: :mod:`fastmlp._ids`.

@@ -20,16 +20,26 @@ import numpy as np
 
 cnp.import_array()
 
-# Constants as C macros in _math.h, not module variables: a double loop's stores could
-# alias a global double, whose load then stays in the loop and keeps it from vectorizing.
+# Constants as C macros, not module variables: a double loop's stores could alias a
+# global double, whose load then stays in the loop and keeps it from vectorizing. Those of
+# the activations and losses are generated from fastmlp/_ids.py into _ids.h.
+cdef extern from "_ids.h":
+    double LEAKY_SLOPE "FASTMLP_LEAKY_RELU_SLOPE"
+    double ELU_ALPHA "FASTMLP_ELU_ALPHA"
+    double SELU_ALPHA "FASTMLP_SELU_ALPHA"
+    double SELU_SCALE "FASTMLP_SELU_SCALE"
+    double HUBER_DELTA "FASTMLP_HUBER_DELTA"
+
 cdef extern from "_math.h":
-    double LEAKY_SLOPE "FASTMLP_LEAKY_SLOPE"    # activations.LEAKY_RELU_SLOPE
-    double ELU_ALPHA "FASTMLP_ELU_ALPHA"        # activations.ELU_ALPHA
-    double SELU_ALPHA "FASTMLP_SELU_ALPHA"      # activations.SELU_ALPHA
-    double SELU_SCALE "FASTMLP_SELU_SCALE"      # activations.SELU_SCALE
     double SQRT1_2 "FASTMLP_SQRT1_2"            # 1 / sqrt(2)
     double INV_SQRT_2PI "FASTMLP_INV_SQRT_2PI"  # 1 / sqrt(2 pi)
-    double HUBER_DELTA "FASTMLP_HUBER_DELTA"    # losses.HUBER_DELTA
+
+
+def fixed_constants():
+    """The activations' and losses' constants this module was compiled with (the floats
+    of ``fastmlp._ids``), for ``tests/test_ids.py``."""
+    return {"LEAKY_RELU_SLOPE": LEAKY_SLOPE, "ELU_ALPHA": ELU_ALPHA,
+            "SELU_ALPHA": SELU_ALPHA, "SELU_SCALE": SELU_SCALE, "HUBER_DELTA": HUBER_DELTA}
 
 
 # --------------------------------------------------------------------------------------

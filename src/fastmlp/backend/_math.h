@@ -41,14 +41,12 @@
 #define FASTMLP_MATH_H
 
 /* constants as C macros, not module variables: a double loop's stores could alias a
-   global double, whose load then stays in the loop and keeps it from vectorizing */
-#define FASTMLP_LEAKY_SLOPE 0.01
-#define FASTMLP_ELU_ALPHA 1.0
-#define FASTMLP_SELU_ALPHA 1.6732632423543772848170429916717
-#define FASTMLP_SELU_SCALE 1.0507009873554804934193349852946
+   global double, whose load then stays in the loop and keeps it from vectorizing. The
+   activations' and losses' constants come from _ids.h, which the build generates from
+   src/fastmlp/_ids.py. */
+#include "_ids.h"
 #define FASTMLP_SQRT1_2 0.70710678118654752440
 #define FASTMLP_INV_SQRT_2PI 0.39894228040143267794
-#define FASTMLP_HUBER_DELTA 1.0
 
 #include <stdint.h>
 #include <string.h>
