@@ -1,15 +1,12 @@
 /* Scalar math of the compiled kernels (_kernels.pyx), in float and double.
  *
  * exp, expm1, log1p and erf in both precisions and tanh in float64 are computed here, not
- * by the C library: libm's functions are calls the compiler cannot vectorize, and a sigmoid,
- * tanh, elu, softplus or mish layer spent 3-27x the time of a relu layer in them (10,000
- * rows through 20-64-64-1, batch 32: 24 ms per epoch with sigmoid against 7.5 with relu in
- * float32, 28 with elu, 54 with softplus, 220 with mish; 52 against 12 ms with tanh in
- * float64; with these, 10, 6, 13, 15 and 17 ms; a 1024x256 layer's passes, sigmoid float32
- * 5.2x faster, float64 1.9x, tanh float64 3.5x, elu 11x and 3.2x:
- * benchmarks/test_bench_kernels.py). These are plain arithmetic on each element (the
- * exponent of a result built from its bits), which vectorizes in every build, native or
- * portable, and computes the same values in both (no fused multiply-adds, see setup.py):
+ * by the C library: libm's functions are calls the compiler cannot vectorize, and they made
+ * a sigmoid, tanh, elu, softplus or mish layer several times slower than a relu layer
+ * (benchmarks/test_bench_kernels.py; figures in benchmarks/RESULTS.md). These are plain
+ * arithmetic on each element (the exponent of a result built from its bits), which
+ * vectorizes in every build and computes the same values in all (no fused multiply-adds,
+ * see setup.py):
  *
  * exp(x) = 2^n e^r with n = round(x / ln 2) and r = x - n ln 2, ln 2 in two parts so that
  *     n ln2_hi is exact (Cody and Waite's reduction; the float32 split is Cephes'
