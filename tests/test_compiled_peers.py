@@ -64,8 +64,11 @@ def check(case, losses, weights, ref):
             case[4] == "adam"))
 
 
-@pytest.mark.parametrize("by_step", [False, True], ids=["scan-epoch", "jitted-step"])
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("by_step", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["scan-epoch", "jitted-step"])
+@pytest.mark.parametrize("name", ["relu-softmax-adam",
+                                  *(pytest.param(n, marks=pytest.mark.slow)
+                                    for n in CASES if n != "relu-softmax-adam")])
 def test_jax_trainer_matches_reference(name, by_step):
     pytest.importorskip("jax")
     pytest.importorskip("optax")
