@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import re
 import sys
@@ -26,10 +27,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import compare  # noqa: E402
-import regimes as R  # noqa: E402
+import compare
+import regimes as R
 
-import fastmlp as fm  # noqa: E402
+import fastmlp as fm
 
 
 def jax_products(regime: R.Regime) -> R.Runner:
@@ -45,7 +46,7 @@ def jax_products(regime: R.Regime) -> R.Runner:
     def mat(*shape):
         return jnp.asarray(rng.standard_normal(shape).astype(np.float32))
 
-    Ws = [mat(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+    Ws = [mat(a, b) for a, b in itertools.pairwise(sizes)]
     Xs = mat(nb, bs, sizes[0])
     Ds = [mat(nb, bs, s) for s in sizes[1:]]
     acts = [mat(bs, s) for s in sizes[1:-1]]
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     runners = {"fastmlp": R.make_runner(regime, "fastmlp"),
                "gemm": R.make_runner(regime, "gemm"),
                "jax": R.make_runner(regime, "jax"), "jax-gemm": jax_products(regime)}
-    one = lambda: threads(1)  # noqa: E731
+    one = lambda: threads(1)
     columns = {"fastmlp": ("fastmlp", contextlib.nullcontext),
                "fastmlp-1t": ("fastmlp", one), "gemm": ("gemm", contextlib.nullcontext),
                "gemm-1t": ("gemm", one), "jax": ("jax", contextlib.nullcontext),

@@ -182,6 +182,11 @@ def environment() -> dict:
         import sklearn
 
         info["sklearn"] = sklearn.__version__
+    if has_module("jax"):
+        import jax
+
+        # XLA's CPU client runs one thread per core (its Eigen pool), whatever --threads
+        info["jax"] = jax.__version__
     return info
 
 
@@ -378,9 +383,8 @@ def _gemm(regime: Regime) -> Runner:
 
 def _jax(regime: Regime, by_step: bool = False) -> Runner:
     """JAX: the whole epoch one ``jax.jit`` (``lax.scan``), or a jitted step per batch."""
-    import jax
-
     import compiled_peers as C
+    import jax
 
     X, labels = make_data(regime)
     Y = one_hot(labels, regime.sizes[-1])
@@ -417,9 +421,8 @@ TORCH_MODE = os.environ.get("FASTMLP_BENCH_TORCH_MODE", "auto")
 
 
 def _torch_compile(regime: Regime) -> Runner:
-    import torch
-
     import compiled_peers as C
+    import torch
 
     X, labels = make_data(regime)
     weights = build_model(regime, "numpy").get_weights()
@@ -452,7 +455,7 @@ def _torch_compile(regime: Regime) -> Runner:
         try:
             run = build(mode)
             first = _first(run)
-        except Exception as exc:       # a mode this CPU or build cannot compile
+        except Exception as exc:  # noqa: BLE001 - a mode this CPU or build cannot compile
             tried[mode] = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
             continue
         steady = min(_first(run) for _ in range(2))

@@ -28,9 +28,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import compare  # noqa: E402
-import regimes as R  # noqa: E402
-import fastmlp as fm  # noqa: E402
+import compare
+import regimes as R
+
+import fastmlp as fm
 
 #: A busy process: spins until its parent (this script) is gone.
 BUSY = """

@@ -14,7 +14,7 @@ import fastmlp as fm
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "benchmarks"))
-import compiled_peers as C  # noqa: E402
+import compiled_peers as C
 
 # (sizes, hidden, output, loss, optimizer, learning rate, batch size, rows)
 CASES = {
