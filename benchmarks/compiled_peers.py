@@ -246,6 +246,8 @@ def torch_predictor(weights: Sequence[np.ndarray], hidden: str, output: str, x: 
 
     trainer = TorchCompiledTrainer(weights, hidden, output, "sgd", 0.0, 1, mode="default")
     net = trainer.net.eval()
+    for p in net.parameters():          # constants of the traced graph, not trainable
+        p.requires_grad_(False)
     out = torch.sigmoid if output == "sigmoid" else (lambda z: z.softmax(1))
 
     def forward(t):
