@@ -12,8 +12,14 @@ Peers
 (PyTorch on the CPU, a plain training loop as its tutorials write it), ``sklearn``
 (``MLPClassifier.partial_fit``, one epoch per call) and ``gemm`` (only the matrix products
 one training epoch needs, through the same BLAS as fastmlp, into preallocated outputs:
-the BLAS-bound limit). ``torch`` and ``sklearn`` are optional: :func:`available_peers`
-leaves out what is not installed.
+the BLAS-bound limit), and the compiled peers of ``compiled_peers.py``: ``jax`` (the whole
+epoch in one ``jax.jit``, ``lax.scan`` over the batches, optax; for predict a jitted
+forward), ``jax-step`` (a Python loop calling a jitted step per batch) and
+``torch-compile`` (network and optimizer step through ``torch.compile``, the fastest of
+its CPU modes; for predict the fastest of those and ``torch.jit.trace``). The compiled
+peers start from fastmlp's initial weights and use its optimizer hyper-parameters.
+Everything but fastmlp is optional: :func:`available_peers` leaves out what is not
+installed.
 
 Data are synthetic and seeded (timing does not depend on the values, only on shapes), with
 labels a model can learn so that no run diverges.
@@ -25,6 +31,7 @@ import importlib.util
 import itertools
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +59,7 @@ class Regime:
     batch_size: int
     n_samples: int
     task: str = "train"             # "train" (one epoch per run) or "predict" (one row)
-    peers: tuple[str, ...] = ("fastmlp", "numpy", "torch")
+    peers: tuple[str, ...] = ("fastmlp", "jax", "jax-step", "torch-compile", "numpy", "torch")
     unit: str = "epoch"             # what `run()` times, for the table
     description: str = ""
 
@@ -60,43 +67,59 @@ class Regime:
 REGIMES: dict[str, Regime] = {
     r.name: r for r in (
         Regime("tiny-sgd", (2, 16, 16, 1), "tanh", "sigmoid", "binary_crossentropy", "sgd",
-               0.05, 1, 2000, peers=("fastmlp", "numpy", "torch", "sklearn"),
+               0.05, 1, 2000, peers=("fastmlp", "jax", "jax-step", "torch-compile", "numpy",
+                                     "torch", "sklearn"),
                description="2-16-16-1 tanh/tanh/sigmoid, BCE, SGD, batch 1, 2,000 samples, "
                            "one epoch"),
         Regime("mnist-adam", (784, 256, 128, 10), "relu", "softmax",
                "categorical_crossentropy", "adam", 1e-3, 128, 10_000,
-               peers=("fastmlp", "numpy", "torch", "sklearn", "gemm"),
+               peers=("fastmlp", "jax", "jax-step", "torch-compile", "numpy", "torch",
+                      "sklearn", "gemm"),
                description="784-256-128-10 relu/relu/softmax, CE, Adam, batch 128, 10,000 "
                            "samples, one epoch"),
         Regime("wide-batch", (1024, 1024, 1024, 10), "relu", "softmax",
                "categorical_crossentropy", "momentum", 1e-3, 1024, 8192,
-               peers=("fastmlp", "numpy", "torch", "gemm"),
+               peers=("fastmlp", "jax", "jax-step", "torch-compile", "numpy", "torch",
+                      "gemm"),
                description="1024-1024-1024-10 relu/relu/softmax, CE, Momentum, batch 1024, "
                            "8,192 samples, one epoch"),
         Regime("predict-latency", (64, 64, 64, 1), "relu", "sigmoid", "binary_crossentropy",
                "sgd", 0.01, 1, 1, task="predict", unit="call",
+               peers=("fastmlp", "jax", "torch-compile", "numpy", "torch"),
                description="model.predict on one row, 64-64-64-1 relu/relu/sigmoid"),
     )
 }
 
 #: Peers in table order.
-PEERS = ("fastmlp", "numpy", "torch", "sklearn", "gemm")
+PEERS = ("fastmlp", "jax", "jax-step", "torch-compile", "torch", "numpy", "sklearn", "gemm")
+
+#: What each peer needs installed (beyond fastmlp).
+NEEDS = {"jax": ("jax", "optax"), "jax-step": ("jax", "optax"), "torch": ("torch",),
+         "torch-compile": ("torch",), "sklearn": ("sklearn",)}
 
 
 def has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+def unavailable_peers() -> dict[str, str]:
+    """The peers that cannot run here, each with the reason."""
+    reasons = {}
+    if "cython" not in fm.available_backends():
+        reasons["fastmlp"] = reasons["gemm"] = "fastmlp's compiled backend is not built"
+    for peer, modules in NEEDS.items():
+        missing = [m for m in modules if not has_module(m)]
+        if missing:
+            reasons[peer] = f"{' and '.join(missing)} not installed"
+    if "torch-compile" not in reasons and not any(
+            shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "c++", "clang++")):
+        reasons["torch-compile"] = "torch.compile on a CPU needs a C++ compiler, none found"
+    return reasons
+
+
 def available_peers() -> set[str]:
     """Peers that can run here (fastmlp's compiled backend counts as required)."""
-    peers = {"numpy", "gemm"} if "cython" in fm.available_backends() else {"numpy"}
-    if "cython" in fm.available_backends():
-        peers.add("fastmlp")
-    if has_module("torch"):
-        peers.add("torch")
-    if has_module("sklearn"):
-        peers.add("sklearn")
-    return peers
+    return set(PEERS) - set(unavailable_peers())
 
 
 def effective_optimizer(name: str) -> str:
@@ -159,6 +182,11 @@ def environment() -> dict:
         import sklearn
 
         info["sklearn"] = sklearn.__version__
+    if has_module("jax"):
+        import jax
+
+        # XLA's CPU client runs one thread per core (its Eigen pool), whatever --threads
+        info["jax"] = jax.__version__
     return info
 
 
@@ -193,6 +221,16 @@ class Runner:
     run: Callable[[], object]
     per: int = 1
     info: dict = field(default_factory=dict)
+    #: seconds of the first call (tracing and compiling for the compiled peers), which the
+    #: timings leave out
+    first_s: float | None = None
+
+
+def _first(run: Callable[[], object]) -> float:
+    """Seconds of ``run()`` (the warm-up call)."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def build_model(regime: Regime, backend: str = "cython") -> fm.Sequential:
@@ -215,14 +253,15 @@ def _fastmlp(regime: Regime, backend: str) -> Runner:
     model = build_model(regime, backend)
     info = {"optimizer": repr(model.optimizer), "backend": backend}
     if regime.task == "predict":           # X holds the rows of one predict call
-        model.predict(X)
-        return Runner(lambda: model.predict(X), X.shape[0], info)
+        def predict():
+            return model.predict(X)
+
+        return Runner(predict, X.shape[0], info, _first(predict))
 
     def run():
         model.fit(X, Y, epochs=1, batch_size=regime.batch_size, verbose=0)
 
-    run()
-    return Runner(run, X.shape[0], info)
+    return Runner(run, X.shape[0], info, _first(run))
 
 
 def _torch(regime: Regime) -> Runner:
@@ -246,8 +285,7 @@ def _torch(regime: Regime) -> Runner:
             with torch.no_grad():
                 return out(net(X)).numpy()
 
-        predict()
-        return Runner(predict, X.shape[0], info)
+        return Runner(predict, X.shape[0], info, _first(predict))
 
     if regime.sizes[-1] == 1:
         Y = torch.from_numpy(labels.reshape(-1, 1).astype(DTYPE))
@@ -277,8 +315,7 @@ def _torch(regime: Regime) -> Runner:
             loss.backward()
             opt.step()
 
-    epoch()
-    return Runner(epoch, n, info)
+    return Runner(epoch, n, info, _first(epoch))
 
 
 def _sklearn(regime: Regime) -> Runner:
@@ -302,10 +339,11 @@ def _sklearn(regime: Regime) -> Runner:
             warnings.simplefilter("ignore")
             clf.partial_fit(X, labels, classes=classes)
 
-    epoch()
+    first = _first(epoch)
     return Runner(epoch, X.shape[0], {"sklearn": sklearn.__version__,
                                       "solver": kwargs["solver"],
-                                      "dtype": str(clf.coefs_[0].dtype)})
+                                      "dtype": str(clf.coefs_[0].dtype)},
+                  first)
 
 
 def _gemm(regime: Regime) -> Runner:
@@ -339,9 +377,107 @@ def _gemm(regime: Regime) -> Runner:
     def epoch():
         gemm_sequence(plan)
 
-    epoch()
+    first = _first(epoch)
     flops = sum(2.0 * (a.shape[0] if ta else a.shape[1]) * c.size for a, _, c, ta, _ in plan)
-    return Runner(epoch, n, {"gemm_calls": len(plan), "gflop": flops / 1e9})
+    return Runner(epoch, n, {"gemm_calls": len(plan), "gflop": flops / 1e9}, first)
+
+
+def _jax(regime: Regime, by_step: bool = False) -> Runner:
+    """JAX: the whole epoch one ``jax.jit`` (``lax.scan``), or a jitted step per batch."""
+    import compiled_peers as C
+    import jax
+
+    X, labels = make_data(regime)
+    Y = one_hot(labels, regime.sizes[-1])
+    weights = build_model(regime, "numpy").get_weights()
+    opt_name = effective_optimizer(regime.optimizer)
+    trainer = C.JaxTrainer(weights, regime.hidden, regime.output, opt_name,
+                           regime.learning_rate, regime.batch_size)
+    info = {"jax": jax.__version__, "optimizer": opt_name,
+            "style": "jitted step per batch" if by_step else "epoch in one jit (lax.scan)"}
+    if regime.task == "predict":
+        (x,) = trainer.put(X)
+        info["style"] = "jitted predict"
+
+        def predict():
+            return trainer.predict(x)
+
+        return Runner(predict, X.shape[0], info, _first(predict))
+    Xd, Yd = trainer.put(X, Y)
+    rng = np.random.default_rng(0)
+    n = X.shape[0]
+    run_epoch = trainer.epoch_by_step if by_step else trainer.epoch
+
+    def epoch():
+        order = rng.permutation(n).astype(np.int32)
+        return run_epoch(Xd, Yd, order if by_step else jax.device_put(order))
+
+    return Runner(epoch, n, info, _first(epoch))
+
+
+#: ``torch.compile`` mode of the ``torch-compile`` peer: one of
+#: ``compiled_peers.TORCH_MODES``, or "auto" for the fastest of them (each compiled and
+#: timed on two calls; compile times in ``info``). ``FASTMLP_BENCH_TORCH_MODE`` sets it.
+TORCH_MODE = os.environ.get("FASTMLP_BENCH_TORCH_MODE", "auto")
+
+
+def _torch_compile(regime: Regime) -> Runner:
+    import compiled_peers as C
+    import torch
+
+    X, labels = make_data(regime)
+    weights = build_model(regime, "numpy").get_weights()
+    opt_name = effective_optimizer(regime.optimizer)
+    modes = C.TORCH_MODES if TORCH_MODE == "auto" else (TORCH_MODE,)
+    if regime.task == "predict":
+        modes = ("trace", *modes) if TORCH_MODE == "auto" else modes
+
+        def build(mode):
+            return C.torch_predictor(weights, regime.hidden, regime.output, X, mode)
+    else:
+        Xt = torch.from_numpy(X)
+        Yt = (torch.from_numpy(labels) if regime.output == "softmax"
+              else torch.from_numpy(labels.reshape(-1, 1).astype(DTYPE)))
+        n = X.shape[0]
+
+        def build(mode):
+            trainer = C.TorchCompiledTrainer(weights, regime.hidden, regime.output,
+                                             opt_name, regime.learning_rate,
+                                             regime.batch_size, mode)
+            generator = torch.Generator().manual_seed(0)
+
+            def epoch():
+                return trainer.epoch(Xt, Yt, torch.randperm(n, generator=generator))
+
+            return epoch
+
+    def fresh(mode):
+        # every trainer compiles the same Python functions anew: without a reset Dynamo
+        # counts them as recompilations and, past its limit, runs them eagerly
+        torch._dynamo.reset()
+        return build(mode)
+
+    best, tried = None, {}
+    for mode in modes:
+        try:
+            run = fresh(mode)
+            first = _first(run)
+        except Exception as exc:  # a mode this CPU or build cannot compile
+            tried[mode] = {"failed": f"{type(exc).__name__}: {str(exc)[:120]}"}
+            continue
+        steady = min(_first(run) for _ in range(2))
+        tried[mode] = {"first_s": round(first, 3), "steady_s": round(steady, 6)}
+        if best is None or steady < best[2]:
+            best = (mode, run, steady, first)
+    if best is None:
+        raise RuntimeError(f"torch.compile failed in every mode: {tried}")
+    mode, run, _, first = best
+    if mode != modes[-1]:           # built again after the reset of the later modes
+        run = fresh(mode)
+        _first(run)
+    info = {"torch": torch.__version__, "mode": mode, "modes_tried": tried,
+            "optimizer": opt_name}
+    return Runner(run, X.shape[0], info, first)
 
 
 def make_runner(regime: Regime, peer: str) -> Runner:
@@ -356,6 +492,10 @@ def make_runner(regime: Regime, peer: str) -> Runner:
         return _sklearn(regime)
     if peer == "gemm":
         return _gemm(regime)
+    if peer in ("jax", "jax-step"):
+        return _jax(regime, by_step=peer == "jax-step")
+    if peer == "torch-compile":
+        return _torch_compile(regime)
     raise ValueError(f"unknown peer {peer!r}; valid peers are: {', '.join(PEERS)}")
 
 

@@ -1,5 +1,6 @@
 """End-to-end training: one epoch of ``fit`` per round, fastmlp's compiled backend side by
-side with its NumPy backend, PyTorch, scikit-learn and the GEMM-only limit, per regime.
+side with its NumPy backend, JAX (one jit per epoch, or a jitted step per batch),
+torch.compile, PyTorch, scikit-learn and the GEMM-only limit, per regime.
 
     pytest benchmarks/test_bench_train.py --benchmark-group-by=group
 """
