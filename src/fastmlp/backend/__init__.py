@@ -23,7 +23,16 @@ BACKENDS = ("cython", "numpy")
 
 _compiled: ModuleType | None = None
 _compiled_error: Exception | None = None
-_local = threading.local()
+class _Local(threading.local):
+    """This thread's stack of ``use_backend`` overrides. The class attribute makes the
+    common case (no override) a plain read: ``getattr`` with a default on a missing
+    ``threading.local`` attribute raises and catches an exception inside, on every
+    ``predict``."""
+
+    stack: list[str] | None = None
+
+
+_local = _Local()
 
 
 #: Forces one level of the compiled backend (``baseline``, ``avx2`` or ``avx512``) instead
@@ -150,7 +159,7 @@ def backend() -> str:
     True
     """
     global _DEFAULT
-    override = getattr(_local, "stack", None)
+    override = _local.stack
     if override:
         return override[-1]
     if _DEFAULT is None:
@@ -210,7 +219,7 @@ def use_backend(name: str) -> Iterator[str]:
     'numpy'
     """
     name = check_name(name)
-    stack = getattr(_local, "stack", None)
+    stack = _local.stack
     if stack is None:
         stack = _local.stack = []
     stack.append(name)
