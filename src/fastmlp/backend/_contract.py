@@ -54,7 +54,9 @@ masks=None, input_mask=None) -> int``
     silence them with :func:`fp_quiet` rather than asking which engine they hold.
 
 Callers read the optional attributes through :func:`checks_state`,
-:func:`raises_fp_warnings` and :func:`fp_quiet`, which hold their defaults.
+:func:`raises_fp_warnings` and :func:`fp_quiet`, which hold their defaults. Both engines
+of this package set both attributes, so that the reads on ``predict``'s path find them
+(``getattr`` with a default is slow only when the attribute is missing).
 """
 from __future__ import annotations
 
@@ -91,7 +93,7 @@ def checks_state(engine: Any) -> bool:
 
 def raises_fp_warnings(engine: Any) -> bool:
     """Whether calls into ``engine`` may emit NumPy floating-point warnings (the contract's
-    ``raises_fp_warnings``), remembered per engine class: predict asks it on every call.
+    ``raises_fp_warnings``).
 
     Parameters
     ----------
@@ -101,21 +103,14 @@ def raises_fp_warnings(engine: Any) -> bool:
     Returns
     -------
     bool
-        The class attribute ``raises_fp_warnings``, False where there is none.
+        The engine's ``raises_fp_warnings`` attribute, False where it has none.
 
     Examples
     --------
     >>> raises_fp_warnings(object())
     False
     """
-    cls = type(engine)
-    known = _RAISES_FP_WARNINGS.get(cls)
-    if known is None:
-        known = _RAISES_FP_WARNINGS[cls] = bool(getattr(cls, "raises_fp_warnings", False))
-    return known
-
-
-_RAISES_FP_WARNINGS: dict[type, bool] = {}
+    return bool(getattr(engine, "raises_fp_warnings", False))
 
 
 def fp_quiet(engine: Any) -> contextlib.AbstractContextManager:

@@ -469,6 +469,8 @@ class Engine:
 
     #: NumPy warns on overflow and invalid values; callers report those themselves.
     raises_fp_warnings = True
+    #: The training guard scans the state after each call (the contract's attribute).
+    checks_state = False
 
     def __init__(self, spec: NetSpec) -> None:
         self.spec = spec
