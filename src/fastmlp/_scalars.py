@@ -125,15 +125,19 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
     ...
     ValueError: units must be an integer >= 1, got 0
     """
-    bounds = " and ".join(text for text in (
-        "" if low is None else f">= {low}", "" if high is None else f"<= {high}") if text)
-    wanted = f"{name} must be an integer{' ' + bounds if bounds else ''}, got {value!r}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ParamTypeError(wanted)
+        raise ParamTypeError(_integer_message(name, value, low, high))
     number = int(value)
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(wanted)
+        raise ValueError(_integer_message(name, value, low, high))
     return number
+
+
+def _integer_message(name: str, value: Any, low: int | None, high: int | None) -> str:
+    """:func:`check_int`'s message, built only when a check fails."""
+    bounds = " and ".join(text for text in (
+        "" if low is None else f">= {low}", "" if high is None else f"<= {high}") if text)
+    return f"{name} must be an integer{' ' + bounds if bounds else ''}, got {value!r}"
 
 
 def check_real(name: str, value: Any, interval: Interval = Interval()) -> float:
