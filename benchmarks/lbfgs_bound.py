@@ -27,6 +27,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import sys
@@ -87,46 +88,11 @@ def _gemm_seconds(sizes: list[int], rows: int) -> float:
     return min(timeit.repeat(products, number=20, repeat=5)) / 20
 
 
-def _profile_fit(ours, X, y) -> tuple[int, float]:
-    """One fastmlp fit: its objective evaluations, and the seconds inside SciPy's Fortran
-    L-BFGS-B (``setulb``), which scikit-learn's fit spends as well."""
-    calls, inside = [0], [0.0]
-    original_call, original_setulb = FlatObjective.__call__, _lbfgsb.setulb
-
-    def counted(self, theta):
-        calls[0] += 1
-        return original_call(self, theta)
-
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return original_setulb(*args, **kwargs)
-        finally:
-            inside[0] += time.perf_counter() - start
-
-    FlatObjective.__call__, _lbfgsb.setulb = counted, timed
-    try:
-        ours.fit(X, y)
-    finally:
-        FlatObjective.__call__, _lbfgsb.setulb = original_call, original_setulb
-    return calls[0], inside[0]
-
-
-def _scipy_python_seconds(n: int) -> float:
-    """SciPy's own Python around each evaluation (``ScalarFunction``, ``MemoizeJac``,
-    copies), measured on a diagonal quadratic of ``n`` parameters: fit time minus the
-    objective and ``setulb``, per evaluation."""
-    d = np.linspace(0.5, 2.0, n)
-    calls, inside = [0, 0.0], [0.0]
-
-    def quadratic(x):
-        start = time.perf_counter()
-        calls[0] += 1
-        out = 0.5 * float(x @ (d * x)), d * x
-        calls[1] += time.perf_counter() - start
-        return out
-
-    original = _lbfgsb.setulb
+@contextlib.contextmanager
+def _setulb_seconds():
+    """Time every call of SciPy's Fortran L-BFGS-B (``setulb``) inside the block; yields
+    a one-item list that holds the total seconds."""
+    inside, original = [0.0], _lbfgsb.setulb
 
     def timed(*args, **kwargs):
         start = time.perf_counter()
@@ -135,18 +101,54 @@ def _scipy_python_seconds(n: int) -> float:
         finally:
             inside[0] += time.perf_counter() - start
 
-    best = float("inf")
     _lbfgsb.setulb = timed
     try:
-        for _ in range(5):
-            calls[:], inside[0] = [0, 0.0], 0.0
+        yield inside
+    finally:
+        _lbfgsb.setulb = original
+
+
+def _profile_fit(ours, X, y) -> tuple[int, float]:
+    """One fastmlp fit: its objective evaluations, and the seconds inside ``setulb``,
+    which scikit-learn's fit spends as well."""
+    calls, original_call = [0], FlatObjective.__call__
+
+    def counted(self, theta):
+        calls[0] += 1
+        return original_call(self, theta)
+
+    FlatObjective.__call__ = counted
+    try:
+        with _setulb_seconds() as inside:
+            ours.fit(X, y)
+    finally:
+        FlatObjective.__call__ = original_call
+    return calls[0], inside[0]
+
+
+def _scipy_python_seconds(n: int) -> float:
+    """SciPy's own Python around each evaluation (``ScalarFunction``, ``MemoizeJac``,
+    copies), measured on a diagonal quadratic of ``n`` parameters: fit time minus the
+    objective and ``setulb``, per evaluation."""
+    d = np.linspace(0.5, 2.0, n)
+    calls = [0, 0.0]
+
+    def quadratic(x):
+        start = time.perf_counter()
+        calls[0] += 1
+        out = 0.5 * float(x @ (d * x)), d * x
+        calls[1] += time.perf_counter() - start
+        return out
+
+    best = float("inf")
+    for _ in range(5):
+        calls[:] = [0, 0.0]
+        with _setulb_seconds() as inside:
             start = time.perf_counter()
             minimize(quadratic, np.ones(n), method="L-BFGS-B", jac=True,
                      options={"maxiter": 30})
             total = time.perf_counter() - start
-            best = min(best, (total - inside[0] - calls[1]) / calls[0])
-    finally:
-        _lbfgsb.setulb = original
+        best = min(best, (total - inside[0] - calls[1]) / calls[0])
     return best
 
 
