@@ -273,6 +273,34 @@ def test_predict_fast_path_checks_like_first_call(backend, dtype):
 
 
 @compiled
+def test_predict_checked_takes_only_ready_input_and_finite_output(dtype):
+    """The compiled ``predict_checked`` returns ``predict``'s numbers for an input usable as
+    it is, and None (the validating path) for anything else or a non-finite output."""
+    model = fm.Sequential([fm.Dense(5, activation="tanh", input_dim=3),
+                           fm.Dense(2, activation="linear")], seed=2, dtype=dtype)
+    model.predict(np.zeros((1, 3), dtype))
+    engine = model._engines["cython"]
+    x = np.random.default_rng(2).normal(size=(4, 3)).astype(dtype)
+    np.testing.assert_array_equal(engine.predict_checked(x), engine.predict(x))
+    other = np.float32 if np.dtype(dtype) == np.float64 else np.float64
+    with_nan = x.copy()
+    with_nan[2, 1] = np.nan
+    wide = np.zeros((4, 6), dtype)
+
+    class Sub(np.ndarray):
+        pass
+
+    not_ready = [x.astype(other), np.asfortranarray(np.ones((4, 3), dtype)), wide[:, ::2],
+                 np.ones((4, 4), dtype), x[0], np.zeros((0, 3), dtype), with_nan,
+                 x.view(Sub), x.byteswap().view(x.dtype.newbyteorder()), x.tolist()]
+    for bad in not_ready:
+        assert engine.predict_checked(bad) is None
+    model.set_weights([np.full((3, 5), 0.1, dtype), np.zeros(5, dtype),
+                       np.full((5, 2), np.finfo(dtype).max, dtype), np.zeros(2, dtype)])
+    assert engine.predict_checked(np.ones((1, 3), dtype)) is None   # the output overflows
+
+
+@compiled
 @pytest.mark.parametrize("n,width", [(1, 8), (3, 300), (2500, 40)])
 def test_predict_scratch_paths_match_reference(dtype, n, width):
     """Stack scratch (small), heap scratch (wide), several row blocks and the GIL released

@@ -449,8 +449,9 @@ class Sequential:
         """
         # A plain array with no other argument (the latency-bound case) skips the checks
         # below: an array is never a stream and has no column names.
-        if not (steps is None and batch_size is None and callbacks is None
-                and type(x) is _NDARRAY):
+        plain = (steps is None and batch_size is None and callbacks is None
+                 and type(x) is _NDARRAY)
+        if not plain:
             if steps is not None:
                 steps = check_int("steps", steps, 1)
             if callbacks is not None or batch_size is not None:
@@ -469,6 +470,10 @@ class Sequential:
             X = self._features(x)
             engine = self._engine(inference=True)
         else:  # an engine exists only for a built model: just the input checks
+            if plain and engine.predict_checked is not None:
+                out = engine.predict_checked(x)   # checks x and the output in one call
+                if out is not None:
+                    return out
             X = as_features(x, self.dtype, engine.n_inputs)
         if raises_fp_warnings(engine):   # a non-finite output is reported once, below
             with np.errstate(all="ignore"):

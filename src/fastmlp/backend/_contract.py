@@ -47,6 +47,12 @@ masks=None, input_mask=None) -> int``
     One optimizer step on every parameter with the given gradients (in
     :meth:`Sequential.get_weights` order): the same update ``train`` runs after each
     batch, for custom loops and for tests.
+``predict_checked(X) -> ndarray or None`` (optional method, None where absent)
+    The fast path of a latency-bound ``predict``: ``X`` is any object, and the engine
+    returns the network's output only if ``X`` is already what ``predict`` takes (an
+    aligned, C-contiguous, native ndarray of the model's dtype, 2-D, non-empty, with
+    ``n_inputs`` columns and finite values) and the output is finite; otherwise None, and
+    the caller validates ``X``, predicts and reports a non-finite output itself.
 ``raises_fp_warnings`` (optional class attribute, default False)
     True for an engine whose arithmetic may emit NumPy floating-point warnings (overflow,
     invalid values) while predicting or training, as the NumPy engine does. Callers that
@@ -54,9 +60,10 @@ masks=None, input_mask=None) -> int``
     silence them with :func:`fp_quiet` rather than asking which engine they hold.
 
 Callers read the optional attributes through :func:`checks_state`,
-:func:`raises_fp_warnings` and :func:`fp_quiet`, which hold their defaults. Both engines
-of this package set both attributes, so that the reads on ``predict``'s path find them
-(``getattr`` with a default is slow only when the attribute is missing).
+:func:`raises_fp_warnings` and :func:`fp_quiet`, which hold their defaults, and
+``predict_checked`` directly. Both engines of this package set all three, so that the
+reads on ``predict``'s path find them (``getattr`` with a default is slow only when the
+attribute is missing).
 """
 from __future__ import annotations
 

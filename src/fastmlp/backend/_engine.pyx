@@ -47,6 +47,7 @@ from ._kernels cimport ACT_ELU, ACT_LEAKY_RELU, ACT_LINEAR, ACT_PRELU  # no-cyth
 from ._kernels cimport ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH  # no-cython-lint
 from ._kernels cimport HYPER_CLIPNORM, MAX_SLOTS, N_HYPER  # no-cython-lint
 from ._kernels cimport activation_backward, all_finite as finite_scan  # no-cython-lint
+from ._kernels cimport array_status  # no-cython-lint
 from ._kernels cimport bias_activation_forward, column_sums  # no-cython-lint
 from ._kernels cimport learning_rate_at, loss_delta, multiply  # no-cython-lint
 from ._kernels cimport optimizer_coefficients, optimizer_update  # no-cython-lint

@@ -40,3 +40,4 @@ cdef bint optimizer_update(int kind, const double* hyper, const double* coef, do
                            floating* s2, Py_ssize_t size) noexcept nogil
 
 cdef bint all_finite(const floating* x, Py_ssize_t size) noexcept nogil
+cdef int array_status(object arr, int typenum_wanted, Py_ssize_t n_features) noexcept

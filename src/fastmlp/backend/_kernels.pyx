@@ -654,6 +654,15 @@ def finite_status(object arr, object dtype=None, Py_ssize_t n_features=-1):
     that makes ``arr`` usable by the engines as it is. Scans without the GIL (for large
     arrays) and allocates nothing.
     """
+    if dtype is None:
+        return array_status(arr, -1, -1)
+    if not isinstance(dtype, cnp.dtype):
+        return -1
+    return array_status(arr, (<cnp.dtype> dtype).type_num, n_features)
+
+
+cdef int array_status(object arr, int typenum_wanted, Py_ssize_t n_features) noexcept:
+    """:func:`finite_status` with the dtype as a NumPy type number (-1: none required)."""
     cdef cnp.ndarray a
     cdef int typenum, threads = _scan_threads
     cdef Py_ssize_t size
@@ -667,9 +676,8 @@ def finite_status(object arr, object dtype=None, Py_ssize_t n_features=-1):
             or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)
             or not cnp.PyArray_ISNOTSWAPPED(a)):
         return -1
-    if dtype is not None:
-        if (not isinstance(dtype, cnp.dtype) or typenum != (<cnp.dtype> dtype).type_num
-                or cnp.PyArray_NDIM(a) != 2
+    if typenum_wanted >= 0:
+        if (typenum != typenum_wanted or cnp.PyArray_NDIM(a) != 2
                 or cnp.PyArray_DIM(a, 0) == 0 or cnp.PyArray_DIM(a, 1) == 0
                 or (n_features >= 0 and cnp.PyArray_DIM(a, 1) != n_features)):
             return -1

@@ -471,6 +471,8 @@ class Engine:
     raises_fp_warnings = True
     #: The training guard scans the state after each call (the contract's attribute).
     checks_state = False
+    #: No checked fast path: ``predict`` always validates first (the contract's attribute).
+    predict_checked = None
 
     def __init__(self, spec: NetSpec) -> None:
         self.spec = spec
