@@ -260,10 +260,13 @@ def extensions(cythonized: bool = False):
     for level in LEVELS:
         folder = (_level_sources(level) if cythonized
                   else os.path.join("build", "levelsrc", "fastmlp", "backend", f"_{level}"))
+        # a header's edit must rebuild the modules even when their C files stay the same
+        headers = [os.path.join(folder, name) for name in [*LEVEL_SOURCES, "_ids.h"]
+                   if name.endswith(".h")]
         exts += [Extension(f"fastmlp.backend._{level}.{name}",
                            [os.path.join(folder, f"{name}.pyx")],
                            include_dirs=[numpy.get_include(), folder], define_macros=macros,
-                           extra_compile_args=list(common))
+                           extra_compile_args=list(common), depends=headers)
                  for name in LEVEL_MODULES]
     if not cythonized:
         return exts
