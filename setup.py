@@ -50,6 +50,7 @@ BACKEND = os.path.join("src", "fastmlp", "backend")
 #: Modules compiled once per level, and the sources they are built from.
 LEVEL_MODULES = ["_blas", "_kernels", "_engine"]
 LEVEL_SOURCES = ["_blas.pyx", "_blas.pxd", "_kernels.pyx", "_kernels.pxd", "_math.h", "_team.h",
+                 "_small.h",
                  "_engine.pyx", "_engine_threads.pxi", "_engine_passes.pxi",
                  "_engine_net.pxi.tp", "_engine_team.pxi.tp", "_engine_class.pxi.tp",
                  "_engine_testing.pxi"]

@@ -19,13 +19,15 @@ pytestmark = pytest.mark.skipif("cython" not in fm.available_backends(),
                                 reason="the compiled extension is not built")
 
 REPEAT = 1000
-#: (m, k, n, trans_a, trans_b): every product of one step of 2-16-16-1 with batch 1, and
-#: of one predict row of 64-64-64-1.
+#: (m, k, n, trans_a, trans_b): every product of one step of 2-16-16-1 with batch 1, of
+#: one predict row of 64-64-64-1, and a few around the size bound.
 PRODUCTS = [(1, 2, 16, False, False), (1, 16, 16, False, False), (1, 16, 1, False, False),
             (2, 1, 16, True, False), (16, 1, 16, True, False), (16, 1, 1, True, False),
             (1, 1, 16, False, True), (1, 16, 16, False, True),
             (1, 64, 64, False, False), (1, 64, 1, False, False),
-            (4, 64, 64, False, True), (1, 64, 64, False, True)]
+            (4, 64, 64, False, True), (1, 64, 64, False, True),
+            (4, 16, 64, False, False), (16, 16, 16, False, False), (16, 16, 16, True, False),
+            (8, 32, 32, False, False), (1, 128, 64, False, False)]
 
 
 @pytest.mark.parametrize("path", ["loops", "blas"])

@@ -16,8 +16,9 @@ SUPPORTED, BUILT = cpu_levels()
 RUNNABLE = [level for level in SUPPORTED if level in BUILT]
 compiled = pytest.mark.skipif(not BUILT, reason="the compiled extension is not built")
 
-# Trains a small network with several activations and an optimizer with state on the
-# forced level, and prints the level, the backend and the weights.
+# Trains a small network with several activations and an optimizer with state, and a tiny
+# one a sample at a time (the plain-loop products), on the forced level, and prints the
+# level, the backend and the weights.
 _TRAIN = """
 import json, sys
 import numpy as np
@@ -35,6 +36,13 @@ for dtype in ("float32", "float64"):
     model.fit(X, y, epochs=3, batch_size=16, verbose=0)
     out["weights"] += [w.astype("float64").tobytes().hex() for w in model.get_weights()]
     out["weights"].append(model.predict(X[:50], verbose=0).astype("float64").tobytes().hex())
+    # one sample at a time through 16- and 20-wide layers: the plain-loop products
+    tiny = fm.Sequential([fm.Dense(16, activation="tanh", input_dim=7),
+                          fm.Dense(20, activation="relu"), fm.Dense(1, activation="sigmoid")],
+                         seed=4, dtype=dtype)
+    tiny.compile(optimizer=fm.optimizers.SGD(0.05), loss="binary_crossentropy")
+    tiny.fit(X[:80], y[:80], epochs=2, batch_size=1, verbose=0)
+    out["weights"] += [w.astype("float64").tobytes().hex() for w in tiny.get_weights()]
 print(json.dumps(out))
 """
 

@@ -17,7 +17,8 @@ compiled = pytest.mark.skipif("cython" not in fm.available_backends(),
 # products: plain loops and BLAS against NumPy, every transpose
 # --------------------------------------------------------------------------------------
 SHAPES = [(1, 2, 16), (1, 16, 16), (1, 16, 1), (2, 1, 16), (1, 1, 16), (3, 7, 5),
-          (16, 1, 16), (33, 65, 17)]
+          (16, 1, 16), (33, 65, 17), (1, 16, 64), (2, 8, 83), (1, 37, 1), (2, 40, 3),
+          (5, 1, 1), (4, 1, 19)]
 
 
 @compiled
@@ -41,17 +42,22 @@ def test_gemm_paths_match_numpy(dtype, m, k, n, trans_a, trans_b, path, rng):
 
 
 @compiled
-def test_gemm_auto_uses_loops_only_for_tiny_transposed_products(rng):
-    """The size rule: tiny A @ B^T goes to the loops (bit-identical to forcing them)."""
+@pytest.mark.parametrize("m,k,n,trans_b", [(1, 16, 16, True), (1, 16, 16, False),
+                                           (16, 1, 16, False), (1, 16, 64, False)])
+def test_gemm_auto_uses_loops_for_tiny_products(rng, m, k, n, trans_b):
+    """The size rule: a product of at most SMALL_WORK multiply-adds with few outputs, or
+    with B not transposed and whole vector blocks of columns, goes to the loops
+    (bit-identical to forcing them); larger ones go to BLAS."""
     from fastmlp.backend import _blas
 
-    a = rng.normal(size=(1, 16))
-    b = rng.normal(size=(16, 16))
-    auto, loops = np.empty((1, 16)), np.empty((1, 16))
-    _blas.gemm_into(a, b, auto, False, True, path="auto")
-    _blas.gemm_into(a, b, loops, False, True, path="loops")
+    a = rng.normal(size=(m, k))
+    b = rng.normal(size=(n, k) if trans_b else (k, n))
+    auto, loops = np.empty((m, n)), np.empty((m, n))
+    _blas.gemm_into(a, b, auto, False, trans_b, path="auto")
+    _blas.gemm_into(a, b, loops, False, trans_b, path="loops")
     np.testing.assert_array_equal(auto, loops)
-    assert 16 <= _blas.SMALL_OUTPUTS and 16 * 16 <= _blas.SMALL_WORK
+    assert m * n * k <= _blas.SMALL_WORK
+    assert m * n <= _blas.SMALL_OUTPUTS or (not trans_b and n >= _blas.SMALL_LANES)
     big_a, big_b = rng.normal(size=(40, 30)), rng.normal(size=(20, 30))
     auto, blas = np.empty((40, 20)), np.empty((40, 20))
     _blas.gemm_into(big_a, big_b, auto, False, True, path="auto")

@@ -5,11 +5,11 @@ Fortran BLAS is column-major; a row-major matrix is the transpose of the same me
 column-major, so ``C = op(A) op(B)`` row-major is computed as ``C^T = op(B)^T op(A)^T``
 column-major by swapping the operands (no copies).
 
-A BLAS call costs more than a product with a handful of outputs (OpenBLAS has no fast
-path for ``op(B) = B^T`` there), so those shapes (``m * n <= SMALL_OUTPUTS`` and
-``m * n * k <= SMALL_WORK``: the backward products of a tiny network trained one sample at
-a time) run as plain loops (:c:func:`gemm_small`); every other product goes to BLAS. The
-bounds come from ``benchmarks/test_bench_kernels.py`` (figures in benchmarks/RESULTS.md).
+A BLAS call costs more than a product of a few hundred multiply-adds (the products of a
+small network trained one sample at a time), so those (``m * n * k <= SMALL_WORK``, with
+at most ``SMALL_OUTPUTS`` outputs or, B not transposed, at least ``SMALL_LANES`` columns)
+run as plain loops (:c:func:`gemm_small`, ``_small.h``); every other product goes to BLAS.
+The bounds come from ``benchmarks/test_bench_kernels.py`` (figures in benchmarks/RESULTS.md).
 """
 cimport numpy as cnp
 from cython cimport floating
@@ -290,21 +290,34 @@ def set_blas_threads(int n):
     blas_set_threads(n)
 
 
+cdef extern from "_small.h":
+    void fastmlp_small_gemm_s(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                              const float* a, int lda, const float* b, int ldb, float beta,
+                              float* c, int ldc) noexcept nogil
+    void fastmlp_small_gemm_d(int trans_a, int trans_b, int m, int n, int k, double alpha,
+                              const double* a, int lda, const double* b, int ldb,
+                              double beta, double* c, int ldc) noexcept nogil
+    int FASTMLP_SMALL_LANES
+
+
 cdef enum:
     _SMALL_OUTPUTS = 32
     _SMALL_WORK = 1024
 
-#: ``C = A B^T`` with at most SMALL_OUTPUTS outputs and SMALL_WORK multiply-adds runs as
-#: plain loops instead of a BLAS call.
+#: A product of at most SMALL_WORK multiply-adds runs as plain loops instead of a BLAS
+#: call when it has at most SMALL_OUTPUTS outputs, or when B is not transposed and C has
+#: at least SMALL_LANES columns (``_small.h``'s vector blocks).
 SMALL_OUTPUTS = _SMALL_OUTPUTS
 SMALL_WORK = _SMALL_WORK
+SMALL_LANES = FASTMLP_SMALL_LANES
 
 
 cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                const floating* a, int lda, const floating* b, int ldb, floating beta,
                floating* c, int ldc) noexcept nogil:
     """C := alpha * op(A) @ op(B) + beta * C, row-major; C (m, n), op(A) (m, k), op(B) (k, n)."""
-    if trans_b and m * n <= _SMALL_OUTPUTS and m * n * k <= _SMALL_WORK:
+    if m * n * k <= _SMALL_WORK and (m * n <= _SMALL_OUTPUTS
+                                     or (not trans_b and n >= FASTMLP_SMALL_LANES)):
         gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     else:
         gemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -329,58 +342,11 @@ cdef void gemm_blas(bint trans_a, bint trans_b, int m, int n, int k, floating al
 cdef void gemm_small(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                      const floating* a, int lda, const floating* b, int ldb, floating beta,
                      floating* c, int ldc) noexcept nogil:
-    """:c:func:`gemm` as plain loops, for tiny shapes.
-
-    With B not transposed each row of C is built as a sum of scaled rows of B (the inner
-    loop runs along contiguous memory, so the compiler vectorizes it); with B transposed
-    each element of C is a dot product of two contiguous rows.
-    """
-    cdef int i, j, p
-    cdef floating s, aip
-    cdef floating* ci
-    cdef const floating* bp
-    if not trans_b:
-        for i in range(m):
-            ci = c + <Py_ssize_t> i * ldc
-            if beta == 0:
-                for j in range(n):
-                    ci[j] = 0
-            elif beta != 1:
-                for j in range(n):
-                    ci[j] = beta * ci[j]
-            for p in range(k):
-                aip = a[<Py_ssize_t> p * lda + i] if trans_a else a[<Py_ssize_t> i * lda + p]
-                aip = alpha * aip
-                bp = b + <Py_ssize_t> p * ldb
-                for j in range(n):
-                    ci[j] = ci[j] + aip * bp[j]
-        return
-    cdef floating s0, s1, s2, s3
-    cdef const floating* ai
-    for i in range(m):
-        ci = c + <Py_ssize_t> i * ldc
-        for j in range(n):
-            bp = b + <Py_ssize_t> j * ldb
-            if trans_a:
-                s = 0
-                for p in range(k):
-                    s = s + a[<Py_ssize_t> p * lda + i] * bp[p]
-            else:
-                # four running sums (one vector register), as BLAS kernels do
-                ai = a + <Py_ssize_t> i * lda
-                s0 = s1 = s2 = s3 = 0
-                p = 0
-                while p + 4 <= k:
-                    s0 = s0 + ai[p] * bp[p]
-                    s1 = s1 + ai[p + 1] * bp[p + 1]
-                    s2 = s2 + ai[p + 2] * bp[p + 2]
-                    s3 = s3 + ai[p + 3] * bp[p + 3]
-                    p = p + 4
-                while p < k:
-                    s0 = s0 + ai[p] * bp[p]
-                    p = p + 1
-                s = (s0 + s1) + (s2 + s3)
-            ci[j] = alpha * s if beta == 0 else alpha * s + beta * ci[j]
+    """:c:func:`gemm` as plain loops, for tiny shapes (``_small.h`` says how)."""
+    if floating is float:
+        fastmlp_small_gemm_s(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    else:
+        fastmlp_small_gemm_d(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
 def gemm_py(floating[:, ::1] a, floating[:, ::1] b, bint trans_a=False, bint trans_b=False):

@@ -1,0 +1,191 @@
+/* Tiny row-major products as plain loops (_blas.pyx: gemm_small).
+ *
+ * A BLAS call costs tens of nanoseconds before it multiplies anything, which is more than
+ * the whole product when a small network is trained one sample at a time (a 16 x 16
+ * layer: 256 multiply-adds). _blas.pyx sends the products below its size bounds here.
+ *
+ * C (m, n) = alpha op(A) (m, k) op(B) (k, n) + beta C, all row-major with leading
+ * dimensions lda, ldb, ldc. With k = 1 (a weight gradient of one sample) C is an outer
+ * product, row i being alpha A'[i, 0] times op(B)'s row; otherwise one of two loop orders:
+ *   rows: with B not transposed, each block of FASTMLP_SMALL_LANES columns of row i of C
+ *     is built in a register as a sum over p of A'[i, p] times that block of row p of B
+ *     (no reduction); columns past the last whole block are summed one by one;
+ *   dots: with B transposed each C[i, j] is a dot product of row i of A' and row j of B.
+ *     A contiguous dot product of k >= LANES keeps LANES running sums (sum q holds the
+ *     terms p = q mod LANES, in order), added pairwise at the end.
+ * Every sum is in a fixed order, element-wise IEEE arithmetic without fused multiply-adds
+ * (see setup.py), so every build level computes the same values. The LANES-wide blocks are
+ * GCC/Clang vector types (one AVX-512 register of floats, split into smaller registers by
+ * the other levels); other compilers run the same loops on arrays.
+ */
+#ifndef FASTMLP_SMALL_H
+#define FASTMLP_SMALL_H
+
+#include <stddef.h>
+#include <string.h>
+
+#define FASTMLP_SMALL_LANES 16
+
+#if defined(__GNUC__)
+typedef float fastmlp_vs __attribute__((vector_size(64), aligned(4)));
+typedef float fastmlp_vs_8 __attribute__((vector_size(32)));
+typedef float fastmlp_vs_4 __attribute__((vector_size(16)));
+typedef double fastmlp_vd __attribute__((vector_size(128), aligned(8)));
+typedef double fastmlp_vd_8 __attribute__((vector_size(64)));
+typedef double fastmlp_vd_4 __attribute__((vector_size(32)));
+#define FASTMLP_VLOAD(V, p) (*(const V*)(p))
+#define FASTMLP_VSTORE(V, p, x) (*(V*)(p) = (x))
+#endif
+
+#define FASTMLP_SMALL_PRODUCTS(T, S, V)                                                     \
+static inline T fastmlp_sum_lanes_##S(const T* acc)                                          \
+{                                                                                           \
+    T h[8];                                                                                 \
+    int q;                                                                                  \
+    for (q = 0; q < 8; q++)                                                                 \
+        h[q] = acc[q] + acc[q + 8];                                                         \
+    for (q = 0; q < 4; q++)                                                                 \
+        h[q] = h[q] + h[q + 4];                                                             \
+    return (h[0] + h[2]) + (h[1] + h[3]);                                                   \
+}                                                                                           \
+                                                                                            \
+static inline T fastmlp_dot_##S(const T* a, ptrdiff_t sa, const T* b, int k)               \
+{                                                                                           \
+    T s = 0;                                                                                \
+    int p = 0;                                                                              \
+    if (sa == 1 && k >= FASTMLP_SMALL_LANES) {                                              \
+        FASTMLP_SMALL_DOT_LANES(T, S, V)                                                    \
+    }                                                                                       \
+    for (; p < k; p++)                                                                      \
+        s += a[p * sa] * b[p];                                                              \
+    return s;                                                                               \
+}                                                                                           \
+                                                                                            \
+static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k, T alpha,  \
+                                   const T* a, int lda, const T* b, int ldb, T beta,        \
+                                   T* c, int ldc)                                           \
+{                                                                                           \
+    int i, j, p;                                                                            \
+    /* strides of A' along p and between its rows */                                       \
+    ptrdiff_t a_p = trans_a ? lda : 1, a_i = trans_a ? 1 : lda;                             \
+    if (k == 1) {   /* an outer product: row i of C is A'[i, 0] times row 0 of op(B) */   \
+        ptrdiff_t b_j = trans_b ? ldb : 1;                                                  \
+        if (n == 1 && beta == 0) {                                                          \
+            for (i = 0; i < m; i++)                                                         \
+                c[(ptrdiff_t)i * ldc] = (alpha * a[i * a_i]) * b[0];                        \
+            return;                                                                         \
+        }                                                                                   \
+        for (i = 0; i < m; i++) {                                                           \
+            T* ci = c + (ptrdiff_t)i * ldc;                                                 \
+            T ai = alpha * a[i * a_i];                                                      \
+            if (beta != 0) {                                                                \
+                for (j = 0; j < n; j++)                                                     \
+                    ci[j] = beta * ci[j] + ai * b[j * b_j];                                 \
+            } else if (b_j == 1) {                                                          \
+                for (j = 0; j < n; j++)                                                     \
+                    ci[j] = ai * b[j];                                                      \
+            } else {                                                                        \
+                for (j = 0; j < n; j++)                                                     \
+                    ci[j] = ai * b[j * b_j];                                                \
+            }                                                                               \
+        }                                                                                   \
+        return;                                                                             \
+    }                                                                                       \
+    for (i = 0; i < m; i++) {                                                               \
+        T* ci = c + (ptrdiff_t)i * ldc;                                                     \
+        const T* ai = a + i * a_i;                                                          \
+        if (trans_b) {                                                                      \
+            for (j = 0; j < n; j++) {                                                       \
+                T s = fastmlp_dot_##S(ai, a_p, b + (ptrdiff_t)j * ldb, k);                  \
+                ci[j] = beta == 0 ? alpha * s : alpha * s + beta * ci[j];                   \
+            }                                                                               \
+            continue;                                                                       \
+        }                                                                                   \
+        j = 0;                                                                              \
+        FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
+        if (n == 1) {   /* op(B) is one contiguous column: a dot product */                \
+            T s = alpha * fastmlp_dot_##S(ai, a_p, b, k);                                   \
+            ci[0] = beta == 0 ? s : s + beta * ci[0];                                       \
+            continue;                                                                       \
+        }                                                                                   \
+        for (; j < n; j++) {                                                                \
+            T s = beta == 0 ? (T)0 : beta * ci[j];                                          \
+            for (p = 0; p < k; p++)                                                         \
+                s += (alpha * ai[p * a_p]) * b[(ptrdiff_t)p * ldb + j];                     \
+            ci[j] = s;                                                                      \
+        }                                                                                   \
+    }                                                                                       \
+}
+
+#if defined(__GNUC__)
+/* acc: LANES sums in one vector, each lane summing its terms in order */
+#define FASTMLP_SMALL_DOT_LANES(T, S, V)                                                    \
+        V acc = FASTMLP_VLOAD(V, a) * FASTMLP_VLOAD(V, b);                                  \
+        for (p = FASTMLP_SMALL_LANES; p + FASTMLP_SMALL_LANES <= k;                         \
+             p += FASTMLP_SMALL_LANES)                                                      \
+            acc += FASTMLP_VLOAD(V, a + p) * FASTMLP_VLOAD(V, b + p);                       \
+        for (; p < k; p++)                                                                  \
+            s += a[p] * b[p];                                                               \
+        /* fastmlp_sum_lanes, on the vector's halves */                                     \
+        V##_8 h8 = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7)                \
+            + __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);              \
+        V##_4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3)                              \
+            + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);                                  \
+        return ((h4[0] + h4[2]) + (h4[1] + h4[3])) + s;
+/* row i of C, LANES columns at a time (four blocks side by side while they fit, so that
+ * four independent sums are in flight), each column summing over p in order */
+#define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
+        for (; j + 4 * FASTMLP_SMALL_LANES <= n; j += 4 * FASTMLP_SMALL_LANES) {            \
+            const T* bj = b + j;                                                            \
+            V acc0, acc1, acc2, acc3;                                                       \
+            if (beta == 0) {                                                                \
+                acc0 = acc1 = acc2 = acc3 = (V){0};                                         \
+            } else {                                                                        \
+                acc0 = FASTMLP_VLOAD(V, ci + j) * beta;                                     \
+                acc1 = FASTMLP_VLOAD(V, ci + j + FASTMLP_SMALL_LANES) * beta;               \
+                acc2 = FASTMLP_VLOAD(V, ci + j + 2 * FASTMLP_SMALL_LANES) * beta;           \
+                acc3 = FASTMLP_VLOAD(V, ci + j + 3 * FASTMLP_SMALL_LANES) * beta;           \
+            }                                                                               \
+            for (p = 0; p < k; p++) {                                                       \
+                T aip = alpha * ai[p * a_p];                                                \
+                const T* bp = bj + (ptrdiff_t)p * ldb;                                      \
+                acc0 += aip * FASTMLP_VLOAD(V, bp);                                         \
+                acc1 += aip * FASTMLP_VLOAD(V, bp + FASTMLP_SMALL_LANES);                   \
+                acc2 += aip * FASTMLP_VLOAD(V, bp + 2 * FASTMLP_SMALL_LANES);               \
+                acc3 += aip * FASTMLP_VLOAD(V, bp + 3 * FASTMLP_SMALL_LANES);               \
+            }                                                                               \
+            FASTMLP_VSTORE(V, ci + j, acc0);                                                \
+            FASTMLP_VSTORE(V, ci + j + FASTMLP_SMALL_LANES, acc1);                          \
+            FASTMLP_VSTORE(V, ci + j + 2 * FASTMLP_SMALL_LANES, acc2);                      \
+            FASTMLP_VSTORE(V, ci + j + 3 * FASTMLP_SMALL_LANES, acc3);                      \
+        }                                                                                   \
+        for (; j + FASTMLP_SMALL_LANES <= n; j += FASTMLP_SMALL_LANES) {                    \
+            V acc;                                                                          \
+            if (beta == 0)                                                                  \
+                acc = (V){0};                                                               \
+            else                                                                            \
+                acc = FASTMLP_VLOAD(V, ci + j) * beta;                                      \
+            for (p = 0; p < k; p++)                                                         \
+                acc += (alpha * ai[p * a_p]) * FASTMLP_VLOAD(V, b + (ptrdiff_t)p * ldb + j);  \
+            FASTMLP_VSTORE(V, ci + j, acc);                                                 \
+        }
+#else
+#define FASTMLP_SMALL_DOT_LANES(T, S, V)                                                    \
+        T lanes[FASTMLP_SMALL_LANES];                                                       \
+        int q;                                                                              \
+        for (q = 0; q < FASTMLP_SMALL_LANES; q++)                                           \
+            lanes[q] = a[q] * b[q];                                                         \
+        for (p = FASTMLP_SMALL_LANES; p + FASTMLP_SMALL_LANES <= k;                         \
+             p += FASTMLP_SMALL_LANES)                                                      \
+            for (q = 0; q < FASTMLP_SMALL_LANES; q++)                                       \
+                lanes[q] += a[p + q] * b[p + q];                                            \
+        for (; p < k; p++)                                                                  \
+            s += a[p] * b[p];                                                               \
+        return fastmlp_sum_lanes_##S(lanes) + s;
+#define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)
+#endif
+
+FASTMLP_SMALL_PRODUCTS(float, s, fastmlp_vs)
+FASTMLP_SMALL_PRODUCTS(double, d, fastmlp_vd)
+
+#endif
