@@ -37,6 +37,11 @@ import numpy as np
 from .backend import _load_compiled
 from .backend._contract import checks_state, fp_quiet
 
+# The signal module's C core: its getsignal and signal take and return plain ints where
+# ``signal``'s wrappers convert to and from enums, most of a short fit's guard time.
+_signal: Any = getattr(signal, "_signal", signal)
+_SIGINT = int(signal.SIGINT)
+
 # one C call per check or copy of the whole state (see _engine.pyx); None when the
 # extension is not built or not usable here
 _compiled = _load_compiled()
@@ -75,10 +80,10 @@ class InterruptGuard:
 
     def __enter__(self) -> InterruptGuard:
         if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGINT)
+            previous = _signal.getsignal(_SIGINT)
             if callable(previous):
                 self._previous = previous
-                signal.signal(signal.SIGINT, self._handler)
+                _signal.signal(_SIGINT, self._handler)
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
@@ -99,8 +104,8 @@ class InterruptGuard:
 
     def __exit__(self, *exc: Any) -> None:
         if self._previous is not None:
-            if signal.getsignal(signal.SIGINT) is self._handler:
-                signal.signal(signal.SIGINT, self._previous)
+            if _signal.getsignal(_SIGINT) is self._handler:
+                _signal.signal(_SIGINT, self._previous)
             self.check()
 
 

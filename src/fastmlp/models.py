@@ -1038,7 +1038,7 @@ class Sequential:
                         assert arrays is not None
                         X, Y, W, n, bs, _n_batches, shuffle, rates = arrays
                         order = (self.rng.permutation(n) if shuffle
-                                 else np.arange(n)).astype(np.intp)
+                                 else np.arange(n)).astype(np.intp, copy=False)
                         extras = self._train_extras(W, rates, bs, n, self._epoch_seed())
                         if hooks is not None:
                             hooks.start(X, Y, order, bs)
