@@ -316,8 +316,19 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                const floating* a, int lda, const floating* b, int ldb, floating beta,
                floating* c, int ldc) noexcept nogil:
     """C := alpha * op(A) @ op(B) + beta * C, row-major; C (m, n), op(A) (m, k), op(B) (k, n)."""
-    if m * n * k <= _SMALL_WORK and (m * n <= _SMALL_OUTPUTS
-                                     or (not trans_b and n >= FASTMLP_SMALL_LANES)):
+    gemm_part(m, n, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+cdef void gemm_part(int whole_m, int whole_n, bint trans_a, bint trans_b, int m, int n,
+                    int k, floating alpha, const floating* a, int lda, const floating* b,
+                    int ldb, floating beta, floating* c, int ldc) noexcept nogil:
+    """:c:func:`gemm` on a block of rows and columns of a ``whole_m`` x ``whole_n``
+    product: the plain loops or BLAS as for the whole, so that a product split between
+    threads computes the bits it computes whole (each path computes an element the same
+    way in any block)."""
+    if whole_m * whole_n * k <= _SMALL_WORK and (
+            whole_m * whole_n <= _SMALL_OUTPUTS
+            or (not trans_b and whole_n >= FASTMLP_SMALL_LANES)):
         gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     else:
         gemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

@@ -39,7 +39,7 @@ import threading  # no-cython-lint
 
 import numpy as np
 
-from ._blas cimport blas_get_threads, blas_set_threads, gemm  # no-cython-lint
+from ._blas cimport blas_get_threads, blas_set_threads, gemm, gemm_part  # no-cython-lint
 
 from ._blas import blas_thread_control  # no-cython-lint
 from ._kernels import finite_status, set_scan_threads  # no-cython-lint (re-export)

@@ -9,12 +9,15 @@
  * product, row i being alpha A'[i, 0] times op(B)'s row; otherwise one of two loop orders:
  *   rows: with B not transposed, each block of FASTMLP_SMALL_LANES columns of row i of C
  *     is built in a register as a sum over p of A'[i, p] times that block of row p of B
- *     (no reduction); columns past the last whole block are summed one by one;
+ *     (no reduction); columns past the last whole block are summed one by one, in the
+ *     same order;
  *   dots: with B transposed each C[i, j] is a dot product of row i of A' and row j of B.
  *     A contiguous dot product of k >= LANES keeps LANES running sums (sum q holds the
  *     terms p = q mod LANES, in order), added pairwise at the end.
  * Every sum is in a fixed order, element-wise IEEE arithmetic without fused multiply-adds
- * (see setup.py), so every build level computes the same values. The LANES-wide blocks are
+ * (see setup.py), so every build level computes the same values; and every element is
+ * computed the same way in any block of rows or columns of C (team mode splits products
+ * between threads so). The LANES-wide blocks are
  * GCC/Clang vector types (one AVX-512 register of floats, split into smaller registers by
  * the other levels); other compilers run the same loops on arrays.
  */
@@ -49,11 +52,14 @@ static inline T fastmlp_sum_lanes_##S(const T* acc)                             
     return (h[0] + h[2]) + (h[1] + h[3]);                                                   \
 }                                                                                           \
                                                                                             \
-static inline T fastmlp_dot_##S(const T* a, ptrdiff_t sa, const T* b, int k)               \
+/* a . b over k terms, a with stride sa (contiguous: sa is 1 and not only by chance, so   \
+   that the choice of loop does not depend on the block of C) */                          \
+static inline T fastmlp_dot_##S(const T* a, ptrdiff_t sa, int contiguous, const T* b,       \
+                                int k)                                                      \
 {                                                                                           \
     T s = 0;                                                                                \
     int p = 0;                                                                              \
-    if (sa == 1 && k >= FASTMLP_SMALL_LANES) {                                              \
+    if (contiguous && k >= FASTMLP_SMALL_LANES) {                                           \
         FASTMLP_SMALL_DOT_LANES(T, S, V)                                                    \
     }                                                                                       \
     for (; p < k; p++)                                                                      \
@@ -96,18 +102,14 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
         const T* ai = a + i * a_i;                                                          \
         if (trans_b) {                                                                      \
             for (j = 0; j < n; j++) {                                                       \
-                T s = fastmlp_dot_##S(ai, a_p, b + (ptrdiff_t)j * ldb, k);                  \
+                T s = fastmlp_dot_##S(ai, a_p, !trans_a,                                    \
+                                      b + (ptrdiff_t)j * ldb, k);                           \
                 ci[j] = beta == 0 ? alpha * s : alpha * s + beta * ci[j];                   \
             }                                                                               \
             continue;                                                                       \
         }                                                                                   \
         j = 0;                                                                              \
         FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
-        if (n == 1) {   /* op(B) is one contiguous column: a dot product */                \
-            T s = alpha * fastmlp_dot_##S(ai, a_p, b, k);                                   \
-            ci[0] = beta == 0 ? s : s + beta * ci[0];                                       \
-            continue;                                                                       \
-        }                                                                                   \
         for (; j < n; j++) {                                                                \
             T s = beta == 0 ? (T)0 : beta * ci[j];                                          \
             for (p = 0; p < k; p++)                                                         \
