@@ -308,7 +308,8 @@ def test_predict_checked_takes_only_ready_input_and_finite_output(dtype):
     """The compiled ``predict_checked`` returns ``predict``'s numbers for an input usable as
     it is, and None (the validating path) for anything else or a non-finite output."""
     model = fm.Sequential([fm.Dense(5, activation="tanh", input_dim=3),
-                           fm.Dense(2, activation="linear")], seed=2, dtype=dtype)
+                           fm.Dense(2, activation="linear")], seed=2, dtype=dtype,
+                          backend="cython")
     model.predict(np.zeros((1, 3), dtype))
     engine = model._engines["cython"]
     x = np.random.default_rng(2).normal(size=(4, 3)).astype(dtype)
