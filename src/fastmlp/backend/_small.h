@@ -128,12 +128,21 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
             acc += FASTMLP_VLOAD(V, a + p) * FASTMLP_VLOAD(V, b + p);                       \
         for (; p < k; p++)                                                                  \
             s += a[p] * b[p];                                                               \
-        /* fastmlp_sum_lanes, on the vector's halves */                                     \
+        FASTMLP_SMALL_SUM_VECTOR(T, S, V)
+#if defined(__clang__) || __GNUC__ >= 12
+/* fastmlp_sum_lanes of acc, on the vector's halves (__builtin_shufflevector: GCC 12+) */
+#define FASTMLP_SMALL_SUM_VECTOR(T, S, V)                                                   \
         V##_8 h8 = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7)                \
             + __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);              \
         V##_4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3)                              \
             + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);                                  \
         return ((h4[0] + h4[2]) + (h4[1] + h4[3])) + s;
+#else
+#define FASTMLP_SMALL_SUM_VECTOR(T, S, V)                                                   \
+        T lanes[FASTMLP_SMALL_LANES];                                                       \
+        memcpy(lanes, &acc, sizeof(lanes));                                                 \
+        return fastmlp_sum_lanes_##S(lanes) + s;
+#endif
 /* row i of C, LANES columns at a time (four blocks side by side while they fit, so that
  * four independent sums are in flight), each column summing over p in order */
 #define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
