@@ -293,10 +293,10 @@ def set_blas_threads(int n):
 cdef extern from "_small.h":
     void fastmlp_small_gemm_s(int trans_a, int trans_b, int m, int n, int k, float alpha,
                               const float* a, int lda, const float* b, int ldb, float beta,
-                              float* c, int ldc) noexcept nogil
+                              float* c, int ldc, int whole_n) noexcept nogil
     void fastmlp_small_gemm_d(int trans_a, int trans_b, int m, int n, int k, double alpha,
                               const double* a, int lda, const double* b, int ldb,
-                              double beta, double* c, int ldc) noexcept nogil
+                              double beta, double* c, int ldc, int whole_n) noexcept nogil
     int FASTMLP_SMALL_LANES
 
 
@@ -329,7 +329,7 @@ cdef void gemm_part(int whole_m, int whole_n, bint trans_a, bint trans_b, int m,
     if whole_m * whole_n * k <= _SMALL_WORK and (
             whole_m * whole_n <= _SMALL_OUTPUTS
             or (not trans_b and whole_n >= FASTMLP_SMALL_LANES)):
-        gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, whole_n)
     else:
         gemm_blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
@@ -352,12 +352,15 @@ cdef void gemm_blas(bint trans_a, bint trans_b, int m, int n, int k, floating al
 
 cdef void gemm_small(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                      const floating* a, int lda, const floating* b, int ldb, floating beta,
-                     floating* c, int ldc) noexcept nogil:
-    """:c:func:`gemm` as plain loops, for tiny shapes (``_small.h`` says how)."""
+                     floating* c, int ldc, int whole_n) noexcept nogil:
+    """:c:func:`gemm` as plain loops, for tiny shapes (``_small.h`` says how); ``whole_n``:
+    the columns of the whole product this block of C belongs to."""
     if floating is float:
-        fastmlp_small_gemm_s(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        fastmlp_small_gemm_s(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                             whole_n)
     else:
-        fastmlp_small_gemm_d(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        fastmlp_small_gemm_d(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                             whole_n)
 
 
 def gemm_py(floating[:, ::1] a, floating[:, ::1] b, bint trans_a=False, bint trans_b=False):
@@ -378,13 +381,15 @@ def gemm_py(floating[:, ::1] a, floating[:, ::1] b, bint trans_a=False, bint tra
 
 def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
               bint trans_a=False, bint trans_b=False, alpha=1.0, beta=0.0,
-              str path="auto", int repeat=1):
+              str path="auto", int repeat=1, int whole_n=0):
     """``c[...] = alpha * op(a) @ op(b) + beta * c`` without the GIL or allocation.
 
     ``path`` forces the BLAS call (``"blas"``) or the plain loops (``"loops"``) instead of
     the size-based choice (``"auto"``), so tests can hold both to NumPy; ``repeat`` runs
-    the product that many times in one call (for timing sub-microsecond products). The
-    benchmarks time the BLAS-bound limit of a training epoch with it.
+    the product that many times in one call (for timing sub-microsecond products);
+    ``whole_n`` (with the loops): ``c`` is a block of the columns of a product with that
+    many, as team mode splits one. The benchmarks time the BLAS-bound limit of a training
+    epoch with it.
     """
     cdef int m = a.shape[1] if trans_a else a.shape[0]
     cdef int k = a.shape[0] if trans_a else a.shape[1]
@@ -411,7 +416,7 @@ def gemm_into(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
                           b.shape[1], be, &c[0, 0], n)
             else:
                 gemm_small(trans_a, trans_b, m, n, k, al, &a[0, 0], a.shape[1], &b[0, 0],
-                           b.shape[1], be, &c[0, 0], n)
+                           b.shape[1], be, &c[0, 0], n, whole_n if whole_n > 0 else n)
 
 
 cdef struct Product:

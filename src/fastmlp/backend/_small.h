@@ -14,12 +14,14 @@
  *   dots: with B transposed each C[i, j] is a dot product of row i of A' and row j of B.
  *     A contiguous dot product of k >= LANES keeps LANES running sums (sum q holds the
  *     terms p = q mod LANES, in order), added pairwise at the end.
+ * A product of one column (whole_n = 1: the whole product's columns) is a dot product of
+ * each row of A' with B's contiguous column.
  * Every sum is in a fixed order, element-wise IEEE arithmetic without fused multiply-adds
  * (see setup.py), so every build level computes the same values; and every element is
  * computed the same way in any block of rows or columns of C (team mode splits products
- * between threads so). The LANES-wide blocks are
- * GCC/Clang vector types (one AVX-512 register of floats, split into smaller registers by
- * the other levels); other compilers run the same loops on arrays.
+ * between threads so). The LANES-wide blocks are GCC/Clang vector types (one AVX-512
+ * register of floats, split into smaller registers by the other levels); other compilers
+ * run the same loops on arrays.
  */
 #ifndef FASTMLP_SMALL_H
 #define FASTMLP_SMALL_H
@@ -69,7 +71,7 @@ static inline T fastmlp_dot_##S(const T* a, ptrdiff_t sa, int contiguous, const 
                                                                                             \
 static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k, T alpha,  \
                                    const T* a, int lda, const T* b, int ldb, T beta,        \
-                                   T* c, int ldc)                                           \
+                                   T* c, int ldc, int whole_n)                              \
 {                                                                                           \
     int i, j, p;                                                                            \
     /* strides of A' along p and between its rows */                                       \
@@ -110,6 +112,11 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
         }                                                                                   \
         j = 0;                                                                              \
         FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
+        if (whole_n == 1) {   /* op(B) is one contiguous column: a dot product */          \
+            T s = alpha * fastmlp_dot_##S(ai, a_p, !trans_a, b, k);                         \
+            ci[0] = beta == 0 ? s : s + beta * ci[0];                                       \
+            continue;                                                                       \
+        }                                                                                   \
         for (; j < n; j++) {                                                                \
             T s = beta == 0 ? (T)0 : beta * ci[j];                                          \
             for (p = 0; p < k; p++)                                                         \
