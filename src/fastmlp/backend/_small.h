@@ -103,7 +103,9 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
         T* ci = c + (ptrdiff_t)i * ldc;                                                     \
         const T* ai = a + i * a_i;                                                          \
         if (trans_b) {                                                                      \
-            for (j = 0; j < n; j++) {                                                       \
+            j = 0;                                                                          \
+            FASTMLP_SMALL_DOT_BLOCKS(T, S, V)                                               \
+            for (; j < n; j++) {                                                            \
                 T s = fastmlp_dot_##S(ai, a_p, !trans_a,                                    \
                                       b + (ptrdiff_t)j * ldb, k);                           \
                 ci[j] = beta == 0 ? alpha * s : alpha * s + beta * ci[j];                   \
@@ -144,11 +146,73 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
         V##_4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3)                              \
             + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);                                  \
         return ((h4[0] + h4[2]) + (h4[1] + h4[3])) + s;
+/* LANES dot products C[i, j .. j + LANES - 1] at once: each one's running sums as above,
+ * then the pairwise sums of all of them in one tree of vector additions (lane-wise the
+ * same additions as FASTMLP_SMALL_SUM_VECTOR: the same bits as one dot product at a time).
+ * Step t adds, for pairs of vectors, the lanes each dot product adds at that step. */
+#define FASTMLP_SHUF2(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#define FASTMLP_UNROLL _Pragma("GCC unroll 16")
+#define FASTMLP_SMALL_DOT_BLOCKS(T, S, V)                                                   \
+            if (!trans_a && k >= FASTMLP_SMALL_LANES) {                                     \
+                for (; j + FASTMLP_SMALL_LANES <= n; j += FASTMLP_SMALL_LANES) {            \
+                    V acc[FASTMLP_SMALL_LANES], h8[8], h4[4], h2[2], tail = (V){0}, r;      \
+                    const T* bj = b + (ptrdiff_t)j * ldb;                                   \
+                    int q, whole = k / FASTMLP_SMALL_LANES * FASTMLP_SMALL_LANES;           \
+                    FASTMLP_UNROLL                                                          \
+                    for (q = 0; q < FASTMLP_SMALL_LANES; q++)                               \
+                        acc[q] = FASTMLP_VLOAD(V, ai) * FASTMLP_VLOAD(V, bj + q * ldb);     \
+                    for (p = FASTMLP_SMALL_LANES; p < whole; p += FASTMLP_SMALL_LANES) {    \
+                        V ap = FASTMLP_VLOAD(V, ai + p);                                    \
+                        FASTMLP_UNROLL                                                      \
+                        for (q = 0; q < FASTMLP_SMALL_LANES; q++)                           \
+                            acc[q] += ap * FASTMLP_VLOAD(V, bj + q * ldb + p);              \
+                    }                                                                       \
+                    if (whole < k) {                                                        \
+                        for (q = 0; q < FASTMLP_SMALL_LANES; q++) {                         \
+                            T s = 0;                                                        \
+                            for (p = whole; p < k; p++)                                     \
+                                s += ai[p] * bj[q * ldb + p];                               \
+                            tail[q] = s;                                                    \
+                        }                                                                   \
+                    }                                                                       \
+                    for (q = 0; q < 8; q++)   /* lanes l and l + 8 of dots 2q, 2q + 1 */    \
+                        h8[q] = FASTMLP_SHUF2(acc[2 * q], acc[2 * q + 1],                   \
+                                              0, 1, 2, 3, 4, 5, 6, 7,                       \
+                                              16, 17, 18, 19, 20, 21, 22, 23)               \
+                            + FASTMLP_SHUF2(acc[2 * q], acc[2 * q + 1],                     \
+                                            8, 9, 10, 11, 12, 13, 14, 15,                   \
+                                            24, 25, 26, 27, 28, 29, 30, 31);                \
+                    for (q = 0; q < 4; q++)   /* l and l + 4 of dots 4q .. 4q + 3 */        \
+                        h4[q] = FASTMLP_SHUF2(h8[2 * q], h8[2 * q + 1],                     \
+                                              0, 1, 2, 3, 8, 9, 10, 11,                     \
+                                              16, 17, 18, 19, 24, 25, 26, 27)               \
+                            + FASTMLP_SHUF2(h8[2 * q], h8[2 * q + 1],                       \
+                                            4, 5, 6, 7, 12, 13, 14, 15,                     \
+                                            20, 21, 22, 23, 28, 29, 30, 31);                \
+                    for (q = 0; q < 2; q++)   /* 0 + 2 and 1 + 3 of dots 8q .. 8q + 7 */    \
+                        h2[q] = FASTMLP_SHUF2(h4[2 * q], h4[2 * q + 1],                     \
+                                              0, 1, 4, 5, 8, 9, 12, 13,                     \
+                                              16, 17, 20, 21, 24, 25, 28, 29)               \
+                            + FASTMLP_SHUF2(h4[2 * q], h4[2 * q + 1],                       \
+                                            2, 3, 6, 7, 10, 11, 14, 15,                     \
+                                            18, 19, 22, 23, 26, 27, 30, 31);                \
+                    r = (FASTMLP_SHUF2(h2[0], h2[1], 0, 2, 4, 6, 8, 10, 12, 14,             \
+                                       16, 18, 20, 22, 24, 26, 28, 30)                      \
+                         + FASTMLP_SHUF2(h2[0], h2[1], 1, 3, 5, 7, 9, 11, 13, 15,           \
+                                         17, 19, 21, 23, 25, 27, 29, 31)) + tail;           \
+                    if (beta == 0)                                                          \
+                        FASTMLP_VSTORE(V, ci + j, alpha * r);                               \
+                    else                                                                    \
+                        FASTMLP_VSTORE(V, ci + j,                                           \
+                                       alpha * r + beta * FASTMLP_VLOAD(V, ci + j));        \
+                }                                                                           \
+            }
 #else
 #define FASTMLP_SMALL_SUM_VECTOR(T, S, V)                                                   \
         T lanes[FASTMLP_SMALL_LANES];                                                       \
         memcpy(lanes, &acc, sizeof(lanes));                                                 \
         return fastmlp_sum_lanes_##S(lanes) + s;
+#define FASTMLP_SMALL_DOT_BLOCKS(T, S, V)
 #endif
 /* row i of C, LANES columns at a time (four blocks side by side while they fit, so that
  * four independent sums are in flight), each column summing over p in order */
@@ -201,6 +265,7 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
             s += a[p] * b[p];                                                               \
         return fastmlp_sum_lanes_##S(lanes) + s;
 #define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)
+#define FASTMLP_SMALL_DOT_BLOCKS(T, S, V)
 #endif
 
 FASTMLP_SMALL_PRODUCTS(float, s, fastmlp_vs)
