@@ -18,7 +18,7 @@ compiled = pytest.mark.skipif("cython" not in fm.available_backends(),
 # --------------------------------------------------------------------------------------
 SHAPES = [(1, 2, 16), (1, 16, 16), (1, 16, 1), (2, 1, 16), (1, 1, 16), (3, 7, 5),
           (16, 1, 16), (33, 65, 17), (1, 16, 64), (2, 8, 83), (1, 37, 1), (2, 40, 3),
-          (5, 1, 1), (4, 1, 19)]
+          (5, 1, 1), (4, 1, 19), (1, 40, 32), (3, 17, 20)]
 
 
 @compiled
@@ -43,7 +43,7 @@ def test_gemm_paths_match_numpy(dtype, m, k, n, trans_a, trans_b, path, rng):
 
 @compiled
 @pytest.mark.parametrize("m,k,n", [(3, 16, 40), (5, 1, 20), (4, 37, 3), (2, 20, 70),
-                                   (3, 40, 1)])
+                                   (3, 40, 1), (2, 40, 33)])
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 def test_gemm_loops_give_the_same_bits_in_any_block(dtype, m, k, n, trans_a, trans_b, rng):
