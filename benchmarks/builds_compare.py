@@ -11,6 +11,11 @@ builds the regime's model and times it (``--calls`` samples of at least 50 ms af
 warm-up, each the mean of its runs; their median); A and B take turns, round by round,
 so that a slow phase of a shared machine hits both alike. The ratio is
 ``median(A) / median(B)`` per regime (above 1: A slower).
+
+With ``--side-by-side`` (one thread each, two CPUs) A and B run at the same time, each
+pinned to its own CPU, swapping CPUs every round: a slow phase of the host, which on the
+development machine lasts seconds and costs up to 1.5x, then falls on both measurements
+of a round rather than on one of them. The ratios of rounds are the figure to read.
 """
 from __future__ import annotations
 
@@ -26,7 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # One measurement: the regime's fastmlp runner, one warm-up call, then the median of
 # ``calls`` samples; prints it and the CPU level the process loaded.
 _MEASURE = """
-import json, sys, time, importlib
+import json, os, sys, time, importlib
+if {cpu} >= 0:
+    os.sched_setaffinity(0, {{{cpu}}})
 sys.path.insert(0, {here!r})
 import regimes as R
 import fastmlp as fm
@@ -49,15 +56,22 @@ print(json.dumps({{"median": times[len(times) // 2], "level": level,
 """
 
 
-def measure(path: str, regime: str, calls: int, threads: int, clock: str) -> dict:
+def start(path: str, regime: str, calls: int, threads: int, clock: str,
+          cpu: int = -1) -> subprocess.Popen:
+    """One measuring process (pinned to ``cpu`` unless it is -1)."""
     env = {**os.environ, "PYTHONPATH": path, "FASTMLP_BACKEND": "cython"}
     code = _MEASURE.format(here=HERE, regime=regime, calls=calls, threads=threads,
-                           clock=clock)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env)
-    if done.returncode != 0:
-        raise SystemExit(f"measuring {regime} with {path} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+                           clock=clock, cpu=cpu)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def result(process: subprocess.Popen, path: str, regime: str) -> dict:
+    """The measurement a process printed."""
+    out, err = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"measuring {regime} with {path} failed:\n{err}")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,25 +90,45 @@ def main(argv: list[str] | None = None) -> int:
                         "threads' spinning counts too)")
     parser.add_argument("--regime", action="append", help="run only this regime "
                         "(repeatable; default: all four)")
+    parser.add_argument("--side-by-side", action="store_true", help="run A and B at the "
+                        "same time, one per CPU, swapping CPUs each round (needs "
+                        "--threads 1 and two CPUs)")
     args = parser.parse_args(argv)
+    if args.side_by_side and (args.threads != 1 or len(os.sched_getaffinity(0)) < 2):
+        parser.error("--side-by-side needs --threads 1 and two CPUs")
     sys.path.insert(0, HERE)
     import regimes as R
 
     names = args.regime or list(R.REGIMES)
     builds = dict(item.split("=", 1) for item in (args.a, args.b))
     (name_a, path_a), (name_b, path_b) = builds.items()
+    ratio_title = ("median of the rounds' ratios" if args.side_by_side
+                   else "ratio of the medians")
     print(f"| regime | {name_a} median (min-max) | {name_b} median (min-max) | "
-          f"{name_a} / {name_b} (median of rounds; min-max) |")
+          f"{name_a} / {name_b} ({ratio_title}; rounds' min-max) |")
     print("|---|---|---|---|")
     for regime in names:
         samples: dict[str, list[float]] = {name_a: [], name_b: []}
         levels = {}
-        for _ in range(args.rounds):
-            for name, path in ((name_a, path_a), (name_b, path_b)):
-                result = measure(path, regime, args.calls, args.threads, args.clock)
-                samples[name].append(result["median"])
-                levels[name] = result["level"]
+        cpus = sorted(os.sched_getaffinity(0))[:2]
+        for r in range(args.rounds):
+            measured = {}
+            pending = []
+            for i, (name, path) in enumerate(((name_a, path_a), (name_b, path_b))):
+                cpu = cpus[(i + r) % 2] if args.side_by_side else -1
+                process = start(path, regime, args.calls, args.threads, args.clock, cpu)
+                if args.side_by_side:
+                    pending.append((name, path, process))
+                else:  # one after the other
+                    measured[name] = result(process, path, regime)
+            for name, path, process in pending:
+                measured[name] = result(process, path, regime)
+            for name, values in measured.items():
+                samples[name].append(values["median"])
+                levels[name] = values["level"]
         ratios = [a / b for a, b in zip(samples[name_a], samples[name_b])]
+        ratio = (statistics.median(ratios) if args.side_by_side else
+                 statistics.median(samples[name_a]) / statistics.median(samples[name_b]))
 
         def cell(values: list[float]) -> str:
             scale, unit = (1e6, "µs") if max(values) < 1e-3 else (1e3, "ms")
@@ -103,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"| {regime} | {cell(samples[name_a])} [{levels[name_a]}] | "
               f"{cell(samples[name_b])} [{levels[name_b]}] | "
-              f"{statistics.median(samples[name_a]) / statistics.median(samples[name_b]):.3f}"
-              f" ({min(ratios):.2f}-{max(ratios):.2f}) |", flush=True)
+              f"{ratio:.3f} ({min(ratios):.2f}-{max(ratios):.2f}) |", flush=True)
     return 0
 
 
