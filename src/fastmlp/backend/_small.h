@@ -32,6 +32,19 @@
 #define FASTMLP_SMALL_LANES 16
 
 #if defined(__GNUC__)
+/* row blocks: the widest vector the target has (GCC keeps a wider generic vector that is
+   carried around a loop in memory, which made the AVX2 level's rows path 10x slower);
+   a column's sum does not depend on how many columns a block holds */
+#if defined(__AVX512F__)
+#define FASTMLP_ROW_BYTES 64
+#elif defined(__AVX__)
+#define FASTMLP_ROW_BYTES 32
+#else
+#define FASTMLP_ROW_BYTES 16
+#endif
+typedef float fastmlp_vs_row __attribute__((vector_size(FASTMLP_ROW_BYTES), aligned(4)));
+typedef double fastmlp_vd_row __attribute__((vector_size(FASTMLP_ROW_BYTES), aligned(8)));
+#define FASTMLP_ROW_LANES(T) (FASTMLP_ROW_BYTES / (int)sizeof(T))
 typedef float fastmlp_vs __attribute__((vector_size(64), aligned(4)));
 typedef float fastmlp_vs_8 __attribute__((vector_size(32)));
 typedef float fastmlp_vs_4 __attribute__((vector_size(16)));
@@ -43,7 +56,7 @@ typedef double fastmlp_vd_4 __attribute__((vector_size(32)));
 #endif
 
 #define FASTMLP_SMALL_PRODUCTS(T, S, V)                                                     \
-static inline T fastmlp_sum_lanes_##S(const T* acc)                                          \
+static inline T fastmlp_sum_lanes_##S(const T* acc)                                         \
 {                                                                                           \
     T h[8];                                                                                 \
     int q;                                                                                  \
@@ -54,8 +67,8 @@ static inline T fastmlp_sum_lanes_##S(const T* acc)                             
     return (h[0] + h[2]) + (h[1] + h[3]);                                                   \
 }                                                                                           \
                                                                                             \
-/* a . b over k terms, a with stride sa (contiguous: sa is 1 and not only by chance, so   \
-   that the choice of loop does not depend on the block of C) */                          \
+/* a . b over k terms, a with stride sa (contiguous: sa is 1 and not only by chance, so     \
+   that the choice of loop does not depend on the block of C) */                            \
 static inline T fastmlp_dot_##S(const T* a, ptrdiff_t sa, int contiguous, const T* b,       \
                                 int k)                                                      \
 {                                                                                           \
@@ -74,9 +87,9 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
                                    T* c, int ldc, int whole_n)                              \
 {                                                                                           \
     int i, j, p;                                                                            \
-    /* strides of A' along p and between its rows */                                       \
+    /* strides of A' along p and between its rows */                                        \
     ptrdiff_t a_p = trans_a ? lda : 1, a_i = trans_a ? 1 : lda;                             \
-    if (k == 1) {   /* an outer product: row i of C is A'[i, 0] times row 0 of op(B) */   \
+    if (k == 1) {   /* an outer product: row i of C is A'[i, 0] times row 0 of op(B) */     \
         ptrdiff_t b_j = trans_b ? ldb : 1;                                                  \
         if (n == 1 && beta == 0) {                                                          \
             for (i = 0; i < m; i++)                                                         \
@@ -114,7 +127,7 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
         }                                                                                   \
         j = 0;                                                                              \
         FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
-        if (whole_n == 1) {   /* op(B) is one contiguous column: a dot product */          \
+        if (whole_n == 1) {   /* op(B) is one contiguous column: a dot product */           \
             T s = alpha * fastmlp_dot_##S(ai, a_p, !trans_a, b, k);                         \
             ci[0] = beta == 0 ? s : s + beta * ci[0];                                       \
             continue;                                                                       \
@@ -128,7 +141,10 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
     }                                                                                       \
 }
 
-#if defined(__GNUC__)
+/* dot products: LANES running sums in one vector type where it is one register
+   (AVX-512); elsewhere arrays, which the compiler vectorizes at the target's width
+   (the same sums in the same order) */
+#if defined(__GNUC__) && defined(__AVX512F__)
 /* acc: LANES sums in one vector, each lane summing its terms in order */
 #define FASTMLP_SMALL_DOT_LANES(T, S, V)                                                    \
         V acc = FASTMLP_VLOAD(V, a) * FASTMLP_VLOAD(V, b);                                  \
@@ -214,43 +230,6 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
         return fastmlp_sum_lanes_##S(lanes) + s;
 #define FASTMLP_SMALL_DOT_BLOCKS(T, S, V)
 #endif
-/* row i of C, LANES columns at a time (four blocks side by side while they fit, so that
- * four independent sums are in flight), each column summing over p in order */
-#define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
-        for (; j + 4 * FASTMLP_SMALL_LANES <= n; j += 4 * FASTMLP_SMALL_LANES) {            \
-            const T* bj = b + j;                                                            \
-            V acc0, acc1, acc2, acc3;                                                       \
-            if (beta == 0) {                                                                \
-                acc0 = acc1 = acc2 = acc3 = (V){0};                                         \
-            } else {                                                                        \
-                acc0 = FASTMLP_VLOAD(V, ci + j) * beta;                                     \
-                acc1 = FASTMLP_VLOAD(V, ci + j + FASTMLP_SMALL_LANES) * beta;               \
-                acc2 = FASTMLP_VLOAD(V, ci + j + 2 * FASTMLP_SMALL_LANES) * beta;           \
-                acc3 = FASTMLP_VLOAD(V, ci + j + 3 * FASTMLP_SMALL_LANES) * beta;           \
-            }                                                                               \
-            for (p = 0; p < k; p++) {                                                       \
-                T aip = alpha * ai[p * a_p];                                                \
-                const T* bp = bj + (ptrdiff_t)p * ldb;                                      \
-                acc0 += aip * FASTMLP_VLOAD(V, bp);                                         \
-                acc1 += aip * FASTMLP_VLOAD(V, bp + FASTMLP_SMALL_LANES);                   \
-                acc2 += aip * FASTMLP_VLOAD(V, bp + 2 * FASTMLP_SMALL_LANES);               \
-                acc3 += aip * FASTMLP_VLOAD(V, bp + 3 * FASTMLP_SMALL_LANES);               \
-            }                                                                               \
-            FASTMLP_VSTORE(V, ci + j, acc0);                                                \
-            FASTMLP_VSTORE(V, ci + j + FASTMLP_SMALL_LANES, acc1);                          \
-            FASTMLP_VSTORE(V, ci + j + 2 * FASTMLP_SMALL_LANES, acc2);                      \
-            FASTMLP_VSTORE(V, ci + j + 3 * FASTMLP_SMALL_LANES, acc3);                      \
-        }                                                                                   \
-        for (; j + FASTMLP_SMALL_LANES <= n; j += FASTMLP_SMALL_LANES) {                    \
-            V acc;                                                                          \
-            if (beta == 0)                                                                  \
-                acc = (V){0};                                                               \
-            else                                                                            \
-                acc = FASTMLP_VLOAD(V, ci + j) * beta;                                      \
-            for (p = 0; p < k; p++)                                                         \
-                acc += (alpha * ai[p * a_p]) * FASTMLP_VLOAD(V, b + (ptrdiff_t)p * ldb + j);  \
-            FASTMLP_VSTORE(V, ci + j, acc);                                                 \
-        }
 #else
 #define FASTMLP_SMALL_DOT_LANES(T, S, V)                                                    \
         T lanes[FASTMLP_SMALL_LANES];                                                       \
@@ -264,8 +243,49 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
         for (; p < k; p++)                                                                  \
             s += a[p] * b[p];                                                               \
         return fastmlp_sum_lanes_##S(lanes) + s;
-#define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)
 #define FASTMLP_SMALL_DOT_BLOCKS(T, S, V)
+#endif
+
+#if defined(__GNUC__)
+/* row i of C, a row vector's columns at a time (four blocks side by side while they fit, so that
+ * four independent sums are in flight), each column summing over p in order */
+#define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
+        for (; j + 4 * FASTMLP_ROW_LANES(T) <= n; j += 4 * FASTMLP_ROW_LANES(T)) {          \
+            const T* bj = b + j;                                                            \
+            V##_row acc0, acc1, acc2, acc3;                                                 \
+            if (beta == 0) {                                                                \
+                acc0 = acc1 = acc2 = acc3 = (V##_row){0};                                   \
+            } else {                                                                        \
+                acc0 = FASTMLP_VLOAD(V##_row, ci + j) * beta;                               \
+                acc1 = FASTMLP_VLOAD(V##_row, ci + j + FASTMLP_ROW_LANES(T)) * beta;        \
+                acc2 = FASTMLP_VLOAD(V##_row, ci + j + 2 * FASTMLP_ROW_LANES(T)) * beta;    \
+                acc3 = FASTMLP_VLOAD(V##_row, ci + j + 3 * FASTMLP_ROW_LANES(T)) * beta;    \
+            }                                                                               \
+            for (p = 0; p < k; p++) {                                                       \
+                T aip = alpha * ai[p * a_p];                                                \
+                const T* bp = bj + (ptrdiff_t)p * ldb;                                      \
+                acc0 += aip * FASTMLP_VLOAD(V##_row, bp);                                   \
+                acc1 += aip * FASTMLP_VLOAD(V##_row, bp + FASTMLP_ROW_LANES(T));            \
+                acc2 += aip * FASTMLP_VLOAD(V##_row, bp + 2 * FASTMLP_ROW_LANES(T));        \
+                acc3 += aip * FASTMLP_VLOAD(V##_row, bp + 3 * FASTMLP_ROW_LANES(T));        \
+            }                                                                               \
+            FASTMLP_VSTORE(V##_row, ci + j, acc0);                                          \
+            FASTMLP_VSTORE(V##_row, ci + j + FASTMLP_ROW_LANES(T), acc1);                   \
+            FASTMLP_VSTORE(V##_row, ci + j + 2 * FASTMLP_ROW_LANES(T), acc2);               \
+            FASTMLP_VSTORE(V##_row, ci + j + 3 * FASTMLP_ROW_LANES(T), acc3);               \
+        }                                                                                   \
+        for (; j + FASTMLP_ROW_LANES(T) <= n; j += FASTMLP_ROW_LANES(T)) {                  \
+            V##_row acc;                                                                    \
+            if (beta == 0)                                                                  \
+                acc = (V##_row){0};                                                         \
+            else                                                                            \
+                acc = FASTMLP_VLOAD(V##_row, ci + j) * beta;                                \
+            for (p = 0; p < k; p++)                                                         \
+                acc += (alpha * ai[p * a_p]) * FASTMLP_VLOAD(V##_row, b + (ptrdiff_t)p * ldb + j); \
+            FASTMLP_VSTORE(V##_row, ci + j, acc);                                           \
+        }
+#else
+#define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)
 #endif
 
 FASTMLP_SMALL_PRODUCTS(float, s, fastmlp_vs)
