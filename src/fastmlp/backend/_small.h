@@ -243,12 +243,18 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
         for (; p < k; p++)                                                                  \
             s += a[p] * b[p];                                                               \
         return fastmlp_sum_lanes_##S(lanes) + s;
+#if defined(__GNUC__) && defined(__AVX__) && (defined(__clang__) || __GNUC__ >= 12)
+#define FASTMLP_SMALL_DOT_BLOCKS(T, S, V)                                                   \
+            if (!trans_a && k >= FASTMLP_SMALL_LANES)                                       \
+                j = fastmlp_dot_blocks_##S(ai, b, ldb, k, n, alpha, beta, ci);
+#else
 #define FASTMLP_SMALL_DOT_BLOCKS(T, S, V)
+#endif
 #endif
 
 #if defined(__GNUC__)
-/* row i of C, a row vector's columns at a time (four blocks side by side while they fit, so that
- * four independent sums are in flight), each column summing over p in order */
+/* row i of C, a row vector's columns at a time (four blocks side by side while they fit,
+ * so that four independent sums are in flight), each column summing over p in order */
 #define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)                                                   \
         for (; j + 4 * FASTMLP_ROW_LANES(T) <= n; j += 4 * FASTMLP_ROW_LANES(T)) {          \
             const T* bj = b + j;                                                            \
@@ -281,11 +287,72 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
             else                                                                            \
                 acc = FASTMLP_VLOAD(V##_row, ci + j) * beta;                                \
             for (p = 0; p < k; p++)                                                         \
-                acc += (alpha * ai[p * a_p]) * FASTMLP_VLOAD(V##_row, b + (ptrdiff_t)p * ldb + j); \
+                acc += (alpha * ai[p * a_p])                                                \
+                    * FASTMLP_VLOAD(V##_row, b + (ptrdiff_t)p * ldb + j);                   \
             FASTMLP_VSTORE(V##_row, ci + j, acc);                                           \
         }
 #else
 #define FASTMLP_SMALL_ROW_BLOCKS(T, S, V)
+#endif
+
+#if !defined(__AVX512F__) && defined(__GNUC__) && defined(__AVX__) \
+    && (defined(__clang__) || __GNUC__ >= 12)
+/* The sixteen-at-once dot products of the AVX-512 path on 8-lane registers (floats):
+ * each dot product's 16 running sums in two registers (lanes l and l + 8), added by the
+ * same tree, lane-wise the same additions; blocks of 16 columns from j = 0 while 16 are
+ * left. Returns the first column not done. */
+#define FASTMLP_SHUF8(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+static inline int fastmlp_dot_blocks_s(const float* ai, const float* b, int ldb, int k,
+                                       int n, float alpha, float beta, float* ci)
+{
+    typedef fastmlp_vs_row v8;
+    int j, q, p, whole = k / FASTMLP_SMALL_LANES * FASTMLP_SMALL_LANES;
+    for (j = 0; j + FASTMLP_SMALL_LANES <= n; j += FASTMLP_SMALL_LANES) {
+        const float* bj = b + (ptrdiff_t)j * ldb;
+        v8 h8[16], h4[8], h2[4], r, tail[2] = {{0}, {0}};
+        for (q = 0; q < 16; q++) {
+            const float* bq = bj + (ptrdiff_t)q * ldb;
+            v8 lo = FASTMLP_VLOAD(v8, ai) * FASTMLP_VLOAD(v8, bq);
+            v8 hi = FASTMLP_VLOAD(v8, ai + 8) * FASTMLP_VLOAD(v8, bq + 8);
+            for (p = FASTMLP_SMALL_LANES; p < whole; p += FASTMLP_SMALL_LANES) {
+                lo += FASTMLP_VLOAD(v8, ai + p) * FASTMLP_VLOAD(v8, bq + p);
+                hi += FASTMLP_VLOAD(v8, ai + p + 8) * FASTMLP_VLOAD(v8, bq + p + 8);
+            }
+            if (whole < k) {
+                float s = 0;
+                for (p = whole; p < k; p++)
+                    s += ai[p] * bq[p];
+                tail[q / 8][q % 8] = s;
+            }
+            h8[q] = lo + hi;                            /* lanes l and l + 8 */
+        }
+        for (q = 0; q < 8; q++)                         /* l and l + 4 of 2q, 2q + 1 */
+            h4[q] = FASTMLP_SHUF8(h8[2 * q], h8[2 * q + 1], 0, 1, 2, 3, 8, 9, 10, 11)
+                + FASTMLP_SHUF8(h8[2 * q], h8[2 * q + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+        for (q = 0; q < 4; q++)                         /* 0 + 2, 1 + 3 of 4q .. 4q + 3 */
+            h2[q] = FASTMLP_SHUF8(h4[2 * q], h4[2 * q + 1], 0, 1, 4, 5, 8, 9, 12, 13)
+                + FASTMLP_SHUF8(h4[2 * q], h4[2 * q + 1], 2, 3, 6, 7, 10, 11, 14, 15);
+        for (q = 0; q < 2; q++) {                       /* dots 8q .. 8q + 7 */
+            r = (FASTMLP_SHUF8(h2[2 * q], h2[2 * q + 1], 0, 2, 4, 6, 8, 10, 12, 14)
+                 + FASTMLP_SHUF8(h2[2 * q], h2[2 * q + 1], 1, 3, 5, 7, 9, 11, 13, 15))
+                + tail[q];
+            if (beta == 0)
+                FASTMLP_VSTORE(v8, ci + j + 8 * q, alpha * r);
+            else
+                FASTMLP_VSTORE(v8, ci + j + 8 * q,
+                               alpha * r + beta * FASTMLP_VLOAD(v8, ci + j + 8 * q));
+        }
+    }
+    return j;
+}
+
+/* doubles: one dot product at a time */
+static inline int fastmlp_dot_blocks_d(const double* ai, const double* b, int ldb, int k,
+                                       int n, double alpha, double beta, double* ci)
+{
+    (void)ai; (void)b; (void)ldb; (void)k; (void)n; (void)alpha; (void)beta; (void)ci;
+    return 0;
+}
 #endif
 
 FASTMLP_SMALL_PRODUCTS(float, s, fastmlp_vs)
