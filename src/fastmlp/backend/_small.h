@@ -7,21 +7,24 @@
  * C (m, n) = alpha op(A) (m, k) op(B) (k, n) + beta C, all row-major with leading
  * dimensions lda, ldb, ldc. With k = 1 (a weight gradient of one sample) C is an outer
  * product, row i being alpha A'[i, 0] times op(B)'s row; otherwise one of two loop orders:
- *   rows: with B not transposed, each block of FASTMLP_SMALL_LANES columns of row i of C
- *     is built in a register as a sum over p of A'[i, p] times that block of row p of B
+ *   rows: with B not transposed, each block of a register's width of columns of row i of
+ *     C is built in a register as a sum over p of A'[i, p] times that block of row p of B
  *     (no reduction); columns past the last whole block are summed one by one, in the
  *     same order;
  *   dots: with B transposed each C[i, j] is a dot product of row i of A' and row j of B.
  *     A contiguous dot product of k >= LANES keeps LANES running sums (sum q holds the
- *     terms p = q mod LANES, in order), added pairwise at the end.
+ *     terms p = q mod LANES, in order), added pairwise at the end; where shuffles allow
+ *     (AVX-512, and floats on AVX), LANES of them at once, their pairwise sums in one
+ *     tree of vector additions.
  * A product of one column (whole_n = 1: the whole product's columns) is a dot product of
  * each row of A' with B's contiguous column.
  * Every sum is in a fixed order, element-wise IEEE arithmetic without fused multiply-adds
  * (see setup.py), so every build level computes the same values; and every element is
  * computed the same way in any block of rows or columns of C (team mode splits products
- * between threads so). The LANES-wide blocks are GCC/Clang vector types (one AVX-512
- * register of floats, split into smaller registers by the other levels); other compilers
- * run the same loops on arrays.
+ * between threads so). With GCC and Clang the blocks are vector types no wider than the
+ * target's registers (GCC keeps a wider vector that a loop carries in memory); the LANES
+ * running sums are one such vector only with AVX-512, arrays elsewhere and with other
+ * compilers.
  */
 #ifndef FASTMLP_SMALL_H
 #define FASTMLP_SMALL_H
@@ -53,6 +56,9 @@ typedef double fastmlp_vd_8 __attribute__((vector_size(64)));
 typedef double fastmlp_vd_4 __attribute__((vector_size(32)));
 #define FASTMLP_VLOAD(V, p) (*(const V*)(p))
 #define FASTMLP_VSTORE(V, p, x) (*(V*)(p) = (x))
+#if defined(__clang__) || __GNUC__ >= 12
+#define FASTMLP_SHUF2(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#endif
 #endif
 
 #define FASTMLP_SMALL_PRODUCTS(T, S, V)                                                     \
@@ -166,7 +172,6 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
  * then the pairwise sums of all of them in one tree of vector additions (lane-wise the
  * same additions as FASTMLP_SMALL_SUM_VECTOR: the same bits as one dot product at a time).
  * Step t adds, for pairs of vectors, the lanes each dot product adds at that step. */
-#define FASTMLP_SHUF2(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
 #define FASTMLP_UNROLL _Pragma("GCC unroll 16")
 #define FASTMLP_SMALL_DOT_BLOCKS(T, S, V)                                                   \
             if (!trans_a && k >= FASTMLP_SMALL_LANES) {                                     \
@@ -301,7 +306,6 @@ static void fastmlp_small_gemm_##S(int trans_a, int trans_b, int m, int n, int k
  * each dot product's 16 running sums in two registers (lanes l and l + 8), added by the
  * same tree, lane-wise the same additions; blocks of 16 columns from j = 0 while 16 are
  * left. Returns the first column not done. */
-#define FASTMLP_SHUF8(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
 static inline int fastmlp_dot_blocks_s(const float* ai, const float* b, int ldb, int k,
                                        int n, float alpha, float beta, float* ci)
 {
@@ -327,14 +331,14 @@ static inline int fastmlp_dot_blocks_s(const float* ai, const float* b, int ldb,
             h8[q] = lo + hi;                            /* lanes l and l + 8 */
         }
         for (q = 0; q < 8; q++)                         /* l and l + 4 of 2q, 2q + 1 */
-            h4[q] = FASTMLP_SHUF8(h8[2 * q], h8[2 * q + 1], 0, 1, 2, 3, 8, 9, 10, 11)
-                + FASTMLP_SHUF8(h8[2 * q], h8[2 * q + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+            h4[q] = FASTMLP_SHUF2(h8[2 * q], h8[2 * q + 1], 0, 1, 2, 3, 8, 9, 10, 11)
+                + FASTMLP_SHUF2(h8[2 * q], h8[2 * q + 1], 4, 5, 6, 7, 12, 13, 14, 15);
         for (q = 0; q < 4; q++)                         /* 0 + 2, 1 + 3 of 4q .. 4q + 3 */
-            h2[q] = FASTMLP_SHUF8(h4[2 * q], h4[2 * q + 1], 0, 1, 4, 5, 8, 9, 12, 13)
-                + FASTMLP_SHUF8(h4[2 * q], h4[2 * q + 1], 2, 3, 6, 7, 10, 11, 14, 15);
+            h2[q] = FASTMLP_SHUF2(h4[2 * q], h4[2 * q + 1], 0, 1, 4, 5, 8, 9, 12, 13)
+                + FASTMLP_SHUF2(h4[2 * q], h4[2 * q + 1], 2, 3, 6, 7, 10, 11, 14, 15);
         for (q = 0; q < 2; q++) {                       /* dots 8q .. 8q + 7 */
-            r = (FASTMLP_SHUF8(h2[2 * q], h2[2 * q + 1], 0, 2, 4, 6, 8, 10, 12, 14)
-                 + FASTMLP_SHUF8(h2[2 * q], h2[2 * q + 1], 1, 3, 5, 7, 9, 11, 13, 15))
+            r = (FASTMLP_SHUF2(h2[2 * q], h2[2 * q + 1], 0, 2, 4, 6, 8, 10, 12, 14)
+                 + FASTMLP_SHUF2(h2[2 * q], h2[2 * q + 1], 1, 3, 5, 7, 9, 11, 13, 15))
                 + tail[q];
             if (beta == 0)
                 FASTMLP_VSTORE(v8, ci + j + 8 * q, alpha * r);
