@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.regime or list(R.REGIMES)
     builds = dict(item.split("=", 1) for item in (args.a, args.b))
     (name_a, path_a), (name_b, path_b) = builds.items()
+    cpus = sorted(os.sched_getaffinity(0))[:2]   # --side-by-side: A and B swap these
     ratio_title = ("median of the rounds' ratios" if args.side_by_side
                    else "ratio of the medians")
     print(f"| regime | {name_a} median (min-max) | {name_b} median (min-max) | "
@@ -110,7 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     for regime in names:
         samples: dict[str, list[float]] = {name_a: [], name_b: []}
         levels = {}
-        cpus = sorted(os.sched_getaffinity(0))[:2]
         for r in range(args.rounds):
             measured = {}
             pending = []
